@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ptrig datapath, attached to one WAN interface:
+ *   - ptrig_tc_egress:  detects trigger traffic (after the box's own NAT) and
+ *                       gives the owner's replies of triggered flows the
+ *                       external source address;
+ *   - ptrig_xdp_ingress: DNATs new inbound connections to open ports of an
+ *                       open trigger to the owner, and later packets of them;
+ *   - ptrig_tc_ingress: turns XDP's metadata marker into the firewall mark.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "ptrig.h"
+#include "ptrig_maps.h"
+#include "ptrig_csum.h"
+#include "ptrig_parse.h"
+
+#define TC_ACT_OK 0
+#define NSEC_PER_SEC 1000000000ull
+
+/* Firewall mark bit set on translated new connections; set by the loader. */
+const volatile __u32 fw_mark = PTRIG_DEFAULT_MARK;
+
+/* Declared __weak so a kernel without conntrack kfuncs still loads ptrig
+ * (owner detection then falls back to the packet source, the ct check is
+ * skipped). */
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb,
+					 struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz,
+					 struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
+					 struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz,
+					 struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+#define CT_OPTS_SZ 12 /* the layout measured to load on this kernel */
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ptrig_stats_v1, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct ptrig_rule_counters *rule_counters(__u32 id)
+{
+	return bpf_map_lookup_elem(&ptrig_cnt_v1, &id);
+}
+
+static __always_inline const struct ptrig_config *ptrig_config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ptrig_cfg_v1, &zero);
+}
+
+static __always_inline struct ptrig_port_rules *
+port_rules(const struct ptrig_config *cfg, __be16 port)
+{
+	__u32 idx = (cfg->active_set & 1) * PTRIG_PORTS + bpf_ntohs(port);
+
+	return bpf_map_lookup_elem(&ptrig_ports_v1, &idx);
+}
+
+static __always_inline struct ptrig_rule *rule_get(const struct ptrig_config *cfg,
+						   __u32 id)
+{
+	__u32 idx = (cfg->active_set & 1) * PTRIG_MAX_RULES + id;
+
+	return bpf_map_lookup_elem(&ptrig_rules_v1, &idx);
+}
+
+/* Idle past timeout? u64 wrap-around keeps this right for any two stamps. */
+static __always_inline bool idle_past(__u64 now, __u64 last, __u32 timeout_s)
+{
+	return now - last > (__u64)timeout_s * NSEC_PER_SEC;
+}
+
+/* Refresh a timestamp only when it moved by a sixteenth of the timeout (at
+ * most 1 s): enough precision for expiry, without a store per packet. */
+static __always_inline void touch(__u64 *stamp, __u64 now, __u32 timeout_s)
+{
+	__u64 step = ((__u64)timeout_s * NSEC_PER_SEC) >> 4;
+
+	if (step > PTRIG_TOUCH_NS)
+		step = PTRIG_TOUCH_NS;
+	if (now - *stamp > step)
+		*stamp = now;
+}
+
+static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
+				       __be32 external, const struct pkt *p,
+				       bool inbound, __u8 reason, __u64 now)
+{
+	struct ptrig_event *ev;
+
+	ev = bpf_ringbuf_reserve(&ptrig_events_v1, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->ts_ns = now;
+	ev->type = type;
+	ev->rule_id = rule_id;
+	ev->owner = owner;
+	ev->external = external;
+	ev->remote = inbound ? p->saddr : p->daddr;
+	ev->remote_port = inbound ? p->sport : p->dport;
+	ev->local_port = inbound ? p->dport : p->sport;
+	ev->proto = p->proto;
+	ev->reason = reason;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline __u32 flow_timeout(const struct ptrig_flow *f)
+{
+	return (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s :
+						  f->timeout_s;
+}
+
+static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
+						const struct pkt *p)
+{
+	if ((p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
+	    !(f->flags & PTRIG_FLOW_CLOSING))
+		__sync_fetch_and_or(&f->flags, PTRIG_FLOW_CLOSING);
+}
+
+/* ---------------------------------------------------------------- XDP -- */
+
+/* Rewrite the destination address; addresses sit at fixed offsets, the L4
+ * checksum offset depends on IHL, so bounds are re-checked right here. */
+static __always_inline int xdp_dnat(struct xdp_md *ctx, struct pkt *p,
+				    __be32 to)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = p->ip;
+	__be32 from = p->daddr;
+
+	if (from == to)
+		return 0;
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	ip->daddr = to;
+	csum_replace4(&ip->check, from, to);
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = p->l4h;
+
+		if ((void *)(tcp + 1) > data_end)
+			return -1;
+		csum_replace4(&tcp->check, from, to);
+	} else {
+		struct udphdr *udp = p->l4h;
+
+		if ((void *)(udp + 1) > data_end)
+			return -1;
+		csum_replace4_udp(&udp->check, from, to);
+	}
+	return 0;
+}
+
+/* Leave a marker for ptrig_tc_ingress, which sets the firewall mark. */
+static __always_inline void xdp_mark(struct xdp_md *ctx)
+{
+	void *data, *meta;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32)))
+		return;
+	data = (void *)(long)ctx->data;
+	meta = (void *)(long)ctx->data_meta;
+	if (meta + sizeof(__u32) > data)
+		return;
+	*(__u32 *)meta = PTRIG_META_MAGIC;
+}
+
+/* Does conntrack already track this packet's connection (e.g. a masqueraded
+ * outbound connection that happens to use an open port)? */
+static __always_inline bool xdp_ct_tracked(struct xdp_md *ctx,
+					   const struct pkt *p)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+	struct nf_conn *ct;
+
+	if (!bpf_xdp_ct_lookup || !bpf_ct_release)
+		return false;
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = p->daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	ct = bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
+			       CT_OPTS_SZ);
+	if (!ct)
+		return false;
+	bpf_ct_release(ct);
+	return true;
+}
+
+static __always_inline int xdp_refuse(struct ptrig_rule_counters *cnt,
+				      bool wrong_peer, __u32 rule_id,
+				      const struct pkt *p, __u64 now)
+{
+	if (cnt) {
+		if (wrong_peer)
+			cnt->refused_peer++;
+		else
+			cnt->refused_closed++;
+	}
+	emit_event(PTRIG_EV_FLOW_REFUSED, rule_id, 0, p->daddr, p, true,
+		   PTRIG_STAT_PASS_REFUSED, now);
+	stat_inc(PTRIG_STAT_PASS_REFUSED);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int ptrig_xdp_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const struct ptrig_config *cfg;
+	struct ptrig_port_rules *ports;
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_trigger_key tkey = {};
+	struct ptrig_flow_key fkey = {};
+	struct ptrig_trigger *trig;
+	struct ptrig_flow *flow;
+	struct ptrig_flow nf = {};
+	struct ptrig_rule *rule;
+	bool had_expired = false;
+	struct pkt p = {};
+	__u32 rule_id;
+	__u64 now;
+	int reason;
+
+	reason = parse_ipv4_l4(data, data_end, &p);
+	if (reason >= 0)
+		goto pass;
+	cfg = ptrig_config_get();
+	if (!cfg)
+		return XDP_PASS;
+	ports = port_rules(cfg, p.dport);
+	if (!ports)
+		return XDP_PASS;
+	rule_id = ports->open_rule[p.l4 & 1];
+	if (!rule_id) {
+		reason = PTRIG_STAT_PASS_NO_RULE;
+		goto pass;
+	}
+
+	fkey.remote = p.saddr;
+	fkey.remote_port = p.sport;
+	fkey.local_port = p.dport;
+	fkey.proto = p.proto;
+	now = bpf_ktime_get_coarse_ns();
+	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	if (flow) {
+		if (flow->external != p.daddr) {
+			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
+			goto pass;
+		}
+		if (!idle_past(now, flow->last_seen_ns, flow_timeout(flow)))
+			goto forward;
+		had_expired = true;
+		stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+	}
+
+	/* No live flow: only a connection opening may create one. */
+	if (p.proto == IPPROTO_TCP &&
+	    (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
+		reason = PTRIG_STAT_PASS_TCP_NO_FLOW;
+		goto pass;
+	}
+	rule = rule_get(cfg, rule_id);
+	if (!rule)
+		return XDP_PASS;
+	cnt = rule_counters(rule_id);
+	tkey.rule_id = rule_id;
+	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
+	trig = bpf_map_lookup_elem(&ptrig_trig_v1, &tkey);
+	if (!trig || trig->generation != rule->generation ||
+	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
+		return xdp_refuse(cnt, rule->peer_mode == PTRIG_PEER_TRIGGER &&
+					       !trig,
+				  rule_id, &p, now);
+	if (trig->external != p.daddr) {
+		reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
+		goto pass;
+	}
+	if (xdp_ct_tracked(ctx, &p)) {
+		reason = PTRIG_STAT_PASS_CT_TRACKED;
+		goto pass;
+	}
+
+	nf.owner = trig->owner;
+	nf.external = p.daddr;
+	nf.rule_id = rule_id;
+	if (p.proto == IPPROTO_TCP) {
+		nf.timeout_s = rule->tcp_flow_timeout_s;
+		nf.closing_timeout_s = rule->tcp_closing_timeout_s;
+	} else {
+		nf.timeout_s = rule->udp_flow_timeout_s;
+		nf.closing_timeout_s = rule->udp_flow_timeout_s;
+	}
+	nf.last_seen_ns = now;
+	nf.opened_ns = now;
+	if (bpf_map_update_elem(&ptrig_flows_v1, &fkey, &nf,
+				had_expired ? BPF_ANY : BPF_NOEXIST) == 0) {
+		if (cnt)
+			cnt->flows_opened++;
+		emit_event(PTRIG_EV_FLOW_OPENED, rule_id, nf.owner, p.daddr, &p,
+			   true, 0, now);
+	}
+	/* On a lost creation race another CPU's entry serves this packet. */
+	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	if (!flow) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return XDP_PASS;
+	}
+
+forward:
+	touch(&flow->last_seen_ns, now, flow_timeout(flow));
+	if (p.proto == IPPROTO_TCP)
+		flow_note_tcp_close(flow, &p);
+	cnt = rule_counters(flow->rule_id);
+	if (cnt) {
+		cnt->pkts_in++;
+		cnt->bytes_in += data_end - data;
+	}
+	if (xdp_dnat(ctx, &p, flow->owner) < 0) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return XDP_PASS;
+	}
+	/* Until the owner answers, conntrack sees a new connection (also for
+	 * a retransmitted SYN), which the firewall accepts by the mark. */
+	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
+		xdp_mark(ctx);
+	stat_inc(PTRIG_STAT_XDP_TRANSLATED);
+	return XDP_PASS;
+
+pass:
+	stat_inc(reason);
+	return XDP_PASS;
+}
+
+/* ----------------------------------------------------------- TC egress -- */
+
+/* The LAN host behind a trigger packet: conntrack's original source when the
+ * box source-NATed it, the packet's own source otherwise. */
+static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
+					    const struct pkt *p)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+	__be32 owner = p->saddr;
+	struct nf_conn *ct;
+
+	if (!bpf_skb_ct_lookup || !bpf_ct_release)
+		return owner;
+	/* The packet already carries the NATed source: look up the reply
+	 * direction, which conntrack hashes too. */
+	tuple.ipv4.saddr = p->daddr;
+	tuple.ipv4.daddr = p->saddr;
+	tuple.ipv4.sport = p->dport;
+	tuple.ipv4.dport = p->sport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
+			       CT_OPTS_SZ);
+	if (!ct) {
+		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+		return owner;
+	}
+	if (ct->status & IPS_SRC_NAT)
+		owner = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
+	else
+		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+	bpf_ct_release(ct);
+	return owner;
+}
+
+static __always_inline void tc_trigger(struct __sk_buff *skb,
+				       const struct ptrig_config *cfg,
+				       const struct pkt *p, __u32 rule_id,
+				       __u64 now)
+{
+	struct ptrig_trigger_key key = {};
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_trigger *t;
+	struct ptrig_trigger nt = {};
+	struct ptrig_rule *rule;
+	__be32 owner;
+
+	rule = rule_get(cfg, rule_id);
+	if (!rule)
+		return;
+	stat_inc(PTRIG_STAT_TC_EGRESS_TRIGGER);
+	cnt = rule_counters(rule_id);
+	owner = trigger_owner(skb, p);
+	key.rule_id = rule_id;
+	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
+
+	t = bpf_map_lookup_elem(&ptrig_trig_v1, &key);
+	if (t && t->generation == rule->generation &&
+	    !idle_past(now, t->last_seen_ns, rule->trigger_timeout_s)) {
+		if (t->owner != owner) {
+			/* First device wins until it has been idle. */
+			if (cnt)
+				cnt->conflicts++;
+			emit_event(PTRIG_EV_CONFLICT, rule_id, owner, p->saddr,
+				   p, false, 0, now);
+			return;
+		}
+		touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
+		if (t->external != p->saddr)
+			t->external = p->saddr;
+		if (t->peer != p->daddr)
+			t->peer = p->daddr;
+		if (cnt)
+			cnt->refreshes++;
+		return;
+	}
+
+	nt.owner = owner;
+	nt.external = p->saddr;
+	nt.peer = p->daddr;
+	nt.generation = rule->generation;
+	nt.last_seen_ns = now;
+	nt.opened_ns = now;
+	if (bpf_map_update_elem(&ptrig_trig_v1, &key, &nt, BPF_ANY)) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return;
+	}
+	if (cnt)
+		cnt->triggers_opened++;
+	emit_event(PTRIG_EV_TRIGGER_OPENED, rule_id, owner, p->saddr, p, false,
+		   0, now);
+}
+
+/* The owner's reply on a triggered flow: give it the external source. */
+static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
+				     __u64 now)
+{
+	struct ptrig_flow_key fkey = {};
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_flow *flow;
+	__u32 csum_off, l4_flags;
+	__be32 from = p->saddr, to;
+
+	fkey.remote = p->daddr;
+	fkey.remote_port = p->dport;
+	fkey.local_port = p->sport;
+	fkey.proto = p->proto;
+	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	if (!flow || flow->owner != from ||
+	    idle_past(now, flow->last_seen_ns, flow_timeout(flow)))
+		return false;
+
+	touch(&flow->last_seen_ns, now, flow_timeout(flow));
+	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
+		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_SEEN_REPLY);
+	if (p->proto == IPPROTO_TCP)
+		flow_note_tcp_close(flow, p);
+	cnt = rule_counters(flow->rule_id);
+	if (cnt) {
+		cnt->pkts_out++;
+		cnt->bytes_out += skb->len;
+	}
+	to = flow->external;
+	if (from == to)
+		return true;
+
+	if (p->proto == IPPROTO_TCP) {
+		csum_off = p->l4_off + offsetof(struct tcphdr, check);
+		l4_flags = BPF_F_PSEUDO_HDR | sizeof(to);
+	} else {
+		csum_off = p->l4_off + offsetof(struct udphdr, check);
+		l4_flags = BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | sizeof(to);
+	}
+	/* Address change only: it is in the pseudo-header, so L4 gets
+	 * BPF_F_PSEUDO_HDR (right for CHECKSUM_PARTIAL packets too). */
+	if (bpf_l4_csum_replace(skb, csum_off, from, to, l4_flags) ||
+	    bpf_l3_csum_replace(skb, sizeof(struct ethhdr) +
+				offsetof(struct iphdr, check), from, to,
+				sizeof(to)) ||
+	    bpf_skb_store_bytes(skb, sizeof(struct ethhdr) +
+				offsetof(struct iphdr, saddr), &to, sizeof(to),
+				0)) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return false;
+	}
+	stat_inc(PTRIG_STAT_TC_EGRESS_TRANSLATED);
+	return true;
+}
+
+#define TC_PULL_LEN (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
+
+SEC("tc")
+int ptrig_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	const struct ptrig_config *cfg;
+	struct ptrig_port_rules *ports;
+	struct pkt p = {};
+	__u32 trig_id;
+	int reason;
+	__u64 now;
+
+	reason = parse_ipv4_l4(data, data_end, &p);
+	if (reason == PTRIG_STAT_PASS_MALFORMED && skb->len > data_end - data) {
+		/* Headers not in the linear part (rare): pull and retry. */
+		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ?
+						   skb->len :
+						   TC_PULL_LEN))
+			return TC_ACT_OK;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		reason = parse_ipv4_l4(data, data_end, &p);
+	}
+	if (reason >= 0)
+		return TC_ACT_OK;
+	cfg = ptrig_config_get();
+	if (!cfg)
+		return TC_ACT_OK;
+
+	ports = port_rules(cfg, p.dport);
+	if (!ports)
+		return TC_ACT_OK;
+	trig_id = ports->trigger_rule[p.l4 & 1];
+	now = 0;
+	if (trig_id) {
+		now = bpf_ktime_get_coarse_ns();
+		tc_trigger(skb, cfg, &p, trig_id, now);
+	}
+
+	ports = port_rules(cfg, p.sport);
+	if (!ports || !ports->open_rule[p.l4 & 1])
+		return TC_ACT_OK;
+	if (!now)
+		now = bpf_ktime_get_coarse_ns();
+	tc_reply(skb, &p, now);
+	return TC_ACT_OK;
+}
+
+/* ---------------------------------------------------------- TC ingress -- */
+
+SEC("tc")
+int ptrig_tc_ingress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *meta = (void *)(long)skb->data_meta;
+
+	if (meta + sizeof(__u32) > data)
+		return TC_ACT_OK;
+	if (*(__u32 *)meta != PTRIG_META_MAGIC)
+		return TC_ACT_OK;
+	skb->mark |= fw_mark;
+	stat_inc(PTRIG_STAT_MARKED);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ptrig ABI shared by the BPF programs and userspace: map keys and values,
+ * constants. Every struct here is a map key or value, so its layout is part
+ * of the pinned-map contract; change PTRIG_LAYOUT_VERSION when it changes.
+ *
+ * All addresses and ports are stored in network byte order, as they appear in
+ * the packet, so the datapath never converts them.
+ */
+#ifndef PTRIG_H
+#define PTRIG_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bumped on any change of a pinned map's key or value layout. It is part of
+ * every map name, so an upgrade across layouts never reuses a stale map. */
+#define PTRIG_LAYOUT_VERSION 1
+
+#define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
+
+#define PTRIG_NAME_LEN 32 /* rule names: 1..31 chars + NUL */
+
+/* Rule ids are u16 in the port table; id 0 means "no rule". */
+#define PTRIG_MAX_RULES 16384
+
+/* The rule set is double-buffered: the loader writes the inactive set, then
+ * flips ptrig_config.active_set, so a reload is atomic for the datapath. */
+#define PTRIG_RULE_SETS 2
+#define PTRIG_PORTS 65536
+
+#define PTRIG_DEFAULT_TRIGGER_TIMEOUT_S 600
+#define PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S 7200
+#define PTRIG_DEFAULT_UDP_FLOW_TIMEOUT_S 300
+#define PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S 10
+#define PTRIG_MAX_TIMEOUT_S 86400
+
+#define PTRIG_DEFAULT_MARK 0x00100000u
+#define PTRIG_DEFAULT_MAX_FLOWS 262144
+#define PTRIG_DEFAULT_MAX_TRIGGERS 65536
+
+/* Timestamps are refreshed only when they moved by more than this, so a busy
+ * flow does not dirty its cache line on every packet. */
+#define PTRIG_TOUCH_NS 1000000000ull
+
+/* XDP puts this in the packet metadata of a translated new connection; the
+ * TC-ingress program turns it into the firewall mark. */
+#define PTRIG_META_MAGIC 0x70747267u /* "ptrg" */
+
+/* Index into the per-protocol halves of the port table. */
+enum ptrig_l4 {
+	PTRIG_L4_TCP = 0,
+	PTRIG_L4_UDP = 1,
+	PTRIG_L4_MAX = 2,
+};
+
+/* Protocol masks as written in rules ("both" = tcp|udp). */
+enum ptrig_proto_mask {
+	PTRIG_PROTO_TCP = 1 << PTRIG_L4_TCP,
+	PTRIG_PROTO_UDP = 1 << PTRIG_L4_UDP,
+	PTRIG_PROTO_BOTH = PTRIG_PROTO_TCP | PTRIG_PROTO_UDP,
+};
+
+enum ptrig_peer_mode {
+	PTRIG_PEER_ANY = 0,
+	PTRIG_PEER_TRIGGER = 1,
+};
+
+/* ptrig_ports_v1[set * PTRIG_PORTS + port]: which rule a port belongs to.
+ * Zero means none. One lookup answers both "is this a trigger port" and
+ * "is this an open port", for either protocol: O(1) in the number of rules. */
+struct ptrig_port_rules {
+	__u16 trigger_rule[PTRIG_L4_MAX];
+	__u16 open_rule[PTRIG_L4_MAX];
+};
+
+/* ptrig_rules_v1[set * PTRIG_MAX_RULES + rule_id] */
+struct ptrig_rule {
+	char name[PTRIG_NAME_LEN];
+	/* Changes whenever the loader gives this id to a different rule, so
+	 * a trigger left by an old rule never opens ports of a new one. */
+	__u32 generation;
+	__u32 trigger_timeout_s;
+	__u32 tcp_flow_timeout_s;
+	__u32 udp_flow_timeout_s;
+	__u32 tcp_closing_timeout_s;
+	__u8 trigger_proto; /* enum ptrig_proto_mask */
+	__u8 open_proto;    /* enum ptrig_proto_mask */
+	__u8 peer_mode;     /* enum ptrig_peer_mode */
+	__u8 pad;
+};
+
+/* ptrig_trig_v1 key. peer is 0 for peer=any rules. */
+struct ptrig_trigger_key {
+	__u32 rule_id;
+	__be32 peer;
+};
+
+struct ptrig_trigger {
+	__be32 owner;    /* pre-NAT LAN source of the trigger traffic */
+	__be32 external; /* its source as it left the WAN interface */
+	__be32 peer;     /* the remote it last went to */
+	__u32 generation;
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse) */
+	__u64 opened_ns;
+};
+
+/* ptrig_flows_v1 key. Normalised on the remote end, so the inbound packet
+ * (remote -> external) and the owner's reply (owner -> remote) find the same
+ * entry: eviction can never split the two directions. */
+struct ptrig_flow_key {
+	__be32 remote;
+	__be16 remote_port;
+	__be16 local_port; /* the open port, same on external and owner */
+	__u8 proto;        /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 pad[3];
+};
+
+enum ptrig_flow_flags {
+	PTRIG_FLOW_SEEN_REPLY = 1 << 0, /* the owner answered */
+	PTRIG_FLOW_CLOSING = 1 << 1,    /* TCP FIN or RST seen */
+};
+
+struct ptrig_flow {
+	__be32 owner;
+	__be32 external;
+	__u32 rule_id;
+	/* Timeouts are copied in, so a flow outlives its rule and trigger. */
+	__u32 timeout_s;
+	__u32 closing_timeout_s;
+	__u32 flags; /* enum ptrig_flow_flags */
+	__u64 last_seen_ns;
+	__u64 opened_ns;
+};
+
+/* ptrig_cfg_v1[0]: one entry, written by the loader. */
+struct ptrig_config {
+	__u32 layout_version;
+	__u32 active_set;
+	__u32 mark;
+	__u32 xdp_flags;      /* XDP_FLAGS_* the programs were attached with */
+	__u32 created_clsact; /* ptrig created the clsact qdisc: detach removes it */
+	__u32 rule_count;
+	__u32 next_generation;
+	__u32 pad;
+};
+
+/* ptrig_cnt_v1: per-CPU, per rule id. */
+struct ptrig_rule_counters {
+	__u64 triggers_opened;
+	__u64 refreshes;
+	__u64 conflicts;
+	__u64 flows_opened;
+	__u64 pkts_in;
+	__u64 bytes_in;
+	__u64 pkts_out;
+	__u64 bytes_out;
+	__u64 refused_closed; /* new connection, trigger closed or expired */
+	__u64 refused_peer;   /* new connection from a peer the trigger did not contact */
+};
+
+/* ptrig_stats_v1: per-CPU global counters. The PASS_* ones say why XDP
+ * ingress passed a packet untouched; every ingress packet counts once, either
+ * as XDP_TRANSLATED or as one PASS_* reason. */
+enum ptrig_stat {
+	PTRIG_STAT_XDP_TRANSLATED,
+	PTRIG_STAT_TC_EGRESS_TRANSLATED,
+	PTRIG_STAT_TC_EGRESS_TRIGGER,
+	PTRIG_STAT_PASS_NOT_IPV4,
+	PTRIG_STAT_PASS_FRAGMENT,
+	PTRIG_STAT_PASS_MALFORMED,
+	PTRIG_STAT_PASS_OTHER_PROTO,
+	PTRIG_STAT_PASS_NO_RULE,
+	PTRIG_STAT_PASS_TCP_NO_FLOW,
+	PTRIG_STAT_PASS_NOT_EXTERNAL,
+	PTRIG_STAT_PASS_CT_TRACKED,
+	PTRIG_STAT_PASS_REFUSED,
+	PTRIG_STAT_FLOW_EXPIRED,   /* a flow found idle past its timeout */
+	PTRIG_STAT_TRIGGER_NO_NAT, /* trigger not source-NATed: owner = source */
+	PTRIG_STAT_MARKED,         /* TC ingress set the firewall mark */
+	PTRIG_STAT_ERROR,          /* map update or rewrite failed */
+	PTRIG_STAT_MAX,
+};
+
+enum ptrig_event_type {
+	PTRIG_EV_TRIGGER_OPENED = 1,
+	PTRIG_EV_CONFLICT = 2,
+	PTRIG_EV_FLOW_OPENED = 3,
+	PTRIG_EV_FLOW_REFUSED = 4,
+};
+
+/* ptrig_events_v1 ring buffer records, read by `ptrig-load monitor`. */
+struct ptrig_event {
+	__u64 ts_ns;
+	__u32 type; /* enum ptrig_event_type */
+	__u32 rule_id;
+	__be32 owner;  /* owner (trigger, flow) or the refused/conflicting host */
+	__be32 external;
+	__be32 remote;
+	__be16 remote_port;
+	__be16 local_port;
+	__u8 proto;
+	__u8 reason; /* for FLOW_REFUSED: enum ptrig_stat */
+	__u8 pad[6];
+};
+
+#endif /* PTRIG_H */

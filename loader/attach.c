@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/* check, attach (and upgrade), reload, detach. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "cmds.h"
+#include "config.h"
+#include "pins.h"
+#include "ptrig.skel.h"
+
+/* ptrig's TC filters sit at a fixed handle/priority so an upgrade can replace
+ * them in place and detach removes exactly them. */
+#define PTRIG_TC_HANDLE 1
+#define PTRIG_TC_PRIO 0x7074
+
+int load_ruleset(const char *path, struct ptrig_ruleset *rs)
+{
+	char err[1024];
+
+	if (ptrig_config_parse_file(path, rs, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return PTRIG_EXIT_USAGE;
+	}
+	return PTRIG_EXIT_OK;
+}
+
+int do_check(const struct cmd_opts *o)
+{
+	struct ptrig_ruleset rs = { 0 };
+	int ret = load_ruleset(o->config, &rs);
+
+	if (ret == PTRIG_EXIT_OK)
+		printf("%s: %zu rule%s OK\n", o->config, rs.n,
+		       rs.n == 1 ? "" : "s");
+	ptrig_ruleset_free(&rs);
+	return ret;
+}
+
+const char *xdp_mode_name(uint32_t flags)
+{
+	if (flags & XDP_FLAGS_SKB_MODE)
+		return "generic";
+	if (flags & XDP_FLAGS_HW_MODE)
+		return "offload";
+	return "native";
+}
+
+static uint32_t tc_prog_id(int ifindex, enum bpf_tc_attach_point where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PTRIG_TC_HANDLE,
+			    .priority = PTRIG_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	return opts.prog_id;
+}
+
+void hooks_query(int ifindex, struct hook_progs *h)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+
+	memset(h, 0, sizeof(*h));
+	if (bpf_xdp_query(ifindex, 0, &xq) == 0) {
+		if (xq.attach_mode == XDP_ATTACHED_SKB) {
+			h->xdp_id = xq.skb_prog_id;
+			h->xdp_flags = XDP_FLAGS_SKB_MODE;
+		} else if (xq.attach_mode == XDP_ATTACHED_DRV) {
+			h->xdp_id = xq.drv_prog_id;
+			h->xdp_flags = XDP_FLAGS_DRV_MODE;
+		} else if (xq.attach_mode) {
+			h->xdp_id = xq.prog_id;
+		}
+	}
+	h->tc_egress_id = tc_prog_id(ifindex, BPF_TC_EGRESS);
+	h->tc_ingress_id = tc_prog_id(ifindex, BPF_TC_INGRESS);
+}
+
+bool prog_is_ptrig(uint32_t id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	bool ours;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	       strncmp(info.name, "ptrig_", 6) == 0;
+	close(fd);
+	return ours;
+}
+
+static int tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PTRIG_TC_HANDLE,
+			    .priority = PTRIG_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static void tc_detach(int ifindex, enum bpf_tc_attach_point where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PTRIG_TC_HANDLE,
+			    .priority = PTRIG_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);
+}
+
+static void clsact_destroy(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
+
+/* Put a previous program back on a hook after a failed upgrade. */
+static void tc_restore(int ifindex, enum bpf_tc_attach_point where,
+		       uint32_t id)
+{
+	int fd;
+
+	if (!id) {
+		tc_detach(ifindex, where);
+		return;
+	}
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0) {
+		tc_attach(ifindex, where, fd);
+		close(fd);
+	}
+}
+
+static void xdp_restore(int ifindex, const struct hook_progs *old)
+{
+	int fd;
+
+	if (!old->xdp_id) {
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+		return;
+	}
+	fd = bpf_prog_get_fd_by_id(old->xdp_id);
+	if (fd >= 0) {
+		bpf_xdp_attach(ifindex, fd, old->xdp_flags, NULL);
+		close(fd);
+	}
+}
+
+/* Check a pinned map against what the new programs expect, then make the
+ * programs use it. Sizes the user did not ask for follow the pinned map. */
+static int reuse_pinned_map(struct bpf_map *map, const char *dir,
+			    uint32_t wanted_entries, bool *reused)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[512];
+	int fd, err;
+
+	*reused = false;
+	snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!wanted_entries)
+		bpf_map__set_max_entries(map, info.max_entries);
+	if (info.type != bpf_map__type(map) ||
+	    info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.max_entries != bpf_map__max_entries(map)) {
+		ptrig_err("pinned map %s (type %u, key %u, value %u, %u "
+			  "entries) does not match this ptrig (type %u, key "
+			  "%u, value %u, %u entries): keep its size, or "
+			  "`ptrig-load detach` first (that drops triggers and "
+			  "flows)",
+			  path, info.type, info.key_size, info.value_size,
+			  info.max_entries, bpf_map__type(map),
+			  bpf_map__key_size(map), bpf_map__value_size(map),
+			  bpf_map__max_entries(map));
+		err = -EINVAL;
+		goto fail;
+	}
+	err = bpf_map__reuse_fd(map, fd);
+	if (err)
+		goto fail;
+	*reused = true;
+	close(fd); /* reuse_fd dup()ed it */
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
+
+static void skel_map_fds(struct ptrig *skel, struct ptrig_map_fds *m)
+{
+	m->cfg = bpf_map__fd(skel->maps.ptrig_cfg_v1);
+	m->ports = bpf_map__fd(skel->maps.ptrig_ports_v1);
+	m->rules = bpf_map__fd(skel->maps.ptrig_rules_v1);
+	m->trig = bpf_map__fd(skel->maps.ptrig_trig_v1);
+	m->flows = bpf_map__fd(skel->maps.ptrig_flows_v1);
+	m->cnt = bpf_map__fd(skel->maps.ptrig_cnt_v1);
+	m->stats = bpf_map__fd(skel->maps.ptrig_stats_v1);
+	m->events = bpf_map__fd(skel->maps.ptrig_events_v1);
+}
+
+static void print_firewall_hint(uint32_t mark)
+{
+	printf("ptrig: a stateful firewall must accept the connections ptrig "
+	       "translates; add to its forward chain:\n"
+	       "  ct state new meta mark & 0x%08x == 0x%08x accept\n",
+	       mark, mark);
+}
+
+int do_attach(const struct cmd_opts *o)
+{
+	struct ptrig_ruleset rs = { 0 };
+	struct hook_progs old, h;
+	struct ptrig_config cfg = { 0 };
+	struct ptrig_map_fds m;
+	struct ptrig *skel = NULL;
+	struct bpf_map *map;
+	bool created_dir = false, created_clsact = false, upgrade = false;
+	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = { false };
+	uint32_t xdp_flags, mark, zero = 0;
+	char dir[256], path[512];
+	int ifindex, lock_fd = -1, ret, err, i;
+
+	ret = load_ruleset(o->config, &rs);
+	if (ret)
+		return ret;
+	ret = PTRIG_EXIT_FAIL;
+	if (!ptrig_is_root("attach"))
+		goto out;
+	if (ptrig_enter_netns(o->netns))
+		goto out;
+	ifindex = if_nametoindex(o->ifname);
+	if (!ifindex) {
+		ptrig_err("interface \"%s\" not found%s%s", o->ifname,
+			  o->netns ? " in network namespace " : "",
+			  o->netns ? o->netns : "");
+		goto out;
+	}
+	if (ptrig_ensure_bpffs() || ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+		goto out;
+	if (mkdir(PTRIG_PIN_ROOT, 0700) && errno != EEXIST && !getenv("PTRIG_PIN_ROOT")) {
+		ptrig_err("cannot create %s: %s", PTRIG_PIN_ROOT,
+			  strerror(errno));
+		goto out;
+	}
+	if (mkdir(dir, 0700) == 0)
+		created_dir = true;
+	else if (errno != EEXIST) {
+		ptrig_err("cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	lock_fd = ptrig_lock_dir(dir);
+	if (lock_fd < 0) {
+		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
+		goto rollback;
+	}
+
+	hooks_query(ifindex, &old);
+	if (old.xdp_id && !prog_is_ptrig(old.xdp_id)) {
+		ptrig_err("%s already has an XDP program (id %u) that is not "
+			  "ptrig's; remove it first",
+			  o->ifname, old.xdp_id);
+		goto rollback;
+	}
+
+	ptrig_log_capture();
+	skel = ptrig__open();
+	if (!skel) {
+		ptrig_err("cannot open the BPF object: %s", strerror(errno));
+		goto rollback;
+	}
+	if (o->max_flows)
+		bpf_map__set_max_entries(skel->maps.ptrig_flows_v1,
+					 o->max_flows);
+	if (o->max_triggers)
+		bpf_map__set_max_entries(skel->maps.ptrig_trig_v1,
+					 o->max_triggers);
+	i = 0;
+	bpf_object__for_each_map(map, skel->obj) {
+		bool reused;
+		uint32_t wanted = 0;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		if (map == skel->maps.ptrig_flows_v1)
+			wanted = o->max_flows;
+		else if (map == skel->maps.ptrig_trig_v1)
+			wanted = o->max_triggers;
+		else
+			wanted = bpf_map__max_entries(map);
+		err = reuse_pinned_map(map, dir, wanted, &reused);
+		if (err) {
+			if (err != -EINVAL)
+				ptrig_err("reusing pinned map %s: %s",
+					  bpf_map__name(map), strerror(-err));
+			goto rollback;
+		}
+		upgrade |= reused;
+	}
+
+	mark = o->mark_set ? o->mark : PTRIG_DEFAULT_MARK;
+	if (upgrade) {
+		/* Keep what the running attachment was set up with. */
+		int cfd = bpf_map__fd(skel->maps.ptrig_cfg_v1);
+
+		if (bpf_map_lookup_elem(cfd, &zero, &cfg) == 0 && !o->mark_set &&
+		    cfg.mark)
+			mark = cfg.mark;
+	}
+	skel->rodata->fw_mark = mark;
+
+	err = ptrig__load(skel);
+	if (err) {
+		ptrig_err("loading the BPF programs failed: %s",
+			  strerror(-err));
+		ptrig_log_tail(30);
+		goto rollback;
+	}
+	skel_map_fds(skel, &m);
+	if (!upgrade && ptrig_config_init(&m, mark)) {
+		ptrig_err("initialising the config map: %s", strerror(errno));
+		goto rollback;
+	}
+	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg)) {
+		ptrig_err("reading the config map: %s", strerror(errno));
+		goto rollback;
+	}
+
+	/* Mode: as asked, else as already attached, else native. */
+	xdp_flags = o->xdp_mode ? o->xdp_mode :
+		    old.xdp_id && old.xdp_flags ? old.xdp_flags :
+						  XDP_FLAGS_DRV_MODE;
+
+	/* Hooks: the mark handler first, XDP (which marks) last. */
+	touched_hooks = true;
+	{
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+				    .attach_point = BPF_TC_INGRESS);
+
+		err = bpf_tc_hook_create(&hook);
+		if (err && err != -EEXIST) {
+			ptrig_err("creating the clsact qdisc on %s: %s",
+				  o->ifname, strerror(-err));
+			goto rollback;
+		}
+		created_clsact = !err;
+	}
+	err = tc_attach(ifindex, BPF_TC_INGRESS,
+			bpf_program__fd(skel->progs.ptrig_tc_ingress));
+	if (!err)
+		err = tc_attach(ifindex, BPF_TC_EGRESS,
+				bpf_program__fd(skel->progs.ptrig_tc_egress));
+	if (err) {
+		ptrig_err("attaching the TC programs to %s: %s", o->ifname,
+			  strerror(-err));
+		goto rollback;
+	}
+	{
+		LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+		int prog_fd = bpf_program__fd(skel->progs.ptrig_xdp_ingress);
+
+		if (old.xdp_id && old.xdp_flags != xdp_flags) {
+			/* A mode change cannot be an atomic replace. */
+			bpf_xdp_detach(ifindex, old.xdp_flags, NULL);
+			err = bpf_xdp_attach(ifindex, prog_fd, xdp_flags, NULL);
+		} else if (old.xdp_id) {
+			xo.old_prog_fd = bpf_prog_get_fd_by_id(old.xdp_id);
+			err = bpf_xdp_attach(ifindex, prog_fd,
+					     xdp_flags | XDP_FLAGS_REPLACE,
+					     &xo);
+			if (xo.old_prog_fd >= 0)
+				close(xo.old_prog_fd);
+		} else {
+			err = bpf_xdp_attach(ifindex, prog_fd,
+					     xdp_flags |
+						     XDP_FLAGS_UPDATE_IF_NOEXIST,
+					     NULL);
+		}
+		if (err) {
+			ptrig_err("attaching XDP in %s mode to %s: %s",
+				  xdp_mode_name(xdp_flags), o->ifname,
+				  strerror(-err));
+			if (xdp_flags & XDP_FLAGS_DRV_MODE)
+				fprintf(stderr,
+					"hint: the driver may not support "
+					"native XDP; retry with --xdp-mode "
+					"generic\n");
+			goto rollback;
+		}
+	}
+
+	err = ptrig_rules_push(&m, &rs);
+	if (err) {
+		ptrig_err("pushing the rules: %s", strerror(-err));
+		goto rollback;
+	}
+	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
+		cfg.mark = mark;
+		cfg.xdp_flags = xdp_flags;
+		cfg.created_clsact |= created_clsact;
+		bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
+	}
+
+	for (i = 0; i < PTRIG_N_MAPS; i++) {
+		struct bpf_map *pm = bpf_object__find_map_by_name(
+			skel->obj, ptrig_map_names[i]);
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
+		if (stat(path, &st) == 0)
+			continue;
+		if (!pm || bpf_map__pin(pm, path)) {
+			ptrig_err("pinning %s: %s", path, strerror(errno));
+			goto rollback;
+		}
+		pinned[i] = true;
+	}
+
+	hooks_query(ifindex, &h);
+	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
+	       upgrade ? "upgraded on" : "attached to", o->ifname,
+	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);
+	print_firewall_hint(mark);
+	ret = PTRIG_EXIT_OK;
+	goto out;
+
+rollback:
+	if (touched_hooks) {
+		if (upgrade) {
+			xdp_restore(ifindex, &old);
+			tc_restore(ifindex, BPF_TC_EGRESS, old.tc_egress_id);
+			tc_restore(ifindex, BPF_TC_INGRESS, old.tc_ingress_id);
+		} else {
+			if (!old.xdp_id)
+				bpf_xdp_detach(ifindex, xdp_flags, NULL);
+			tc_detach(ifindex, BPF_TC_EGRESS);
+			tc_detach(ifindex, BPF_TC_INGRESS);
+			if (created_clsact)
+				clsact_destroy(ifindex);
+		}
+	}
+	for (i = 0; i < PTRIG_N_MAPS; i++) {
+		if (!pinned[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
+		unlink(path);
+	}
+	if (created_dir) {
+		rmdir(dir);
+		rmdir(PTRIG_PIN_ROOT); /* only if empty */
+	}
+	fprintf(stderr, "ptrig-load: nothing was changed on %s\n", o->ifname);
+out:
+	ptrig__destroy(skel);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	ptrig_ruleset_free(&rs);
+	return ret;
+}
+
+/* Open an attached interface's pin directory, locked, and its maps. */
+static int open_attached(const struct cmd_opts *o, char *dir, size_t len,
+			 struct ptrig_map_fds *m, int *lock_fd)
+{
+	int err;
+
+	if (ptrig_pin_dir(o->ifname, dir, len))
+		return PTRIG_EXIT_USAGE;
+	*lock_fd = ptrig_lock_dir(dir);
+	if (*lock_fd < 0) {
+		if (*lock_fd == -ENOENT)
+			ptrig_err("ptrig is not attached to %s (no %s)",
+				  o->ifname, dir);
+		else
+			ptrig_err("cannot lock %s: %s", dir,
+				  strerror(-*lock_fd));
+		return PTRIG_EXIT_FAIL;
+	}
+	err = ptrig_maps_open_pinned(dir, m);
+	if (err) {
+		ptrig_err("cannot open the maps pinned in %s: %s", dir,
+			  strerror(-err));
+		close(*lock_fd);
+		return PTRIG_EXIT_FAIL;
+	}
+	return PTRIG_EXIT_OK;
+}
+
+int do_reload(const struct cmd_opts *o)
+{
+	struct ptrig_ruleset rs = { 0 };
+	struct ptrig_map_fds m;
+	char dir[256];
+	int ret, lock_fd, err;
+
+	ret = load_ruleset(o->config, &rs);
+	if (ret)
+		return ret;
+	ret = PTRIG_EXIT_FAIL;
+	if (!ptrig_is_root("reload") || ptrig_ensure_bpffs())
+		goto out;
+	ret = open_attached(o, dir, sizeof(dir), &m, &lock_fd);
+	if (ret)
+		goto out;
+	err = ptrig_rules_push(&m, &rs);
+	if (err) {
+		ptrig_err("pushing the rules: %s; the previous rules stay "
+			  "active",
+			  strerror(-err));
+		ret = PTRIG_EXIT_FAIL;
+	} else {
+		printf("ptrig: %s now has %zu rule%s\n", o->ifname, rs.n,
+		       rs.n == 1 ? "" : "s");
+	}
+	ptrig_maps_close(&m);
+	close(lock_fd);
+out:
+	ptrig_ruleset_free(&rs);
+	return ret;
+}
+
+int do_detach(const struct cmd_opts *o)
+{
+	struct ptrig_config cfg = { 0 };
+	struct ptrig_map_fds m;
+	struct hook_progs h;
+	uint32_t zero = 0;
+	char dir[256], path[512];
+	int ret, lock_fd, ifindex, i;
+
+	if (!ptrig_is_root("detach") || ptrig_ensure_bpffs())
+		return PTRIG_EXIT_FAIL;
+	if (ptrig_enter_netns(o->netns))
+		return PTRIG_EXIT_FAIL;
+	ret = open_attached(o, dir, sizeof(dir), &m, &lock_fd);
+	if (ret)
+		return ret;
+	bpf_map_lookup_elem(m.cfg, &zero, &cfg);
+	ptrig_maps_close(&m);
+
+	ifindex = if_nametoindex(o->ifname);
+	if (ifindex) {
+		hooks_query(ifindex, &h);
+		if (h.xdp_id && prog_is_ptrig(h.xdp_id))
+			bpf_xdp_detach(ifindex, h.xdp_flags, NULL);
+		if (h.tc_egress_id && prog_is_ptrig(h.tc_egress_id))
+			tc_detach(ifindex, BPF_TC_EGRESS);
+		if (h.tc_ingress_id && prog_is_ptrig(h.tc_ingress_id))
+			tc_detach(ifindex, BPF_TC_INGRESS);
+		if (cfg.created_clsact)
+			clsact_destroy(ifindex);
+	} else {
+		fprintf(stderr,
+			"ptrig-load: %s no longer exists; removing the pins\n",
+			o->ifname);
+	}
+	for (i = 0; i < PTRIG_N_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
+		unlink(path);
+	}
+	close(lock_fd);
+	if (rmdir(dir)) {
+		ptrig_err("cannot remove %s: %s", dir, strerror(errno));
+		return PTRIG_EXIT_FAIL;
+	}
+	rmdir(PTRIG_PIN_ROOT); /* only if empty */
+	printf("ptrig: detached from %s\n", o->ifname);
+	return PTRIG_EXIT_OK;
+}

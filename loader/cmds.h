@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ptrig-load subcommands: one do_<cmd>() each, sharing parsed options. */
+#ifndef PTRIG_CMDS_H
+#define PTRIG_CMDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cmd_opts {
+	const char *ifname;
+	const char *config;
+	const char *netns;
+	bool json;
+	uint32_t xdp_mode; /* XDP_FLAGS_DRV_MODE / XDP_FLAGS_SKB_MODE, 0: unset */
+	bool mark_set;
+	uint32_t mark;
+	uint32_t max_flows;    /* 0: default, or the pinned map's size */
+	uint32_t max_triggers; /* 0: default, or the pinned map's size */
+	int duration_s;        /* monitor: stop after this long (0: never) */
+};
+
+int do_check(const struct cmd_opts *o);
+int do_attach(const struct cmd_opts *o);
+int do_reload(const struct cmd_opts *o);
+int do_detach(const struct cmd_opts *o);
+int do_status(const struct cmd_opts *o);
+int do_flows(const struct cmd_opts *o);
+int do_monitor(const struct cmd_opts *o);
+
+/* The programs currently on an interface's hooks (ids, 0 when none). */
+struct hook_progs {
+	uint32_t xdp_id;
+	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	uint32_t tc_egress_id;
+	uint32_t tc_ingress_id;
+};
+
+void hooks_query(int ifindex, struct hook_progs *h);
+bool prog_is_ptrig(uint32_t id);
+const char *xdp_mode_name(uint32_t xdp_flags);
+
+struct ptrig_ruleset;
+
+/* Parse and validate a rule file, printing "FILE:LINE: reason" on failure. */
+int load_ruleset(const char *path, struct ptrig_ruleset *rs);
+
+#endif

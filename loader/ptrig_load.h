@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared declarations of the ptrig-load loader. */
+#ifndef PTRIG_LOAD_H
+#define PTRIG_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ptrig.h"
+
+/* Exit codes (design notes, section 4). */
+enum {
+	PTRIG_EXIT_OK = 0,
+	PTRIG_EXIT_FAIL = 1,  /* runtime failure */
+	PTRIG_EXIT_USAGE = 2, /* usage or config error */
+};
+
+/* File descriptors of one interface's maps. */
+struct ptrig_map_fds {
+	int cfg;
+	int ports;
+	int rules;
+	int trig;
+	int flows;
+	int cnt;
+	int stats;
+	int events;
+};
+
+/* Map names, in the order of struct ptrig_map_fds; they are also the pin
+ * file names under the interface's pin directory. */
+#define PTRIG_N_MAPS 8
+extern const char *const ptrig_map_names[PTRIG_N_MAPS];
+
+static inline int *ptrig_map_fd_slot(struct ptrig_map_fds *m, int i)
+{
+	return &((int *)m)[i];
+}
+
+/* rules.c: push a validated rule set into the maps of one interface.
+ * Writes the inactive rule set, then flips ptrig_config.active_set in one
+ * update, so the datapath switches atomically. Rules keep their id (and
+ * with it their counters) across pushes by name; they keep their generation
+ * (and with it their open triggers) when their trigger side, open side and
+ * peer mode are unchanged. Returns 0 or -errno. */
+int ptrig_rules_push(const struct ptrig_map_fds *m,
+		     const struct ptrig_ruleset *rs);
+
+/* Initialise the config entry of freshly created maps. */
+int ptrig_config_init(const struct ptrig_map_fds *m, uint32_t mark);
+
+/* One rule as installed in the active set, read back from the maps. */
+struct ptrig_installed_rule {
+	uint32_t id;
+	struct ptrig_rule rule;
+	char trigger[800]; /* "tcp:6660-6669" as reconstructed from the ports */
+	char open[800];
+	struct ptrig_rule_counters counters; /* summed over CPUs */
+};
+
+/* Read the active rule set. *out is malloc'ed; returns the count or -errno. */
+int ptrig_rules_read(const struct ptrig_map_fds *m,
+		     struct ptrig_installed_rule **out);
+
+/* Sum one per-CPU rule counters entry. */
+int ptrig_counters_read(int cnt_fd, uint32_t rule_id,
+			struct ptrig_rule_counters *sum);
+
+/* Monotonic coarse clock, the one the datapath stamps entries with. */
+uint64_t ptrig_now_ns(void);
+
+#endif

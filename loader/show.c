@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/* status, flows, monitor: what ptrig is doing, as tables or JSON. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "cmds.h"
+#include "pins.h"
+
+static const char *ip_str(uint32_t be_addr, char *buf)
+{
+	struct in_addr a = { .s_addr = be_addr };
+
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static json_object *json_ip(uint32_t be_addr)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	return json_object_new_string(ip_str(be_addr, buf));
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+/* Seconds, rounded down, between a datapath stamp and now. */
+static int64_t idle_s(uint64_t now, uint64_t stamp)
+{
+	return (int64_t)(now - stamp) / 1000000000ll;
+}
+
+static const char *const stat_names[PTRIG_STAT_MAX] = {
+	[PTRIG_STAT_XDP_TRANSLATED] = "xdp_translated",
+	[PTRIG_STAT_TC_EGRESS_TRANSLATED] = "tc_egress_translated",
+	[PTRIG_STAT_TC_EGRESS_TRIGGER] = "tc_egress_trigger_packets",
+	[PTRIG_STAT_PASS_NOT_IPV4] = "pass_not_ipv4",
+	[PTRIG_STAT_PASS_FRAGMENT] = "pass_fragment",
+	[PTRIG_STAT_PASS_MALFORMED] = "pass_malformed",
+	[PTRIG_STAT_PASS_OTHER_PROTO] = "pass_other_proto",
+	[PTRIG_STAT_PASS_NO_RULE] = "pass_no_rule",
+	[PTRIG_STAT_PASS_TCP_NO_FLOW] = "pass_tcp_no_flow",
+	[PTRIG_STAT_PASS_NOT_EXTERNAL] = "pass_not_external",
+	[PTRIG_STAT_PASS_CT_TRACKED] = "pass_ct_tracked",
+	[PTRIG_STAT_PASS_REFUSED] = "pass_refused",
+	[PTRIG_STAT_FLOW_EXPIRED] = "flow_expired",
+	[PTRIG_STAT_TRIGGER_NO_NAT] = "trigger_not_nated",
+	[PTRIG_STAT_MARKED] = "marked",
+	[PTRIG_STAT_ERROR] = "errors",
+};
+
+static void stats_read(int fd, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	uint64_t *per;
+	uint32_t k;
+
+	memset(out, 0, sizeof(uint64_t) * PTRIG_STAT_MAX);
+	if (ncpu <= 0)
+		return;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return;
+	for (k = 0; k < PTRIG_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += per[c];
+	}
+	free(per);
+}
+
+static const struct ptrig_installed_rule *
+rule_by_id(const struct ptrig_installed_rule *rules, int n, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].id == id)
+			return &rules[i];
+	return NULL;
+}
+
+static json_object *counters_json(const struct ptrig_rule_counters *c)
+{
+	json_object *o = json_object_new_object();
+
+#define ADD(f) json_object_object_add(o, #f, json_object_new_int64(c->f))
+	ADD(triggers_opened);
+	ADD(refreshes);
+	ADD(conflicts);
+	ADD(flows_opened);
+	ADD(pkts_in);
+	ADD(bytes_in);
+	ADD(pkts_out);
+	ADD(bytes_out);
+	ADD(refused_closed);
+	ADD(refused_peer);
+#undef ADD
+	return o;
+}
+
+/* Everything status shows about one interface. */
+struct iface_state {
+	char name[IF_NAMESIZE];
+	struct ptrig_config cfg;
+	struct hook_progs hooks;
+	bool iface_found;
+	struct ptrig_installed_rule *rules;
+	int n_rules;
+	uint64_t stats[PTRIG_STAT_MAX];
+};
+
+struct trigger_row {
+	const struct ptrig_installed_rule *rule;
+	struct ptrig_trigger t;
+	int64_t idle_s;
+	int64_t expires_in_s;
+};
+
+/* Live triggers of rules in the active set; *rows is malloc'ed. */
+static int triggers_read(int fd, const struct iface_state *s,
+			 struct trigger_row **rows)
+{
+	struct ptrig_trigger_key key, next, *prev = NULL;
+	uint64_t now = ptrig_now_ns();
+	int n = 0, cap = 0;
+
+	*rows = NULL;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		const struct ptrig_installed_rule *r;
+		struct ptrig_trigger t;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t))
+			continue;
+		r = rule_by_id(s->rules, s->n_rules, key.rule_id);
+		if (!r || r->rule.generation != t.generation)
+			continue; /* left by a removed or changed rule */
+		if (idle_s(now, t.last_seen_ns) >= r->rule.trigger_timeout_s &&
+		    now - t.last_seen_ns >
+			    (uint64_t)r->rule.trigger_timeout_s * 1000000000ull)
+			continue; /* expired: closed */
+		if (n == cap) {
+			struct trigger_row *nr;
+
+			cap = cap ? cap * 2 : 16;
+			nr = realloc(*rows, cap * sizeof(**rows));
+			if (!nr)
+				break;
+			*rows = nr;
+		}
+		(*rows)[n].rule = r;
+		(*rows)[n].t = t;
+		(*rows)[n].idle_s = idle_s(now, t.last_seen_ns);
+		(*rows)[n].expires_in_s =
+			r->rule.trigger_timeout_s - (*rows)[n].idle_s;
+		n++;
+	}
+	return n;
+}
+
+static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
+			    struct iface_state *s)
+{
+	uint32_t zero = 0;
+	int ifindex;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%.*s", IF_NAMESIZE - 1, ifname);
+	if (bpf_map_lookup_elem(m->cfg, &zero, &s->cfg))
+		return -errno;
+	ifindex = if_nametoindex(ifname);
+	s->iface_found = ifindex != 0;
+	if (ifindex)
+		hooks_query(ifindex, &s->hooks);
+	s->n_rules = ptrig_rules_read(m, &s->rules);
+	if (s->n_rules < 0)
+		return s->n_rules;
+	stats_read(m->stats, s->stats);
+	return 0;
+}
+
+static const char *attached_mode(const struct iface_state *s)
+{
+	if (!s->iface_found)
+		return "interface-not-found";
+	if (!s->hooks.xdp_id || !prog_is_ptrig(s->hooks.xdp_id))
+		return "not-attached";
+	return xdp_mode_name(s->hooks.xdp_flags);
+}
+
+static const char *peer_name(uint8_t mode)
+{
+	return mode == PTRIG_PEER_TRIGGER ? "trigger" : "any";
+}
+
+static void status_text(const struct iface_state *s,
+			const struct trigger_row *rows, int n_rows)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
+	int i;
+	uint32_t k;
+
+	printf("Interface %s: XDP %s (prog %u), TC egress prog %u, TC ingress "
+	       "prog %u, mark 0x%08x\n",
+	       s->name, attached_mode(s), s->hooks.xdp_id,
+	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
+	printf("\nRules (%d):\n", s->n_rules);
+	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %9s %12s %9s "
+	       "%12s %7s %7s\n",
+	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS",
+	       "REFRESH", "CONFL", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT",
+	       "BYTES_OUT", "REF_CLS", "REF_PEER");
+	for (i = 0; i < s->n_rules; i++) {
+		const struct ptrig_installed_rule *r = &s->rules[i];
+		const struct ptrig_rule_counters *cn = &r->counters;
+
+		printf("  %-16s %-20s %-20s %7u %-7s %6llu %8llu %6llu %6llu "
+		       "%9llu %12llu %9llu %12llu %7llu %7llu\n",
+		       r->rule.name, r->trigger, r->open,
+		       r->rule.trigger_timeout_s, peer_name(r->rule.peer_mode),
+		       (unsigned long long)cn->triggers_opened,
+		       (unsigned long long)cn->refreshes,
+		       (unsigned long long)cn->conflicts,
+		       (unsigned long long)cn->flows_opened,
+		       (unsigned long long)cn->pkts_in,
+		       (unsigned long long)cn->bytes_in,
+		       (unsigned long long)cn->pkts_out,
+		       (unsigned long long)cn->bytes_out,
+		       (unsigned long long)cn->refused_closed,
+		       (unsigned long long)cn->refused_peer);
+	}
+	printf("\nActive triggers (%d):\n", n_rows);
+	printf("  %-16s %-15s %-15s %-15s %7s %12s\n", "RULE", "OWNER",
+	       "EXTERNAL", "PEER", "IDLE_S", "EXPIRES_IN_S");
+	for (i = 0; i < n_rows; i++)
+		printf("  %-16s %-15s %-15s %-15s %7lld %12lld\n",
+		       rows[i].rule->rule.name, ip_str(rows[i].t.owner, a),
+		       ip_str(rows[i].t.external, b),
+		       rows[i].rule->rule.peer_mode == PTRIG_PEER_TRIGGER ||
+				       rows[i].t.peer ?
+			       ip_str(rows[i].t.peer, c) :
+			       "-",
+		       (long long)rows[i].idle_s,
+		       (long long)rows[i].expires_in_s);
+	printf("\nCounters:");
+	for (k = 0; k < PTRIG_STAT_MAX; k++)
+		if (s->stats[k])
+			printf(" %s=%llu", stat_names[k],
+			       (unsigned long long)s->stats[k]);
+	printf("\n");
+}
+
+static json_object *status_json(const struct iface_state *s,
+				const struct trigger_row *rows, int n_rows)
+{
+	json_object *o = json_object_new_object(), *arr, *progs, *st;
+	char mark[16];
+	int i;
+	uint32_t k;
+
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "xdp_mode",
+			       json_object_new_string(attached_mode(s)));
+	progs = json_object_new_object();
+	json_object_object_add(progs, "xdp",
+			       json_object_new_int64(s->hooks.xdp_id));
+	json_object_object_add(progs, "tc_egress",
+			       json_object_new_int64(s->hooks.tc_egress_id));
+	json_object_object_add(progs, "tc_ingress",
+			       json_object_new_int64(s->hooks.tc_ingress_id));
+	json_object_object_add(o, "programs", progs);
+	snprintf(mark, sizeof(mark), "0x%08x", s->cfg.mark);
+	json_object_object_add(o, "mark", json_object_new_string(mark));
+
+	arr = json_object_new_array();
+	for (i = 0; i < s->n_rules; i++) {
+		const struct ptrig_installed_rule *r = &s->rules[i];
+		json_object *jr = json_object_new_object(), *ft;
+
+		json_object_object_add(jr, "name",
+				       json_object_new_string(r->rule.name));
+		json_object_object_add(jr, "trigger",
+				       json_object_new_string(r->trigger));
+		json_object_object_add(jr, "open",
+				       json_object_new_string(r->open));
+		json_object_object_add(
+			jr, "timeout",
+			json_object_new_int64(r->rule.trigger_timeout_s));
+		json_object_object_add(
+			jr, "peer",
+			json_object_new_string(peer_name(r->rule.peer_mode)));
+		ft = json_object_new_object();
+		json_object_object_add(
+			ft, "tcp",
+			json_object_new_int64(r->rule.tcp_flow_timeout_s));
+		json_object_object_add(
+			ft, "udp",
+			json_object_new_int64(r->rule.udp_flow_timeout_s));
+		json_object_object_add(jr, "flow_timeout", ft);
+		json_object_object_add(jr, "counters",
+				       counters_json(&r->counters));
+		json_object_array_add(arr, jr);
+	}
+	json_object_object_add(o, "rules", arr);
+
+	arr = json_object_new_array();
+	for (i = 0; i < n_rows; i++) {
+		json_object *jt = json_object_new_object();
+
+		json_object_object_add(
+			jt, "rule",
+			json_object_new_string(rows[i].rule->rule.name));
+		json_object_object_add(jt, "owner", json_ip(rows[i].t.owner));
+		json_object_object_add(jt, "external",
+				       json_ip(rows[i].t.external));
+		json_object_object_add(jt, "peer", json_ip(rows[i].t.peer));
+		json_object_object_add(jt, "idle_s",
+				       json_object_new_int64(rows[i].idle_s));
+		json_object_object_add(
+			jt, "expires_in_s",
+			json_object_new_int64(rows[i].expires_in_s));
+		json_object_array_add(arr, jt);
+	}
+	json_object_object_add(o, "triggers", arr);
+
+	st = json_object_new_object();
+	for (k = 0; k < PTRIG_STAT_MAX; k++)
+		json_object_object_add(st, stat_names[k],
+				       json_object_new_int64(s->stats[k]));
+	json_object_object_add(o, "counters", st);
+	return o;
+}
+
+/* Interfaces with a pin directory: the one asked for, or all of them. */
+static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
+		       int max)
+{
+	const char *root = getenv("PTRIG_PIN_ROOT");
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (o->ifname) {
+		snprintf(names[0], IF_NAMESIZE, "%s", o->ifname);
+		return 1;
+	}
+	d = opendir(root ? root : PTRIG_PIN_ROOT);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= IF_NAMESIZE)
+			continue;
+		snprintf(names[n++], IF_NAMESIZE, "%s", de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+int do_status(const struct cmd_opts *o)
+{
+	char names[64][IF_NAMESIZE], dir[256];
+	json_object *root = NULL, *arr = NULL;
+	int n, i, ret = PTRIG_EXIT_OK;
+
+	if (!ptrig_is_root("status") || ptrig_enter_netns(o->netns))
+		return PTRIG_EXIT_FAIL;
+	n = list_ifaces(o, names, 64);
+	if (o->json) {
+		root = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(root, "interfaces", arr);
+	} else if (!n) {
+		printf("ptrig is not attached to any interface\n");
+	}
+	for (i = 0; i < n; i++) {
+		struct trigger_row *rows = NULL;
+		struct ptrig_map_fds m;
+		struct iface_state s;
+		int n_rows, err;
+
+		if (ptrig_pin_dir(names[i], dir, sizeof(dir)) ||
+		    ptrig_maps_open_pinned(dir, &m)) {
+			ptrig_err("ptrig is not attached to %s (no maps in %s)",
+				  names[i], dir);
+			ret = PTRIG_EXIT_FAIL;
+			continue;
+		}
+		err = iface_state_read(names[i], &m, &s);
+		if (err) {
+			ptrig_err("reading the maps of %s: %s", names[i],
+				  strerror(-err));
+			ptrig_maps_close(&m);
+			ret = PTRIG_EXIT_FAIL;
+			continue;
+		}
+		n_rows = triggers_read(m.trig, &s, &rows);
+		if (o->json)
+			json_object_array_add(arr,
+					      status_json(&s, rows, n_rows));
+		else
+			status_text(&s, rows, n_rows);
+		if (!o->json && i + 1 < n)
+			printf("\n");
+		free(rows);
+		free(s.rules);
+		ptrig_maps_close(&m);
+	}
+	if (root) {
+		printf("%s\n", json_object_to_json_string_ext(
+				       root, JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
+	}
+	return ret;
+}
+
+static const char *flow_state(const struct ptrig_flow_key *k,
+			      const struct ptrig_flow *f)
+{
+	if (f->flags & PTRIG_FLOW_CLOSING)
+		return "closing";
+	if (f->flags & PTRIG_FLOW_SEEN_REPLY)
+		return k->proto == IPPROTO_TCP ? "established" : "replied";
+	return "new";
+}
+
+int do_flows(const struct cmd_opts *o)
+{
+	struct ptrig_flow_key key, next, *prev = NULL;
+	struct ptrig_installed_rule *rules = NULL;
+	json_object *root = NULL, *arr = NULL;
+	struct ptrig_map_fds m;
+	uint64_t now;
+	char dir[256];
+	int n_rules, count = 0;
+
+	if (!ptrig_is_root("flows") || ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+		return PTRIG_EXIT_FAIL;
+	if (ptrig_maps_open_pinned(dir, &m)) {
+		ptrig_err("ptrig is not attached to %s (no maps in %s)",
+			  o->ifname, dir);
+		return PTRIG_EXIT_FAIL;
+	}
+	n_rules = ptrig_rules_read(&m, &rules);
+	if (n_rules < 0)
+		n_rules = 0;
+	if (o->json) {
+		root = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(root, "interface",
+				       json_object_new_string(o->ifname));
+		json_object_object_add(root, "flows", arr);
+	} else {
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s\n", "RULE",
+		       "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
+		       "IDLE_S", "EXPIRES_IN_S");
+	}
+	now = ptrig_now_ns();
+	while (bpf_map_get_next_key(m.flows, prev, &next) == 0) {
+		const struct ptrig_installed_rule *r;
+		char remote[40], ext[40], a[INET_ADDRSTRLEN];
+		struct ptrig_flow f;
+		uint32_t timeout;
+		int64_t idle;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m.flows, &key, &f))
+			continue;
+		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s :
+							    f.timeout_s;
+		if (now - f.last_seen_ns > (uint64_t)timeout * 1000000000ull)
+			continue; /* expired, waiting for reuse or eviction */
+		idle = idle_s(now, f.last_seen_ns);
+		r = rule_by_id(rules, n_rules, f.rule_id);
+		snprintf(remote, sizeof(remote), "%s:%u", ip_str(key.remote, a),
+			 ntohs(key.remote_port));
+		snprintf(ext, sizeof(ext), "%s:%u", ip_str(f.external, a),
+			 ntohs(key.local_port));
+		count++;
+		if (o->json) {
+			json_object *jf = json_object_new_object();
+
+			json_object_object_add(
+				jf, "rule",
+				json_object_new_string(r ? r->rule.name :
+							   "(removed)"));
+			json_object_object_add(
+				jf, "proto",
+				json_object_new_string(proto_name(key.proto)));
+			json_object_object_add(jf, "remote", json_ip(key.remote));
+			json_object_object_add(
+				jf, "remote_port",
+				json_object_new_int(ntohs(key.remote_port)));
+			json_object_object_add(jf, "external",
+					       json_ip(f.external));
+			json_object_object_add(
+				jf, "external_port",
+				json_object_new_int(ntohs(key.local_port)));
+			json_object_object_add(jf, "owner", json_ip(f.owner));
+			json_object_object_add(
+				jf, "state",
+				json_object_new_string(flow_state(&key, &f)));
+			json_object_object_add(jf, "idle_s",
+					       json_object_new_int64(idle));
+			json_object_object_add(
+				jf, "expires_in_s",
+				json_object_new_int64(timeout - idle));
+			json_object_array_add(arr, jf);
+		} else {
+			printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld "
+			       "%12lld\n",
+			       r ? r->rule.name : "(removed)",
+			       proto_name(key.proto), remote, ext,
+			       ip_str(f.owner, a), flow_state(&key, &f),
+			       (long long)idle, (long long)(timeout - idle));
+		}
+	}
+	if (root) {
+		printf("%s\n", json_object_to_json_string_ext(
+				       root, JSON_C_TO_STRING_PLAIN));
+		json_object_put(root);
+	} else {
+		printf("(%d flow%s)\n", count, count == 1 ? "" : "s");
+	}
+	free(rules);
+	ptrig_maps_close(&m);
+	return PTRIG_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ monitor -- */
+
+static volatile sig_atomic_t stop_monitor;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_monitor = 1;
+}
+
+struct monitor_ctx {
+	const struct cmd_opts *o;
+	const struct ptrig_map_fds *m;
+	struct ptrig_installed_rule *rules;
+	int n_rules;
+};
+
+static const char *event_name(uint32_t type)
+{
+	switch (type) {
+	case PTRIG_EV_TRIGGER_OPENED:
+		return "trigger_opened";
+	case PTRIG_EV_CONFLICT:
+		return "conflict";
+	case PTRIG_EV_FLOW_OPENED:
+		return "flow_opened";
+	case PTRIG_EV_FLOW_REFUSED:
+		return "flow_refused";
+	}
+	return "unknown";
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct monitor_ctx *mc = ctx;
+	const struct ptrig_event *ev = data;
+	const struct ptrig_installed_rule *r;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
+	char ts[32];
+	time_t now = time(NULL);
+	bool inbound;
+
+	if (len < sizeof(*ev))
+		return 0;
+	r = rule_by_id(mc->rules, mc->n_rules, ev->rule_id);
+	if (!r) {
+		/* The rule set may have changed since we started. */
+		free(mc->rules);
+		mc->n_rules = ptrig_rules_read(mc->m, &mc->rules);
+		if (mc->n_rules < 0)
+			mc->n_rules = 0;
+		r = rule_by_id(mc->rules, mc->n_rules, ev->rule_id);
+	}
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&now));
+	inbound = ev->type == PTRIG_EV_FLOW_OPENED ||
+		  ev->type == PTRIG_EV_FLOW_REFUSED;
+	if (mc->o->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "time", json_object_new_string(ts));
+		json_object_object_add(
+			o, "event", json_object_new_string(event_name(ev->type)));
+		json_object_object_add(
+			o, "rule",
+			json_object_new_string(r ? r->rule.name : "?"));
+		json_object_object_add(
+			o, "proto", json_object_new_string(proto_name(ev->proto)));
+		json_object_object_add(o, inbound ? "owner" : "host",
+				       json_ip(ev->owner));
+		json_object_object_add(o, "external", json_ip(ev->external));
+		json_object_object_add(o, "remote", json_ip(ev->remote));
+		json_object_object_add(o, "remote_port",
+				       json_object_new_int(ntohs(ev->remote_port)));
+		json_object_object_add(o, "local_port",
+				       json_object_new_int(ntohs(ev->local_port)));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("%s %-14s rule=%s %s=%s external=%s:%u remote=%s:%u/%s\n",
+		       ts, event_name(ev->type), r ? r->rule.name : "?",
+		       inbound ? "owner" : "host", ip_str(ev->owner, a),
+		       ip_str(ev->external, b), ntohs(ev->local_port),
+		       ip_str(ev->remote, c), ntohs(ev->remote_port),
+		       proto_name(ev->proto));
+	}
+	fflush(stdout);
+	return 0;
+}
+
+int do_monitor(const struct cmd_opts *o)
+{
+	struct monitor_ctx mc = { .o = o };
+	struct ring_buffer *rb;
+	struct ptrig_map_fds m;
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t deadline = 0;
+	char dir[256];
+	int err;
+
+	if (!ptrig_is_root("monitor") ||
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+		return PTRIG_EXIT_FAIL;
+	if (ptrig_maps_open_pinned(dir, &m)) {
+		ptrig_err("ptrig is not attached to %s (no maps in %s)",
+			  o->ifname, dir);
+		return PTRIG_EXIT_FAIL;
+	}
+	mc.m = &m;
+	mc.n_rules = ptrig_rules_read(&m, &mc.rules);
+	if (mc.n_rules < 0)
+		mc.n_rules = 0;
+	rb = ring_buffer__new(m.events, on_event, &mc, NULL);
+	if (!rb) {
+		ptrig_err("opening the event ring buffer: %s", strerror(errno));
+		ptrig_maps_close(&m);
+		free(mc.rules);
+		return PTRIG_EXIT_FAIL;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (o->duration_s)
+		deadline = ptrig_now_ns() + o->duration_s * 1000000000ull;
+	if (!o->json)
+		fprintf(stderr, "ptrig: monitoring %s, Ctrl-C to stop\n",
+			o->ifname);
+	while (!stop_monitor) {
+		err = ring_buffer__poll(rb, 200);
+		if (err < 0 && err != -EINTR) {
+			ptrig_err("polling events: %s", strerror(-err));
+			break;
+		}
+		if (deadline && ptrig_now_ns() >= deadline)
+			break;
+	}
+	ring_buffer__free(rb);
+	ptrig_maps_close(&m);
+	free(mc.rules);
+	return PTRIG_EXIT_OK;
+}

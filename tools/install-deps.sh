@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package that the build, tests, demo, lab and benchmarks need.
+# Idempotent: apt-get runs only when a package is missing, and `apt-get update` at most once.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config libjson-c-dev
+	# unit tests
+	libcmocka-dev
+	# lab, end-to-end tests and demo
+	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod
+	vsftpd lftp
+	# benchmarks
+	iperf3 netsniff-ng gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root (sudo make deps)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# vsftpd starts a listener on install; the lab runs its own instance inside a namespace.
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.ptrig
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	install -m 0755 /usr/sbin/policy-rc.d.ptrig /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+rm -f /usr/sbin/policy-rc.d.ptrig
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

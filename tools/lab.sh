@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# ptrig lab: network namespaces that emulate a home router between a LAN and
+# the Internet (design notes, section 3). Documentation addresses only; no
+# traffic ever leaves the lab's namespaces.
+#
+#   lanhost1 198.51.100.2 ─┐                              ┌─ remote1 203.0.113.2
+#                          ├ lansw ─ lan0 ROUTER wan0 ─ wansw ┤
+#   lanhost2 198.51.100.3 ─┘   198.51.100.1   203.0.113.1    └─ remote2 203.0.113.3
+#
+# Every box is a namespace named "$LAB_PREFIX<node>" (default prefix "ptl-",
+# so parallel runs can use different prefixes). lansw/wansw are namespaces
+# holding only a bridge, so the router's wan0 and lan0 are plain veths whose
+# peers are bridge ports: ptrig attaches native XDP and TC to wan0.
+#
+# Library:  source tools/lab.sh; lab_up; ...; lab_down   (functions lab_*)
+# CLI:      bash tools/lab.sh up|down|status
+#
+# Wire emulation (why every veth gets `ethtool -K IF tx off rx off`): see
+# _lab_wire below and tests/e2e/test_wire_checksum.sh, which proves it.
+
+# ---- names and addresses (override the prefix before sourcing/calling) ------
+LAB_PREFIX=${LAB_PREFIX:-ptl-}
+LAB_NODES="router lanhost1 lanhost2 remote1 remote2 lansw wansw"
+LAB_ROUTER=${LAB_PREFIX}router
+LAB_LANHOST1=${LAB_PREFIX}lanhost1
+LAB_LANHOST2=${LAB_PREFIX}lanhost2
+LAB_REMOTE1=${LAB_PREFIX}remote1
+LAB_REMOTE2=${LAB_PREFIX}remote2
+LAB_LANSW=${LAB_PREFIX}lansw
+LAB_WANSW=${LAB_PREFIX}wansw
+
+LAB_WAN_IF=wan0 # router's WAN veth; ptrig attaches here
+LAB_LAN_IF=lan0 # router's LAN veth
+LAB_HOST_IF=eth0 # the single interface of lanhostN / remoteN
+LAB_WAN_IP=203.0.113.1
+LAB_LAN_GW=198.51.100.1
+LAB_LANHOST1_IP=198.51.100.2
+LAB_LANHOST2_IP=198.51.100.3
+LAB_REMOTE1_IP=203.0.113.2
+LAB_REMOTE2_IP=203.0.113.3
+
+LAB_NFT_TABLE=ptrl # nftables table "inet ptrl" in the router
+LAB_PTRIG_MARK=${LAB_PTRIG_MARK:-0x00100000}
+LAB_MARK_COMMENT=ptrig-mark # tags the mark rule so it can be found again
+
+# LAB_WIRE=1 (default) emulates a real wire (checksums computed by the
+# sender, verified by the receiver). LAB_WIRE=0 keeps the veth defaults
+# (checksum offloads on), only for showing that the negative test notices.
+LAB_WIRE=${LAB_WIRE:-1}
+
+# Commands registered with lab_on_down run (in reverse order) before the
+# namespaces are deleted, e.g. `lab_on_down build/ptrig-load detach wan0 ...`.
+LAB_DOWN_HOOKS=()
+
+# ---- helpers -----------------------------------------------------------------
+
+_lab_log() { echo "lab: $*" >&2; }
+
+# lab_ns NODE: namespace name of a node (router, lanhost1, ..., wansw).
+lab_ns() {
+	case " $LAB_NODES " in
+	*" $1 "*) echo "${LAB_PREFIX}$1" ;;
+	*)
+		_lab_log "unknown node '$1' (nodes: $LAB_NODES)"
+		return 2
+		;;
+	esac
+}
+
+# lab_exec NODE CMD...: run CMD inside NODE's namespace.
+lab_exec() {
+	local ns
+	ns=$(lab_ns "$1") || return 2
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# lab_ip NODE: the node's address (router: its WAN address).
+lab_ip() {
+	case "$1" in
+	router) echo "$LAB_WAN_IP" ;;
+	lanhost1) echo "$LAB_LANHOST1_IP" ;;
+	lanhost2) echo "$LAB_LANHOST2_IP" ;;
+	remote1) echo "$LAB_REMOTE1_IP" ;;
+	remote2) echo "$LAB_REMOTE2_IP" ;;
+	*)
+		_lab_log "lab_ip: node '$1' has no address"
+		return 2
+		;;
+	esac
+}
+
+lab_wan_ip() { echo "$LAB_WAN_IP"; }
+lab_lan_gw() { echo "$LAB_LAN_GW"; }
+lab_router_ns() { echo "$LAB_ROUTER"; }
+
+# lab_if NODE: the node's main interface (router: wan0).
+lab_if() {
+	case "$1" in
+	router) echo "$LAB_WAN_IF" ;;
+	lanhost1 | lanhost2 | remote1 | remote2) echo "$LAB_HOST_IF" ;;
+	*)
+		_lab_log "lab_if: node '$1' has no main interface"
+		return 2
+		;;
+	esac
+}
+
+# lab_snmp NODE PROTO FIELD: a counter of /proc/net/snmp inside NODE, e.g.
+# `lab_snmp remote2 Udp InCsumErrors`. /proc/net follows the caller's netns.
+lab_snmp() {
+	lab_exec "$1" awk -v p="$2:" -v f="$3" '
+		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == p && hdr  { if (f in col) { print $col[f]; found = 1 } exit }
+		END { if (!found) exit 1 }' /proc/net/snmp
+}
+
+# lab_on_down CMD...: run CMD when the lab is torn down (errors ignored).
+lab_on_down() {
+	LAB_DOWN_HOOKS+=("$(printf '%q ' "$@")")
+}
+
+# lab_is_up: true when the router namespace exists.
+lab_is_up() {
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$LAB_ROUTER"
+}
+
+# ---- wire emulation ----------------------------------------------------------
+# _lab_wire NODE IFACE: make IFACE behave like a NIC on a real wire.
+#  - tx off: the sender computes the full TCP/UDP checksum in software, so
+#    the bytes arriving at the peer (and at ptrig's XDP on wan0) are final.
+#    With offload on, a veth passes CHECKSUM_PARTIAL skbs whose checksum
+#    field holds only the pseudo-header sum; XDP cannot see that state, so
+#    an incremental checksum update there would be applied to a half sum.
+#    On the bridge ports it also makes the bridge finish any partial
+#    checksum (skb_checksum_help) before handing the frame on.
+#  - rx off: nothing on the receive side marks packets as pre-verified, so
+#    the receiving stack checks the bytes (counted as Udp/Tcp InCsumErrors).
+#  - gro off: GRO verifies the checksum and then marks the skb
+#    CHECKSUM_UNNECESSARY, which later hops would trust blindly.
+_lab_wire() {
+	[ "$LAB_WIRE" = 1 ] || return 0
+	lab_exec "$1" ethtool -K "$2" tx off rx off gro off >/dev/null 2>&1 ||
+		lab_exec "$1" ethtool -K "$2" tx off rx off >/dev/null
+}
+
+# _lab_veth NODE_A IF_A NODE_B IF_B: a veth pair between two namespaces.
+_lab_veth() {
+	ip link add "$2" netns "$(lab_ns "$1")" type veth \
+		peer name "$4" netns "$(lab_ns "$3")" || return 1
+	_lab_wire "$1" "$2" && _lab_wire "$3" "$4" || return 1
+	lab_exec "$1" ip link set "$2" up && lab_exec "$3" ip link set "$4" up
+}
+
+# _lab_sysctl NODE KEY=VALUE...
+_lab_sysctl() {
+	local node=$1
+	shift
+	lab_exec "$node" sysctl -q -w "$@" >/dev/null
+}
+
+# ---- firewall ----------------------------------------------------------------
+_lab_nft_ruleset() {
+	cat <<EOF
+table inet $LAB_NFT_TABLE {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$LAB_WAN_IF" masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "$LAB_LAN_IF" accept
+		ct state new meta mark & $LAB_PTRIG_MARK == $LAB_PTRIG_MARK accept comment "$LAB_MARK_COMMENT"
+	}
+}
+EOF
+}
+
+# lab_fw_mark_rule_present: true if ptrig's mark rule is in the forward chain.
+lab_fw_mark_rule_present() {
+	lab_exec router nft list chain inet "$LAB_NFT_TABLE" forward |
+		grep -q "comment \"$LAB_MARK_COMMENT\""
+}
+
+# lab_fw_mark_rule_del: remove only ptrig's mark rule (firewall tests).
+lab_fw_mark_rule_del() {
+	local h
+	h=$(lab_exec router nft -a list chain inet "$LAB_NFT_TABLE" forward |
+		sed -n "s/.*comment \"$LAB_MARK_COMMENT\" # handle \([0-9]*\).*/\1/p")
+	[ -n "$h" ] || return 0
+	lab_exec router nft delete rule inet "$LAB_NFT_TABLE" forward handle "$h"
+}
+
+# lab_fw_mark_rule_add: restore the mark rule (idempotent).
+lab_fw_mark_rule_add() {
+	lab_fw_mark_rule_present && return 0
+	lab_exec router nft add rule inet "$LAB_NFT_TABLE" forward \
+		ct state new meta mark \& "$LAB_PTRIG_MARK" == "$LAB_PTRIG_MARK" \
+		accept comment "\"$LAB_MARK_COMMENT\""
+}
+
+# ---- up / down / status --------------------------------------------------------
+
+# lab_up: build the whole lab (tears down a previous one with the same prefix).
+lab_up() {
+	local n
+	lab_down
+	for n in $LAB_NODES; do
+		ip netns add "$(lab_ns "$n")" || {
+			lab_down
+			return 1
+		}
+		lab_exec "$n" ip link set lo up
+		# No IPv6: keeps the lab to the documentation IPv4 ranges and the
+		# captures free of DAD/router-solicitation noise.
+		_lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	done
+	_lab_up_links || {
+		_lab_log "lab_up failed; tearing down"
+		lab_down
+		return 1
+	}
+	_lab_log "up (prefix $LAB_PREFIX, wire emulation $([ "$LAB_WIRE" = 1 ] && echo on || echo OFF))"
+}
+
+_lab_up_links() {
+	local sw n
+	for sw in lansw wansw; do
+		lab_exec "$sw" ip link add br0 type bridge || return 1
+		# forward_delay 0: ports forward at once (no STP listening phase).
+		lab_exec "$sw" ip link set br0 type bridge forward_delay 0 stp_state 0 || return 1
+		lab_exec "$sw" ip link set br0 up || return 1
+	done
+
+	# Router links. The bridge-side ends are named after what they face.
+	_lab_veth router "$LAB_LAN_IF" lansw rtr || return 1
+	_lab_veth router "$LAB_WAN_IF" wansw rtr || return 1
+	lab_exec lansw ip link set rtr master br0 || return 1
+	lab_exec wansw ip link set rtr master br0 || return 1
+	for n in lanhost1 lanhost2; do
+		_lab_veth "$n" "$LAB_HOST_IF" lansw "$n" || return 1
+		lab_exec lansw ip link set "$n" master br0 || return 1
+	done
+	for n in remote1 remote2; do
+		_lab_veth "$n" "$LAB_HOST_IF" wansw "$n" || return 1
+		lab_exec wansw ip link set "$n" master br0 || return 1
+	done
+
+	lab_exec router ip addr add "$LAB_LAN_GW/24" dev "$LAB_LAN_IF" || return 1
+	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF" || return 1
+	_lab_sysctl router net.ipv4.ip_forward=1 || return 1
+	for n in lanhost1 lanhost2; do
+		lab_exec "$n" ip addr add "$(lab_ip "$n")/24" dev "$LAB_HOST_IF" || return 1
+		lab_exec "$n" ip route add default via "$LAB_LAN_GW" || return 1
+	done
+	# Remotes: only the on-link 203.0.113.0/24, no route to the LAN, so the
+	# router's WAN address is the only way in.
+	for n in remote1 remote2; do
+		lab_exec "$n" ip addr add "$(lab_ip "$n")/24" dev "$LAB_HOST_IF" || return 1
+	done
+
+	_lab_nft_ruleset | lab_exec router nft -f - || return 1
+}
+
+# lab_down: remove everything this prefix created; idempotent, never fails.
+lab_down() {
+	local i n ns pid
+	for ((i = ${#LAB_DOWN_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "timeout 10 ${LAB_DOWN_HOOKS[i]}" >/dev/null 2>&1 || true
+	done
+	LAB_DOWN_HOOKS=()
+	for n in $LAB_NODES; do
+		ns=$(lab_ns "$n")
+		[ -e "/run/netns/$ns" ] || continue
+		# Processes a test left running inside the lab (listeners, servers).
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$pid" 2>/dev/null || true
+		done
+	done
+	for n in $LAB_NODES; do
+		ns=$(lab_ns "$n")
+		[ -e "/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null || _lab_log "could not delete netns $ns"
+	done
+	return 0
+}
+
+# lab_status: print what exists (exit 1 if the lab is not up).
+lab_status() {
+	local n ns
+	if ! lab_is_up; then
+		echo "lab (prefix $LAB_PREFIX): down"
+		return 1
+	fi
+	echo "lab (prefix $LAB_PREFIX): up"
+	for n in $LAB_NODES; do
+		ns=$(lab_ns "$n")
+		echo "== $n ($ns)"
+		ip -n "$ns" -br addr show 2>/dev/null | grep -v '^lo ' | sed 's/^/   /'
+		ip -n "$ns" route show 2>/dev/null | sed 's/^/   route: /'
+	done
+	echo "== router firewall"
+	lab_exec router nft list table inet "$LAB_NFT_TABLE" | sed 's/^/   /'
+	echo "== router $LAB_WAN_IF"
+	ip -n "$LAB_ROUTER" -d link show "$LAB_WAN_IF" | sed 's/^/   /'
+}
+
+# ---- CLI ---------------------------------------------------------------------
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "lab.sh: needs root (network namespaces)" >&2
+		exit 1
+	fi
+	case "${1:-}" in
+	up) lab_up ;;
+	down) lab_down ;;
+	status) lab_status ;;
+	*)
+		echo "usage: [LAB_PREFIX=ptl-] [LAB_WIRE=1] bash $0 up|down|status" >&2
+		exit 2
+		;;
+	esac
+fi
