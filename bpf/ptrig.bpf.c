@@ -76,10 +76,12 @@ static __always_inline struct ptrig_rule *rule_get(const struct ptrig_config *cf
 	return bpf_map_lookup_elem(&ptrig_rules_v1, &idx);
 }
 
-/* Idle past timeout? u64 wrap-around keeps this right for any two stamps. */
+/* Idle past timeout? Signed, so a stamp slightly ahead of the coarse "now"
+ * (one written from the fine-grained CLOCK_MONOTONIC by userspace, which
+ * runs up to a tick ahead) counts as fresh, not as idle for ~584 years. */
 static __always_inline bool idle_past(__u64 now, __u64 last, __u32 timeout_s)
 {
-	return now - last > (__u64)timeout_s * NSEC_PER_SEC;
+	return (__s64)(now - last) > (__s64)((__u64)timeout_s * NSEC_PER_SEC);
 }
 
 /* Refresh a timestamp only when it moved by a sixteenth of the timeout (at

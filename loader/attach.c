@@ -131,37 +131,51 @@ static void clsact_destroy(int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
+/* References to the programs an upgrade replaces, taken before any hook is
+ * touched: nothing else holds them, so the kernel frees a program as soon as
+ * it leaves its hook, and a failed upgrade could not put it back by id. */
+struct hook_fds {
+	int xdp;
+	int tc_egress;
+	int tc_ingress;
+};
+
+static int prog_fd_or_none(uint32_t id)
+{
+	return id ? bpf_prog_get_fd_by_id(id) : -1;
+}
+
+static void hook_fds_close(struct hook_fds *f)
+{
+	if (f->xdp >= 0)
+		close(f->xdp);
+	if (f->tc_egress >= 0)
+		close(f->tc_egress);
+	if (f->tc_ingress >= 0)
+		close(f->tc_ingress);
+}
+
 /* Put a previous program back on a hook after a failed upgrade. */
 static void tc_restore(int ifindex, enum bpf_tc_attach_point where,
-		       uint32_t id)
+		       uint32_t id, int fd)
 {
-	int fd;
-
 	if (!id) {
 		tc_detach(ifindex, where);
 		return;
 	}
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd >= 0) {
+	if (fd >= 0)
 		tc_attach(ifindex, where, fd);
-		close(fd);
-	}
 }
 
-static void xdp_restore(int ifindex, const struct hook_progs *old)
+static void xdp_restore(int ifindex, const struct hook_progs *old, int fd)
 {
-	int fd;
-
 	if (!old->xdp_id) {
 		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 		bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
 		return;
 	}
-	fd = bpf_prog_get_fd_by_id(old->xdp_id);
-	if (fd >= 0) {
+	if (fd >= 0)
 		bpf_xdp_attach(ifindex, fd, old->xdp_flags, NULL);
-		close(fd);
-	}
 }
 
 /* Check a pinned map against what the new programs expect, then make the
@@ -236,6 +250,7 @@ int do_attach(const struct cmd_opts *o)
 {
 	struct ptrig_ruleset rs = { 0 };
 	struct hook_progs old, h;
+	struct hook_fds old_fds = { -1, -1, -1 };
 	struct ptrig_config cfg = { 0 };
 	struct ptrig_map_fds m;
 	struct ptrig *skel = NULL;
@@ -263,8 +278,8 @@ int do_attach(const struct cmd_opts *o)
 	}
 	if (ptrig_ensure_bpffs() || ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
 		goto out;
-	if (mkdir(PTRIG_PIN_ROOT, 0700) && errno != EEXIST && !getenv("PTRIG_PIN_ROOT")) {
-		ptrig_err("cannot create %s: %s", PTRIG_PIN_ROOT,
+	if (mkdir(ptrig_pin_root(), 0700) && errno != EEXIST) {
+		ptrig_err("cannot create %s: %s", ptrig_pin_root(),
 			  strerror(errno));
 		goto out;
 	}
@@ -287,6 +302,9 @@ int do_attach(const struct cmd_opts *o)
 			  o->ifname, old.xdp_id);
 		goto rollback;
 	}
+	old_fds.xdp = prog_fd_or_none(old.xdp_id);
+	old_fds.tc_egress = prog_fd_or_none(old.tc_egress_id);
+	old_fds.tc_ingress = prog_fd_or_none(old.tc_ingress_id);
 
 	ptrig_log_capture();
 	skel = ptrig__open();
@@ -452,9 +470,11 @@ int do_attach(const struct cmd_opts *o)
 rollback:
 	if (touched_hooks) {
 		if (upgrade) {
-			xdp_restore(ifindex, &old);
-			tc_restore(ifindex, BPF_TC_EGRESS, old.tc_egress_id);
-			tc_restore(ifindex, BPF_TC_INGRESS, old.tc_ingress_id);
+			xdp_restore(ifindex, &old, old_fds.xdp);
+			tc_restore(ifindex, BPF_TC_EGRESS, old.tc_egress_id,
+				   old_fds.tc_egress);
+			tc_restore(ifindex, BPF_TC_INGRESS, old.tc_ingress_id,
+				   old_fds.tc_ingress);
 		} else {
 			if (!old.xdp_id)
 				bpf_xdp_detach(ifindex, xdp_flags, NULL);
@@ -472,10 +492,11 @@ rollback:
 	}
 	if (created_dir) {
 		rmdir(dir);
-		rmdir(PTRIG_PIN_ROOT); /* only if empty */
+		rmdir(ptrig_pin_root()); /* only if empty */
 	}
 	fprintf(stderr, "ptrig-load: nothing was changed on %s\n", o->ifname);
 out:
+	hook_fds_close(&old_fds);
 	ptrig__destroy(skel);
 	if (lock_fd >= 0)
 		close(lock_fd);
@@ -588,7 +609,7 @@ int do_detach(const struct cmd_opts *o)
 		ptrig_err("cannot remove %s: %s", dir, strerror(errno));
 		return PTRIG_EXIT_FAIL;
 	}
-	rmdir(PTRIG_PIN_ROOT); /* only if empty */
+	rmdir(ptrig_pin_root()); /* only if empty */
 	printf("ptrig: detached from %s\n", o->ifname);
 	return PTRIG_EXIT_OK;
 }

@@ -140,12 +140,18 @@ int ptrig_ensure_bpffs(void)
 	return 0;
 }
 
-int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
+const char *ptrig_pin_root(void)
 {
 	const char *root = getenv("PTRIG_PIN_ROOT");
+
+	return root && *root ? root : PTRIG_PIN_ROOT;
+}
+
+int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
+{
 	int n;
 
-	n = snprintf(buf, len, "%s/%s", root ? root : PTRIG_PIN_ROOT, ifname);
+	n = snprintf(buf, len, "%s/%s", ptrig_pin_root(), ifname);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

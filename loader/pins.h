@@ -23,6 +23,9 @@ int ptrig_enter_netns(const char *name);
 /* Mount bpffs on /sys/fs/bpf when it is not there. */
 int ptrig_ensure_bpffs(void);
 
+/* /sys/fs/bpf/ptrig, or $PTRIG_PIN_ROOT (tests running labs side by side). */
+const char *ptrig_pin_root(void);
+
 /* /sys/fs/bpf/ptrig/IFNAME (PTRIG_PIN_ROOT in the environment overrides the
  * root, for tests). */
 int ptrig_pin_dir(const char *ifname, char *buf, size_t len);

@@ -352,7 +352,6 @@ static json_object *status_json(const struct iface_state *s,
 static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 		       int max)
 {
-	const char *root = getenv("PTRIG_PIN_ROOT");
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
@@ -361,7 +360,7 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 		snprintf(names[0], IF_NAMESIZE, "%s", o->ifname);
 		return 1;
 	}
-	d = opendir(root ? root : PTRIG_PIN_ROOT);
+	d = opendir(ptrig_pin_root());
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {

@@ -9,7 +9,7 @@ PACKAGES=(
 	# unit tests
 	libcmocka-dev
 	# lab, end-to-end tests and demo
-	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod
+	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod jq
 	vsftpd lftp
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox

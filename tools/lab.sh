@@ -12,15 +12,30 @@
 # holding only a bridge, so the router's wan0 and lan0 are plain veths whose
 # peers are bridge ports: ptrig attaches native XDP and TC to wan0.
 #
-# Library:  source tools/lab.sh; lab_up; ...; lab_down   (functions lab_*)
+# Library:  source tools/lab.sh; lab_up; ...; lab_down
 # CLI:      bash tools/lab.sh up|down|status
 #
-# Wire emulation (why every veth gets `ethtool -K IF tx off rx off`): see
-# _lab_wire below and tests/e2e/test_wire_checksum.sh, which proves it.
+#   lab_up / lab_down / lab_status / lab_is_up   build, remove (idempotent), show
+#   lab_ns NODE, lab_exec NODE CMD...           namespace name; run CMD in it
+#   lab_ip NODE, lab_if NODE, lab_wan_ip, lab_lan_gw, lab_router_ns
+#   lab_snmp NODE PROTO FIELD                   /proc/net/snmp counter in NODE
+#   lab_ct_invalid                              router conntrack INVALID count
+#   lab_fw_mark_rule_del / _add / _present      ptrig's forward mark rule
+#   lab_wire_ok                                 wire emulation still in place?
+#   lab_on_down CMD...                          run CMD at lab_down (detach, unpin)
+# Nodes: router lanhost1 lanhost2 remote1 remote2 lansw wansw. Namespace names
+# are also in $LAB_ROUTER, $LAB_LANHOST1, ... (ptrig-load: --netns $LAB_ROUTER).
+# XDP/TC programs and qdiscs die with the namespaces; bpffs pins do not: a
+# test that pins registers its cleanup with lab_on_down.
+#
+# Wire emulation (why every veth gets `ethtool -K IF tx off rx off gro off`):
+# see _lab_wire below, and tests/e2e/test_wire_checksum.sh, which proves it.
 
 # ---- names and addresses (override the prefix before sourcing/calling) ------
+# shellcheck disable=SC2034 # the LAB_* variables are for scripts sourcing this
 LAB_PREFIX=${LAB_PREFIX:-ptl-}
 LAB_NODES="router lanhost1 lanhost2 remote1 remote2 lansw wansw"
+# Namespace names (for callers: `ip netns exec "$LAB_REMOTE1" ...`).
 LAB_ROUTER=${LAB_PREFIX}router
 LAB_LANHOST1=${LAB_PREFIX}lanhost1
 LAB_LANHOST2=${LAB_PREFIX}lanhost2
@@ -47,6 +62,9 @@ LAB_MARK_COMMENT=ptrig-mark # tags the mark rule so it can be found again
 # sender, verified by the receiver). LAB_WIRE=0 keeps the veth defaults
 # (checksum offloads on), only for showing that the negative test notices.
 LAB_WIRE=${LAB_WIRE:-1}
+# The ethtool features set on every veth end when LAB_WIRE=1 (override only to
+# experiment with what matters; see _lab_wire).
+LAB_WIRE_ETHTOOL=${LAB_WIRE_ETHTOOL:-tx off rx off gro off}
 
 # Commands registered with lab_on_down run (in reverse order) before the
 # namespaces are deleted, e.g. `lab_on_down build/ptrig-load detach wan0 ...`.
@@ -109,13 +127,25 @@ lab_if() {
 # lab_snmp NODE PROTO FIELD: a counter of /proc/net/snmp inside NODE, e.g.
 # `lab_snmp remote2 Udp InCsumErrors`. /proc/net follows the caller's netns.
 lab_snmp() {
+	# shellcheck disable=SC2016 # awk program
 	lab_exec "$1" awk -v p="$2:" -v f="$3" '
 		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
 		$1 == p && hdr  { if (f in col) { print $col[f]; found = 1 } exit }
 		END { if (!found) exit 1 }' /proc/net/snmp
 }
 
-# lab_on_down CMD...: run CMD when the lab is torn down (errors ignored).
+# lab_ct_invalid: packets the router's conntrack found INVALID (summed over
+# CPUs). A forwarded packet with a bad TCP/UDP checksum ends here: conntrack
+# verifies checksums (nf_conntrack_checksum=1), marks it INVALID, and the
+# forward chain's policy drops it, so no InCsumErrors counter moves anywhere.
+lab_ct_invalid() {
+	lab_exec router conntrack -S 2>/dev/null | awk '
+		{ for (i = 1; i <= NF; i++) if ($i ~ /^invalid=/) { split($i, a, "="); s += a[2] } }
+		END { print s + 0 }'
+}
+
+# lab_on_down CMD...: run CMD when the lab is torn down (errors ignored;
+# external commands get a 10 s timeout, shell functions must be bounded).
 lab_on_down() {
 	LAB_DOWN_HOOKS+=("$(printf '%q ' "$@")")
 }
@@ -126,22 +156,45 @@ lab_is_up() {
 }
 
 # ---- wire emulation ----------------------------------------------------------
-# _lab_wire NODE IFACE: make IFACE behave like a NIC on a real wire.
-#  - tx off: the sender computes the full TCP/UDP checksum in software, so
-#    the bytes arriving at the peer (and at ptrig's XDP on wan0) are final.
-#    With offload on, a veth passes CHECKSUM_PARTIAL skbs whose checksum
-#    field holds only the pseudo-header sum; XDP cannot see that state, so
-#    an incremental checksum update there would be applied to a half sum.
-#    On the bridge ports it also makes the bridge finish any partial
-#    checksum (skb_checksum_help) before handing the frame on.
-#  - rx off: nothing on the receive side marks packets as pre-verified, so
-#    the receiving stack checks the bytes (counted as Udp/Tcp InCsumErrors).
-#  - gro off: GRO verifies the checksum and then marks the skb
-#    CHECKSUM_UNNECESSARY, which later hops would trust blindly.
+# _lab_wire NODE IFACE: make IFACE behave like a NIC on a real wire, where
+# the bytes carry full checksums and every receiver verifies them. Measured on
+# kernel 6.18 with tests/e2e/test_wire_checksum.sh (LAB_WIRE_ETHTOOL=...):
+#  - tx off (what matters): the sender computes the full TCP/UDP checksum in
+#    software. With it on, a veth hands CHECKSUM_PARTIAL skbs to its peer:
+#    the checksum field holds only the pseudo-header sum, XDP cannot tell,
+#    and every receiver trusts such a packet without looking, so a checksum
+#    broken on the way (say by a buggy ptrig rewrite) is never noticed. On a
+#    bridge port, tx off also makes the bridge finish (skb_checksum_help) a
+#    partial checksum from a sender that kept offload on.
+#  - gro off (the veth default; kept explicit): with GRO on, a receiving veth
+#    verifies the checksum and marks the skb CHECKSUM_UNNECESSARY, so the
+#    next hops trust it blindly, and merged TCP super-packets become
+#    CHECKSUM_PARTIAL again. Both hide corruption made after that point.
+#  - rx off: no effect on 6.18's veth (a CHECKSUM_NONE skb is verified by the
+#    receiving stack either way); old kernels' veth_xmit marked such skbs
+#    CHECKSUM_UNNECESSARY when the peer had rx checksumming on. Harmless.
+# Costs: no TSO and software checksums, so bulk throughput is lower than
+# with offloads; benchmarks that want the veth fast path can use LAB_WIRE=0.
 _lab_wire() {
 	[ "$LAB_WIRE" = 1 ] || return 0
-	lab_exec "$1" ethtool -K "$2" tx off rx off gro off >/dev/null 2>&1 ||
-		lab_exec "$1" ethtool -K "$2" tx off rx off >/dev/null
+	# shellcheck disable=SC2086 # word splitting intended
+	lab_exec "$1" ethtool -K "$2" $LAB_WIRE_ETHTOOL >/dev/null
+}
+
+# lab_wire_ok: true if every veth in the lab still has transmit checksum
+# offload and GRO off (e.g. after something attached programs to wan0).
+lab_wire_ok() {
+	local n ifc bad=0
+	for n in $LAB_NODES; do
+		for ifc in $(lab_exec "$n" ip -o link show type veth |
+			awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+			lab_exec "$n" ethtool -k "$ifc" | grep -Eq '^(tx-checksumming|generic-receive-offload): on' && {
+				_lab_log "wire emulation broken: $n $ifc has tx checksumming or GRO on"
+				bad=1
+			}
+		done
+	done
+	return $bad
 }
 
 # _lab_veth NODE_A IF_A NODE_B IF_B: a veth pair between two namespaces.
@@ -266,9 +319,14 @@ _lab_up_links() {
 
 # lab_down: remove everything this prefix created; idempotent, never fails.
 lab_down() {
-	local i n ns pid
+	local i n ns pid first
 	for ((i = ${#LAB_DOWN_HOOKS[@]} - 1; i >= 0; i--)); do
-		eval "timeout 10 ${LAB_DOWN_HOOKS[i]}" >/dev/null 2>&1 || true
+		read -r first _ <<<"${LAB_DOWN_HOOKS[i]}"
+		if declare -F "$first" >/dev/null; then
+			eval "${LAB_DOWN_HOOKS[i]}" >/dev/null 2>&1 || true
+		else
+			eval "timeout 10 ${LAB_DOWN_HOOKS[i]}" >/dev/null 2>&1 || true
+		fi
 	done
 	LAB_DOWN_HOOKS=()
 	for n in $LAB_NODES; do
@@ -308,6 +366,13 @@ lab_status() {
 	lab_exec router nft list table inet "$LAB_NFT_TABLE" | sed 's/^/   /'
 	echo "== router $LAB_WAN_IF"
 	ip -n "$LAB_ROUTER" -d link show "$LAB_WAN_IF" | sed 's/^/   /'
+	lab_exec router ethtool -k "$LAB_WAN_IF" |
+		grep -E '^(tx-checksumming|rx-checksumming|generic-receive-offload):' | sed 's/^/   /'
+	if lab_wire_ok 2>/dev/null; then
+		echo "== wire emulation: on (every veth: tx checksum offload and GRO off)"
+	else
+		echo "== wire emulation: OFF on some veth (LAB_WIRE=0?)"
+	fi
 }
 
 # ---- CLI ---------------------------------------------------------------------

@@ -16,9 +16,9 @@ E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) E2E_BUILD=$BUILD ;; *) E2E_BUILD=$E2E_ROOT/$BUILD ;; esac
 PTRIG_LOAD=${PTRIG_LOAD:-$E2E_BUILD/ptrig-load}
-RAWSEND=$E2E_BUILD/e2e/rawsend
+RAWSEND= # set by build_rawsend
 
-# shellcheck source=../../tools/lab.sh
+# shellcheck source-path=SCRIPTDIR source=../../tools/lab.sh
 source "$E2E_ROOT/tools/lab.sh"
 
 E2E_NAME=$(basename "${0:-e2e}" .sh)
@@ -111,9 +111,10 @@ assert_file_sha256_eq() {
 	fi
 }
 
-# e2e_finish: summary line; exit status 1 if anything failed.
+# e2e_finish: summary line (the format tests/run-all.sh picks up); exit
+# status 1 if anything failed.
 e2e_finish() {
-	echo "$E2E_NAME: $E2E_PASSES passed, $E2E_FAILS failed"
+	echo "$E2E_PASSES passed, $E2E_FAILS failed"
 	[ "$E2E_FAILS" -eq 0 ] && exit 0
 	exit 1
 }
@@ -144,12 +145,13 @@ e2e_cleanup() {
 	exit "$rc"
 }
 
-# build_rawsend: compile tests/e2e/rawsend.c into $BUILD/e2e/ if stale.
+# build_rawsend: compile tests/e2e/rawsend.c (packet crafter/sniffer) into
+# the test's private tmp dir and set $RAWSEND. Private on purpose: a
+# concurrent `make clean` must not pull the binary away mid-test.
 build_rawsend() {
-	local src=$E2E_ROOT/tests/e2e/rawsend.c
-	[ -x "$RAWSEND" ] && [ "$RAWSEND" -nt "$src" ] && return 0
-	mkdir -p "$(dirname "$RAWSEND")" &&
-		${CC:-gcc} -O2 -g -std=gnu11 -Wall -Wextra -Werror "$src" -o "$RAWSEND"
+	RAWSEND=$E2E_TMP/rawsend
+	${CC:-gcc} -O2 -g -std=gnu11 -Wall -Wextra -Werror \
+		"$E2E_ROOT/tests/e2e/rawsend.c" -o "$RAWSEND"
 }
 
 # ---- waiting and background jobs ---------------------------------------------------

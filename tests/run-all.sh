@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs every test suite; one summary line per suite, then "N passed, M failed".
+# Needs root (BPF, network namespaces). Suites: unit (cmocka), bpf
+# (BPF_PROG_TEST_RUN fixtures), loader (ptrig-load on a veth), e2e (the lab).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "error: the tests need root (BPF, network namespaces); run: sudo make test" >&2
+	exit 1
+fi
+if ! mountpoint -q /sys/fs/bpf; then
+	mount -t bpf bpf /sys/fs/bpf || { echo "error: cannot mount bpffs on /sys/fs/bpf" >&2; exit 1; }
+fi
+
+logdir=$BUILD/test-logs
+mkdir -p "$logdir"
+passed=0
+failed=0
+failed_names=()
+
+# run_one SUITE NAME CMD...: run a test, keep its log, show it on failure.
+run_one() {
+	local suite=$1 name=$2 log rc start
+	shift 2
+	log=$logdir/$suite-$(basename "$name").log
+	start=$(date +%s)
+	timeout --kill-after=10 300 "$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		printf '  PASS  %-8s %-40s (%ds) %s\n' "$suite" "$name" $(($(date +%s) - start)) \
+			"$(grep -E '^[0-9]+ passed, [0-9]+ failed|PASSED|tests? run' "$log" | tail -1)"
+	else
+		failed=$((failed + 1))
+		failed_names+=("$suite/$name")
+		printf '  FAIL  %-8s %-40s (rc=%d, %ds)\n' "$suite" "$name" $rc $(($(date +%s) - start))
+		sed 's/^/        | /' "$log" | tail -60
+	fi
+}
+
+suite() {
+	local name=$1 before_p=$passed before_f=$failed
+	shift
+	echo "== suite $name"
+	"$@"
+	echo "suite $name: $((passed - before_p)) passed, $((failed - before_f)) failed"
+}
+
+unit_suite() {
+	local t
+	for t in tests/unit/test_*.c; do
+		t=$BUILD/tests/$(basename "$t" .c)
+		run_one unit "$(basename "$t")" "$t"
+	done
+}
+
+bpf_suite() {
+	local t
+	for t in tests/bpf/test_*.c; do
+		[ -e "$t" ] || continue
+		t=$BUILD/tests/$(basename "$t" .c)
+		run_one bpf "$(basename "$t")" "$t"
+	done
+}
+
+script_suite() {
+	local dir=$1 t
+	for t in tests/$dir/test_*.sh; do
+		[ -e "$t" ] || continue
+		run_one "$dir" "$(basename "$t" .sh)" bash "$t"
+	done
+}
+
+start=$(date +%s)
+suite unit unit_suite
+suite bpf bpf_suite
+suite loader script_suite loader
+suite e2e script_suite e2e
+echo
+echo "total time: $(($(date +%s) - start))s"
+if [ $failed -ne 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
