@@ -273,7 +273,12 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		stat_inc(PTRIG_STAT_FLOW_EXPIRED);
 	}
 
-	/* No live flow: only a connection opening may create one. */
+	/* No live flow: only a connection opening may create one, and only
+	 * on a port a current rule opens. */
+	if (rule_id & PTRIG_OPEN_FLOWS_ONLY) {
+		reason = PTRIG_STAT_PASS_NO_RULE;
+		goto pass;
+	}
 	if (p.proto == IPPROTO_TCP &&
 	    (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
 		reason = PTRIG_STAT_PASS_TCP_NO_FLOW;

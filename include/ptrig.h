@@ -72,8 +72,13 @@ enum ptrig_peer_mode {
  * "is this an open port", for either protocol: O(1) in the number of rules. */
 struct ptrig_port_rules {
 	__u16 trigger_rule[PTRIG_L4_MAX];
-	__u16 open_rule[PTRIG_L4_MAX];
+	__u16 open_rule[PTRIG_L4_MAX]; /* rule id, or PTRIG_OPEN_FLOWS_ONLY */
 };
+
+/* open_rule value of a port no rule opens any more, but where flows of a
+ * removed rule still live: look them up, never create new ones. This keeps
+ * a reload from cutting existing connections. */
+#define PTRIG_OPEN_FLOWS_ONLY 0x8000
 
 /* ptrig_rules_v1[set * PTRIG_MAX_RULES + rule_id] */
 struct ptrig_rule {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
@@ -238,6 +239,30 @@ static void skel_map_fds(struct ptrig *skel, struct ptrig_map_fds *m)
 	m->events = bpf_map__fd(skel->maps.ptrig_events_v1);
 }
 
+/* The conntrack kfuncs live in nf_conntrack's BTF (a module, usually).
+ * Without them the programs still load, but cannot see the LAN host behind
+ * the box's NAT: say so rather than leave the operator guessing. */
+static void warn_without_conntrack(void)
+{
+	struct btf *vmlinux;
+	bool builtin = false;
+
+	if (access("/sys/kernel/btf/nf_conntrack", F_OK) == 0)
+		return;
+	vmlinux = btf__load_vmlinux_btf();
+	if (vmlinux) {
+		builtin = btf__find_by_name_kind(vmlinux, "bpf_skb_ct_lookup",
+						 BTF_KIND_FUNC) > 0;
+		btf__free(vmlinux);
+	}
+	if (!builtin)
+		fprintf(stderr,
+			"ptrig-load: warning: nf_conntrack is not loaded, so "
+			"ptrig cannot find LAN hosts behind this box's NAT nor "
+			"skip connections it tracks; load your NAT/firewall "
+			"rules (or `modprobe nf_conntrack`) and attach again\n");
+}
+
 static void print_firewall_hint(uint32_t mark)
 {
 	printf("ptrig: a stateful firewall must accept the connections ptrig "
@@ -249,7 +274,7 @@ static void print_firewall_hint(uint32_t mark)
 int do_attach(const struct cmd_opts *o)
 {
 	struct ptrig_ruleset rs = { 0 };
-	struct hook_progs old, h;
+	struct hook_progs old;
 	struct hook_fds old_fds = { -1, -1, -1 };
 	struct ptrig_config cfg = { 0 };
 	struct ptrig_map_fds m;
@@ -459,7 +484,7 @@ int do_attach(const struct cmd_opts *o)
 		pinned[i] = true;
 	}
 
-	hooks_query(ifindex, &h);
+	warn_without_conntrack();
 	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
 	       upgrade ? "upgraded on" : "attached to", o->ifname,
 	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);

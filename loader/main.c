@@ -162,7 +162,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return PTRIG_EXIT_OK;
 		}
-		if (!strcmp(argv[argi], "--netns") && argi + 1 < argc) {
+		if (!strcmp(argv[argi], "--netns")) {
+			if (argi + 1 >= argc)
+				return bad_usage(NULL, "%s",
+						 "--netns needs a NAME");
 			netns = argv[argi + 1];
 			argi += 2;
 			continue;

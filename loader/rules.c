@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Pushing a rule set into the maps, and reading it back. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +173,50 @@ static int counters_zero(int fd, uint32_t id)
 	return err;
 }
 
+/* Mark the ports of live flows that no rule opens any more, so the datapath
+ * keeps serving them (PTRIG_OPEN_FLOWS_ONLY). With patch_set >= 0 the marks
+ * go straight into that (active) set, for flows created during a push. */
+static int mark_live_flow_ports(const struct ptrig_map_fds *m,
+				struct ptrig_port_rules *ports, int patch_set)
+{
+	struct ptrig_flow_key key, next, *prev = NULL;
+	uint64_t now = ptrig_now_ns();
+	struct ptrig_flow f;
+
+	while (bpf_map_get_next_key(m->flows, prev, &next) == 0) {
+		uint32_t port, timeout, idx;
+		struct ptrig_port_rules pr;
+		int l4;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->flows, &key, &f))
+			continue;
+		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s :
+							    f.timeout_s;
+		if ((int64_t)(now - f.last_seen_ns) >
+		    (int64_t)timeout * 1000000000ll)
+			continue;
+		l4 = key.proto == IPPROTO_TCP ? PTRIG_L4_TCP : PTRIG_L4_UDP;
+		port = ntohs(key.local_port);
+		if (patch_set < 0) {
+			if (!ports[port].open_rule[l4])
+				ports[port].open_rule[l4] =
+					PTRIG_OPEN_FLOWS_ONLY;
+			continue;
+		}
+		idx = patch_set * PTRIG_PORTS + port;
+		if (bpf_map_lookup_elem(m->ports, &idx, &pr))
+			return -errno;
+		if (pr.open_rule[l4])
+			continue;
+		pr.open_rule[l4] = PTRIG_OPEN_FLOWS_ONLY;
+		if (bpf_map_update_elem(m->ports, &idx, &pr, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int ptrig_rules_push(const struct ptrig_map_fds *m,
 		     const struct ptrig_ruleset *rs)
 {
@@ -252,6 +298,9 @@ int ptrig_rules_push(const struct ptrig_map_fds *m,
 		fill_ports(ports, &r->open, id, false);
 	}
 
+	err = mark_live_flow_ports(m, ports, -1);
+	if (err)
+		goto out;
 	new_set = (cfg.active_set & 1) ^ 1;
 	err = array_write_all(m->rules, new_set * PTRIG_MAX_RULES,
 			      PTRIG_MAX_RULES, rules, sizeof(*rules));
@@ -265,6 +314,9 @@ int ptrig_rules_push(const struct ptrig_map_fds *m,
 	cfg.rule_count = rs->n;
 	cfg.layout_version = PTRIG_LAYOUT_VERSION;
 	err = cfg_write(m, &cfg);
+	/* Flows the old rules opened between the scan and the switch. */
+	if (!err)
+		err = mark_live_flow_ports(m, NULL, new_set);
 out:
 	free(old);
 	free(ports);
@@ -370,9 +422,9 @@ int ptrig_rules_read(const struct ptrig_map_fds *m,
 			uint16_t t = ports[p].trigger_rule[l4];
 			uint16_t o = ports[p].open_rule[l4];
 
-			if (t)
+			if (t && t < PTRIG_MAX_RULES)
 				add_port(&sides[t].side[0][l4], p);
-			if (o)
+			if (o && o < PTRIG_MAX_RULES)
 				add_port(&sides[o].side[1][l4], p);
 		}
 	}

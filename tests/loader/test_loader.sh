@@ -7,8 +7,8 @@
 # the monitor event check (skipped without it). Runs in a namespace of its own
 # (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24); the only traffic is
 # one UDP datagram from 192.0.2.1 to 192.0.2.2 inside that namespace. ptrig's
-# pins are in the host's bpffs, /sys/fs/bpf/ptrig/lt0; everything is removed
-# on exit, failed or not.
+# pins are in the host's bpffs, /sys/fs/bpf/ptrig/lt0 (or $PTRIG_PIN_ROOT/lt0);
+# everything is removed on exit, failed or not.
 #
 # Output: one "PASS: name" or "FAIL: name: detail" line per check, then
 # "N passed, M failed"; exit status 1 if any check failed.
@@ -24,7 +24,7 @@ IF=lt0
 PEER_IF=lt1
 IF_ADDR=192.0.2.1
 PEER_ADDR=192.0.2.2
-PIN_ROOT=/sys/fs/bpf/ptrig
+PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig} # as the loader picks it
 PIN=$PIN_ROOT/$IF
 MISSING_IF=ptldmissing0
 BR=ltbr0 # a bridge: no native XDP, so attach fails after touching the hooks
@@ -395,7 +395,9 @@ if [ $rc -eq 0 ] && has_clsact && [ -z "$progs" ] && [ ! -e "$PIN" ]; then
 else
 	fail detach_keeps_foreign_clsact "$(ctx) clsact=$(has_clsact && echo yes || echo no) progs=[$(brief "$progs")] pins=$([ -e "$PIN" ] && echo yes || echo no)"
 fi
-tc -n "$NS" qdisc del dev "$IF" clsact || die setup "tc qdisc del clsact"
+if has_clsact; then # (already gone if detach wrongly removed it)
+	tc -n "$NS" qdisc del dev "$IF" clsact || die setup "tc qdisc del clsact"
+fi
 
 # ---- attach failing after the hooks were touched ------------------------------
 

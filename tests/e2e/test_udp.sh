@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# End-to-end: a UDP trigger opens UDP ports (design notes 1.1, 1.2, 2; issue
+# scenario 2). Rule `game udp:27015 udp:27000-27030`:
+#   1. before any trigger, a datagram to WAN:27005 does not reach lanhost1
+#      (counted as refused_closed);
+#   2. lanhost1 sends a datagram to remote1:27015 (the trigger); remote1 sees
+#      it from the WAN address; status --json lists the trigger;
+#   3. remote1's datagrams to WAN:27005 reach lanhost1 with their exact
+#      payload and real source, and lanhost1's replies reach remote1 from
+#      WAN:27005 (remote1 uses a connected UDP socket, which only accepts
+#      datagrams from WAN:27005, and its conntrack shows the reply tuple);
+#      two round trips, so both the flow-creating and the established path;
+#   4. flows --json lists the flow (owner lanhost1), counters moved.
+# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
+PIN_DIR=$PTRIG_PIN_ROOT/wan0
+
+ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
+jstatus() { ptrig status wan0 --json | jq -r "$1"; }
+jflows() { ptrig flows wan0 --json | jq -r "$1"; }
+jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
+jok() { jq -e "$1" <<<"$2" >/dev/null; }
+rule_counter() { jstatus ".interfaces[0].rules[] | select(.name == \"game\") | .counters.$1"; }
+
+e2e_init
+[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
+command -v jq >/dev/null || die "jq missing (tools/install-deps.sh)"
+if [ -e "$PIN_DIR" ]; then
+	note "removing stale pins in $PIN_DIR"
+	rm -rf -- "$PIN_DIR"
+fi
+lab_up || die "lab up"
+lab_on_down rmdir "$PTRIG_PIN_ROOT"
+lab_on_down rm -rf -- "$PIN_DIR"
+lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
+
+WAN=$(lab_wan_ip)
+H1=$(lab_ip lanhost1)
+R1=$(lab_ip remote1)
+T=$E2E_TMP
+OPEN_PORT=27005
+
+cat >"$T/ptrig.conf" <<EOF
+game  udp:27015  udp:27000-27030
+EOF
+check "attach wan0 exits 0" ptrig attach wan0 -c "$T/ptrig.conf"
+
+# remote1: an input-hook table turns its conntrack on, so it records where
+# the replies it accepted came from.
+lab_exec remote1 nft -f - <<EOF || die "conntrack table in remote1"
+table inet ptrig_e2e_ct {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established counter
+	}
+}
+EOF
+
+# ---- 1. no trigger yet: closed ---------------------------------------------------------
+udp_listen lanhost1 "$OPEN_PORT" "$T/early.out" 10 || die "no UDP listener on lanhost1"
+EARLY_PID=$BG_PID
+echo "too-early" | lab_exec remote1 timeout 5 socat -u - "UDP4-SENDTO:$WAN:$OPEN_PORT,sourceport=40001"
+wait_for 3 jtrue '.interfaces[0].rules[0].counters.refused_closed >= 1'
+sleep 0.5 # a forwarded datagram would have arrived within milliseconds
+bg_stop "$EARLY_PID"
+assert_eq 0 "$(file_size "$T/early.out")" "before any trigger: datagram to $WAN:$OPEN_PORT not forwarded"
+check "before any trigger: counted as refused_closed" \
+	jtrue '.interfaces[0].rules[0].counters.refused_closed == 1'
+assert_eq 0 "$(jflows '.flows | length')" "before any trigger: no flow"
+
+# ---- 2. the trigger -------------------------------------------------------------------
+bg_run remote1 10 socat -u UDP4-RECVFROM:27015,reuseaddr \
+	SYSTEM:"echo \"\$SOCAT_PEERADDR\" >$T/trig.peer; dd bs=65536 count=1 of=$T/trig.got 2>/dev/null"
+TRIG_PID=$BG_PID
+wait_for 3 listening remote1 udp 27015 || die "no UDP listener on remote1:27015"
+printf 'join-game' | lab_exec lanhost1 timeout 5 socat -u - "UDP4-SENDTO:$R1:27015"
+bg_wait "$TRIG_PID" 5 >/dev/null
+assert_eq "join-game" "$(cat "$T/trig.got" 2>/dev/null)" "trigger: remote1:27015 got the datagram"
+assert_eq "$WAN" "$(cat "$T/trig.peer" 2>/dev/null)" "trigger: remote1 saw it from $WAN (masquerade)"
+wait_for 3 jtrue '.interfaces[0].triggers | length > 0'
+assert_eq "game $H1 $WAN" \
+	"$(jstatus '.interfaces[0].triggers[] | select(.rule == "game") | "\(.rule) \(.owner) \(.external)"')" \
+	"status --json: trigger game, owner $H1, external $WAN"
+
+# ---- 3. inbound datagrams and replies ------------------------------------------------------
+# roundtrip N: remote1 (source port 40002, socket connected to WAN:27005)
+# sends a random datagram; lanhost1's one-shot echo server on 27005 records
+# payload and sender and answers with another random datagram.
+roundtrip() {
+	local n=$1 lp
+	rand_payload "$T/in$n" 1000
+	rand_payload "$T/reply$n" 1200
+	rm -f "$T/got$n" "$T/peer$n" "$T/reply$n.out"
+	bg_run lanhost1 10 socat UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
+		SYSTEM:"echo \"\$SOCAT_PEERADDR:\$SOCAT_PEERPORT\" >$T/peer$n; dd bs=65536 count=1 of=$T/got$n 2>/dev/null; cat $T/reply$n"
+	lp=$BG_PID
+	wait_for 3 listening lanhost1 udp $OPEN_PORT || {
+		fail "round $n: no echo server on lanhost1"
+		return
+	}
+	# -t 1: after sending, wait up to 1 s for the answer.
+	lab_exec remote1 timeout 5 socat -t 1 "OPEN:$T/in$n!!CREATE:$T/reply$n.out" \
+		"UDP4-CONNECT:$WAN:$OPEN_PORT,sourceport=40002,reuseaddr"
+	bg_wait "$lp" 3 >/dev/null
+	assert_file_sha256_eq "$T/in$n" "$T/got$n" "round $n: remote1 -> $WAN:$OPEN_PORT reached lanhost1, exact payload"
+	assert_eq "$R1:40002" "$(cat "$T/peer$n" 2>/dev/null)" "round $n: lanhost1 saw the real sender $R1:40002"
+	assert_file_sha256_eq "$T/reply$n" "$T/reply$n.out" \
+		"round $n: lanhost1's reply reached remote1's socket connected to $WAN:$OPEN_PORT"
+}
+roundtrip 1
+roundtrip 2
+
+RCT=$(lab_exec remote1 conntrack -L -p udp --orig-dst "$WAN" --dport $OPEN_PORT 2>/dev/null)
+assert_match "src=$R1 dst=$WAN sport=40002 dport=$OPEN_PORT src=$WAN dst=$R1 sport=$OPEN_PORT dport=40002 " \
+	"$RCT" "remote1's conntrack: replies came from $WAN:$OPEN_PORT"
+unreplied() { grep 'sport=40002' <<<"$RCT" | grep -q UNREPLIED; }
+check_not "remote1's conntrack: the flow is not [UNREPLIED]" unreplied
+check_not "remote1 never saw lanhost1's address" \
+	grep -q "$H1" <<<"$(lab_exec remote1 conntrack -L 2>/dev/null)"
+
+# ---- 4. flows and counters ---------------------------------------------------------------
+assert_eq "game udp $R1 40002 $WAN $OPEN_PORT $H1" \
+	"$(jflows '.flows[] | "\(.rule) \(.proto) \(.remote) \(.remote_port) \(.external) \(.external_port) \(.owner)"')" \
+	"flows --json: exactly the one UDP flow, owner $H1"
+C=$(jstatus '.interfaces[0].rules[] | select(.name == "game") | .counters')
+note "game counters: $(jq -c . <<<"$C")"
+check "counters: flows_opened = 1" jok '.flows_opened == 1' "$C"
+check "counters: pkts_in = 2 (two datagrams in)" jok '.pkts_in == 2' "$C"
+check "counters: pkts_out = 2 (two replies out)" jok '.pkts_out == 2' "$C"
+assert_eq 0 "$(jstatus '.interfaces[0].counters.errors')" "status --json: errors = 0"
+
+e2e_finish
