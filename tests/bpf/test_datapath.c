@@ -113,7 +113,9 @@ static int send_trigger(struct tctx *c, uint8_t proto, uint32_t lan,
  * Make trigger (id, peer_key) look masqueraded, as conntrack would have
  * reported it: the owner stays the LAN host, the external address becomes
  * the WAN address. generation = the rule's, read from ptrig_rules_v1 at
- * active_set * PTRIG_MAX_RULES + id, and last_seen = CLOCK_MONOTONIC now.
+ * active_set * PTRIG_MAX_RULES + id, and last_seen = CLOCK_MONOTONIC now,
+ * which is up to a tick ahead of the datapath's coarse clock: a stamp
+ * "in the future" must count as fresh (it once counted as expired).
  */
 static int masquerade(struct tctx *c, uint32_t id, uint32_t peer_key)
 {
@@ -163,7 +165,7 @@ static int set_flow_last_seen(struct tctx *c, uint32_t remote, uint16_t rport,
 	return 0;
 }
 
-/* ----------------------------------------- 1: the harness checks itself -- */
+/* ------------------------------------------- the harness checks itself -- */
 
 /* The checksum code and the comparison must be able to fail, or every
  * "exact bytes" assertion below would be vacuous. */
@@ -289,7 +291,7 @@ static int test_harness_selfcheck(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------- 2: trigger, flow, reply -- */
+/* ------------------------------------------------ trigger, flow, reply -- */
 
 static int test_trigger_flow(struct tctx *c)
 {
@@ -410,7 +412,7 @@ static int test_trigger_flow(struct tctx *c)
 	return 0;
 }
 
-/* ---------------------------------------------------------- 3: conflict -- */
+/* ------------------------------------------------------------ conflict -- */
 
 static int test_conflict(struct tctx *c)
 {
@@ -456,7 +458,7 @@ static int test_conflict(struct tctx *c)
 	return 0;
 }
 
-/* ----------------------------------------------------------- 4: refresh -- */
+/* ------------------------------------------------------------- refresh -- */
 
 static int test_refresh(struct tctx *c)
 {
@@ -528,7 +530,7 @@ static int test_refresh(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------------------------ 5: expiry -- */
+/* -------------------------------------------------------------- expiry -- */
 
 static int test_expiry(struct tctx *c)
 {
@@ -593,7 +595,7 @@ static int test_expiry(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------------------ 6: peer=trigger -- */
+/* -------------------------------------------------------- peer=trigger -- */
 
 static int test_peer_trigger(struct tctx *c)
 {
@@ -673,7 +675,7 @@ static int test_peer_trigger(struct tctx *c)
 	return 0;
 }
 
-/* --------------------------------------------------------------- 7: UDP -- */
+/* ----------------------------------------------------------------- UDP -- */
 
 /* A UDP step pair whose translated checksum is the "computed zero" 0xffff
  * (inbound) or whose input carries it (outbound). Built at run time: the
@@ -808,7 +810,7 @@ static int test_udp(struct tctx *c)
 	return 0;
 }
 
-/* -------------------------------------------------------- 8: IP options -- */
+/* ---------------------------------------------------------- IP options -- */
 
 static int test_ip_options(struct tctx *c)
 {
@@ -888,7 +890,7 @@ static int test_ip_options(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------------ 8b: checksum sweep -- */
+/* ------------------------------------------------------ checksum sweep -- */
 
 static uint32_t rng_state = 0x9e3779b9u;
 
@@ -999,7 +1001,7 @@ static int test_csum_sweep(struct tctx *c)
 	return 0;
 }
 
-/* --------------------------------------------------------- 9: untouched -- */
+/* ----------------------------------------------------------- untouched -- */
 
 struct untouched_row {
 	struct step st;
@@ -1210,7 +1212,7 @@ static int test_untouched(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------------- 10: TCP without flow -- */
+/* ---------------------------------------------------- TCP without flow -- */
 
 static int test_tcp_no_flow(struct tctx *c)
 {
@@ -1263,7 +1265,7 @@ static int test_tcp_no_flow(struct tctx *c)
 	return 0;
 }
 
-/* ------------------------------------------------------- 11: both protos -- */
+/* --------------------------------------------------------- both protos -- */
 
 static int test_both(struct tctx *c)
 {
@@ -1321,7 +1323,7 @@ static int test_both(struct tctx *c)
 	return 0;
 }
 
-/* ---------------------------------------------------- 12: 10,000 rules -- */
+/* -------------------------------------------------------- 10,000 rules -- */
 
 #define MANY 10000
 
@@ -1444,7 +1446,7 @@ static int test_many_rules(struct tctx *c)
 	return many_rules_reload(c, id);
 }
 
-/* ----------------------------------------------------- 13: flow timeouts -- */
+/* ------------------------------------------------------- flow timeouts -- */
 
 static int test_flow_timeouts(struct tctx *c)
 {
@@ -1558,7 +1560,7 @@ static int test_flow_timeouts(struct tctx *c)
 	return 0;
 }
 
-/* -------------------------------------------------------- 14: TC ingress -- */
+/* ---------------------------------------------------------- TC ingress -- */
 
 #ifndef SO_RCVMARK
 #define SO_RCVMARK 75
@@ -1816,7 +1818,7 @@ static int test_tc_ingress(struct tctx *c)
 	return err;
 }
 
-/* ------------------------------------------------------------ 15: reload -- */
+/* -------------------------------------------------------------- reload -- */
 
 static int test_reload(struct tctx *c)
 {
@@ -1843,6 +1845,12 @@ static int test_reload(struct tctx *c)
 		 .in = TCP(REM1, 40002, WAN, 113, TH_SYN),
 		 .verdict = XDP_PASS,
 		 .same = true},
+		{.name = "the flow opened before the change lives on",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK),
+		 .meta = true},
 	};
 	struct ptrig_config cfg0, cfg;
 	struct ptrig_rule r0, r;
@@ -1899,15 +1907,12 @@ static int test_reload(struct tctx *c)
 	return 0;
 }
 
-/* ----------------------------------------- 16: flows outlive their rule -- */
+/* -------------------------------------------- flows outlive their rule -- */
 
 /*
- * KNOWN ISSUE (marked TODO in main): ptrig.h says "a flow outlives its rule
- * and trigger", and design note 5 says ptrig never cuts an established
- * session. But both programs look a packet's flow up only when the port
- * table still lists its port as open (XDP: open_rule[dport], TC egress:
- * open_rule[sport]), so a reload that removes the rule (or moves its open
- * ports) silently stops translating the flows it accepted.
+ * ptrig.h: "a flow outlives its rule and trigger". A reload that removes a
+ * rule leaves its open ports marked PTRIG_OPEN_FLOWS_ONLY while flows live
+ * there: existing flows keep being translated, new ones are not accepted.
  */
 static int test_flow_outlives_rule(struct tctx *c)
 {
@@ -1939,6 +1944,18 @@ static int test_flow_outlives_rule(struct tctx *c)
 		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK),
 		 .verdict = TC_ACT_OK,
 		 .exp = TCP(WAN, 113, REM1, 40000, TH_ACK)},
+		{.name = "rule removed: a new SYN to its port is untouched",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .same = true},
+	};
+	static const struct step expired[] = {
+		{.name = "flow expired, pushed again: its ACK is untouched",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
+		 .verdict = XDP_PASS,
+		 .same = true},
 	};
 	struct ptrig_flow f;
 	uint32_t id;
@@ -1948,9 +1965,26 @@ static int test_flow_outlives_rule(struct tctx *c)
 	ASSERT_OK(open_trigger(c, id, TCP_, LAN1, REM1, 6667, 0));
 	RUN_STEPS(c, open);
 	ASSERT_OK(rules_push(c, rules + 1, 1)); /* "irc" removed */
+	ASSERT_EQ(rule_id(c, TCP_, 6667), 0, "trigger port after removal");
+	ASSERT_EQ(rule_of_port(c, PTRIG_L4_TCP, 113, false),
+		  PTRIG_OPEN_FLOWS_ONLY, "open port of live flows");
+	ASSERT_EQ(rule_of_port(c, PTRIG_L4_UDP, 113, false), 0,
+		  "udp 113 (no flow there)");
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
 	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY, "flow still in the map");
 	RUN_STEPS(c, after);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_PASS_NO_RULE), 1, "PASS_NO_RULE");
+	ASSERT_EQ(cnt_get(c, id).pkts_in, 2, "pkts_in of the removed rule");
+
+	/* Once the flow is idle past its timeout, the next push drops the
+	 * port: nothing is looked up there any more. */
+	ASSERT_OK(set_flow_last_seen(
+		c, REM1, 40000, 113, TCP_,
+		now_ns() - (PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S + 1) * SEC_NS));
+	ASSERT_OK(rules_push(c, rules + 1, 1));
+	ASSERT_EQ(rule_of_port(c, PTRIG_L4_TCP, 113, false), 0,
+		  "open port after the flow expired");
+	RUN_STEPS(c, expired);
 	return 0;
 }
 
@@ -1994,8 +2028,7 @@ static const struct test_case tests[] = {
 	{.name = "reload keeps triggers unless the rule changed",
 	 .fn = test_reload},
 	{.name = "flows outlive a reload that removes their rule",
-	 .fn = test_flow_outlives_rule,
-	 .todo = "known issue: flow lookup is gated on the port table"},
+	 .fn = test_flow_outlives_rule},
 };
 
 int main(void)

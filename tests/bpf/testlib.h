@@ -266,8 +266,11 @@ static inline int run_prog(const struct tctx *c, enum prog_id p,
 	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(errno));
 	r->retval = o.retval;
 	if (p == PROG_XDP) {
-		ASSERT_TRUE(xmd.data <= o.data_size_out,
-			    "xdp ctx_out.data %u > data_size_out %u", xmd.data,
+		/* ctx_out offsets are relative to data_meta. */
+		ASSERT_TRUE(xmd.data_meta == 0 && xmd.data <= xmd.data_end &&
+				    xmd.data_end == o.data_size_out,
+			    "xdp ctx_out meta %u data %u end %u, out size %u",
+			    xmd.data_meta, xmd.data, xmd.data_end,
 			    o.data_size_out);
 		r->meta_len = xmd.data;
 	} else {
