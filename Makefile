@@ -112,4 +112,4 @@ bench: check-root all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/bench.sh
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/*/*.c tests/*/*.h 2>/dev/null || true
+	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c

@@ -68,8 +68,8 @@ port_rules(const struct ptrig_config *cfg, __be16 port)
 	return bpf_map_lookup_elem(&ptrig_ports_v1, &idx);
 }
 
-static __always_inline struct ptrig_rule *rule_get(const struct ptrig_config *cfg,
-						   __u32 id)
+static __always_inline struct ptrig_rule *
+rule_get(const struct ptrig_config *cfg, __u32 id)
 {
 	__u32 idx = (cfg->active_set & 1) * PTRIG_MAX_RULES + id;
 
@@ -121,8 +121,8 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 
 static __always_inline __u32 flow_timeout(const struct ptrig_flow *f)
 {
-	return (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s :
-						  f->timeout_s;
+	return (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s
+					       : f->timeout_s;
 }
 
 static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
@@ -293,9 +293,9 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	trig = bpf_map_lookup_elem(&ptrig_trig_v1, &tkey);
 	if (!trig || trig->generation != rule->generation ||
 	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
-		return xdp_refuse(cnt, rule->peer_mode == PTRIG_PEER_TRIGGER &&
-					       !trig,
-				  rule_id, &p, now);
+		return xdp_refuse(
+			cnt, rule->peer_mode == PTRIG_PEER_TRIGGER && !trig,
+			rule_id, &p, now);
 	if (trig->external != p.daddr) {
 		reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 		goto pass;
@@ -493,12 +493,12 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	/* Address change only: it is in the pseudo-header, so L4 gets
 	 * BPF_F_PSEUDO_HDR (right for CHECKSUM_PARTIAL packets too). */
 	if (bpf_l4_csum_replace(skb, csum_off, from, to, l4_flags) ||
-	    bpf_l3_csum_replace(skb, sizeof(struct ethhdr) +
-				offsetof(struct iphdr, check), from, to,
-				sizeof(to)) ||
-	    bpf_skb_store_bytes(skb, sizeof(struct ethhdr) +
-				offsetof(struct iphdr, saddr), &to, sizeof(to),
-				0)) {
+	    bpf_l3_csum_replace(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check),
+		    from, to, sizeof(to)) ||
+	    bpf_skb_store_bytes(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, saddr),
+		    &to, sizeof(to), 0)) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return false;
 	}
@@ -523,9 +523,9 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 	reason = parse_ipv4_l4(data, data_end, &p);
 	if (reason == PTRIG_STAT_PASS_MALFORMED && skb->len > data_end - data) {
 		/* Headers not in the linear part (rare): pull and retry. */
-		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN ?
-						   skb->len :
-						   TC_PULL_LEN))
+		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN
+						   ? skb->len
+						   : TC_PULL_LEN))
 			return TC_ACT_OK;
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;

@@ -17,7 +17,7 @@ static __always_inline __u16 csum_fold64(__u64 sum)
  * and folding equals adding its two 16-bit halves. */
 static __always_inline void csum_replace4(__sum16 *sum, __be32 from, __be32 to)
 {
-	__u64 s = (__u16)~*sum;
+	__u64 s = (__u16) ~*sum;
 
 	s += (__u32)~from;
 	s += to;

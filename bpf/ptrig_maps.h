@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* ptrig's maps. Names carry the layout version so an upgrade never reuses a
- * map whose layout changed; the loader pins them under /sys/fs/bpf/ptrig/IF/. */
+ * map whose layout changed; the loader pins them under /sys/fs/bpf/ptrig/IF/.
+ */
 #ifndef PTRIG_MAPS_H
 #define PTRIG_MAPS_H
 
@@ -17,7 +18,7 @@ struct {
 /* port -> rule ids, per rule set: the O(1) rule lookup for both directions. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, PTRIG_RULE_SETS * PTRIG_PORTS);
+	__uint(max_entries, PTRIG_RULE_SETS *PTRIG_PORTS);
 	__type(key, __u32);
 	__type(value, struct ptrig_port_rules);
 } ptrig_ports_v1 SEC(".maps");
@@ -25,7 +26,7 @@ struct {
 /* Rule definitions (timeouts, peer mode), per rule set, indexed by rule id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, PTRIG_RULE_SETS * PTRIG_MAX_RULES);
+	__uint(max_entries, PTRIG_RULE_SETS *PTRIG_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct ptrig_rule);
 } ptrig_rules_v1 SEC(".maps");

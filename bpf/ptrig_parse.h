@@ -13,14 +13,14 @@
 
 struct pkt {
 	struct iphdr *ip;
-	void *l4h;      /* TCP or UDP header */
-	__u32 l4_off;   /* from the start of the frame */
+	void *l4h;    /* TCP or UDP header */
+	__u32 l4_off; /* from the start of the frame */
 	__be32 saddr;
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u8 proto;     /* IPPROTO_TCP / IPPROTO_UDP */
-	__u8 l4;        /* enum ptrig_l4 */
+	__u8 proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 l4;	/* enum ptrig_l4 */
 	__u8 tcp_flags; /* 0 for UDP */
 };
 

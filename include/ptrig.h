@@ -92,7 +92,7 @@ struct ptrig_rule {
 	__u32 tcp_closing_timeout_s;
 	__u8 trigger_proto; /* enum ptrig_proto_mask */
 	__u8 open_proto;    /* enum ptrig_proto_mask */
-	__u8 peer_mode;     /* enum ptrig_peer_mode */
+	__u8 peer_mode;	    /* enum ptrig_peer_mode */
 	__u8 pad;
 };
 
@@ -103,9 +103,9 @@ struct ptrig_trigger_key {
 };
 
 struct ptrig_trigger {
-	__be32 owner;    /* pre-NAT LAN source of the trigger traffic */
+	__be32 owner;	 /* pre-NAT LAN source of the trigger traffic */
 	__be32 external; /* its source as it left the WAN interface */
-	__be32 peer;     /* the remote it last went to */
+	__be32 peer;	 /* the remote it last went to */
 	__u32 generation;
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse) */
 	__u64 opened_ns;
@@ -118,13 +118,13 @@ struct ptrig_flow_key {
 	__be32 remote;
 	__be16 remote_port;
 	__be16 local_port; /* the open port, same on external and owner */
-	__u8 proto;        /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 proto;	   /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 pad[3];
 };
 
 enum ptrig_flow_flags {
 	PTRIG_FLOW_SEEN_REPLY = 1 << 0, /* the owner answered */
-	PTRIG_FLOW_CLOSING = 1 << 1,    /* TCP FIN or RST seen */
+	PTRIG_FLOW_CLOSING = 1 << 1,	/* TCP FIN or RST seen */
 };
 
 struct ptrig_flow {
@@ -145,7 +145,8 @@ struct ptrig_config {
 	__u32 active_set;
 	__u32 mark;
 	__u32 xdp_flags;      /* XDP_FLAGS_* the programs were attached with */
-	__u32 created_clsact; /* ptrig created the clsact qdisc: detach removes it */
+	__u32 created_clsact; /* ptrig created the clsact qdisc: detach removes
+				 it */
 	__u32 rule_count;
 	__u32 next_generation;
 	__u32 pad;
@@ -162,7 +163,8 @@ struct ptrig_rule_counters {
 	__u64 pkts_out;
 	__u64 bytes_out;
 	__u64 refused_closed; /* new connection, trigger closed or expired */
-	__u64 refused_peer;   /* new connection from a peer the trigger did not contact */
+	__u64 refused_peer;   /* new connection from a peer the trigger did not
+				 contact */
 };
 
 /* ptrig_stats_v1: per-CPU global counters. The PASS_* ones say why XDP
@@ -182,9 +184,10 @@ enum ptrig_stat {
 	PTRIG_STAT_PASS_CT_TRACKED,
 	PTRIG_STAT_PASS_REFUSED,
 	PTRIG_STAT_FLOW_EXPIRED,   /* a flow found idle past its timeout */
-	PTRIG_STAT_TRIGGER_NO_NAT, /* trigger not source-NATed: owner = source */
-	PTRIG_STAT_MARKED,         /* TC ingress set the firewall mark */
-	PTRIG_STAT_ERROR,          /* map update or rewrite failed */
+	PTRIG_STAT_TRIGGER_NO_NAT, /* trigger not source-NATed: owner = source
+				    */
+	PTRIG_STAT_MARKED,	   /* TC ingress set the firewall mark */
+	PTRIG_STAT_ERROR,	   /* map update or rewrite failed */
 	PTRIG_STAT_MAX,
 };
 
@@ -200,7 +203,8 @@ struct ptrig_event {
 	__u64 ts_ns;
 	__u32 type; /* enum ptrig_event_type */
 	__u32 rule_id;
-	__be32 owner;  /* owner (trigger, flow) or the refused/conflicting host */
+	__be32 owner; /* owner (trigger, flow) or the refused/conflicting host
+		       */
 	__be32 external;
 	__be32 remote;
 	__be16 remote_port;

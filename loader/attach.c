@@ -36,7 +36,7 @@ int load_ruleset(const char *path, struct ptrig_ruleset *rs)
 
 int do_check(const struct cmd_opts *o)
 {
-	struct ptrig_ruleset rs = { 0 };
+	struct ptrig_ruleset rs = {0};
 	int ret = load_ruleset(o->config, &rs);
 
 	if (ret == PTRIG_EXIT_OK)
@@ -89,7 +89,7 @@ void hooks_query(int ifindex, struct hook_progs *h)
 
 bool prog_is_ptrig(uint32_t id)
 {
-	struct bpf_prog_info info = { 0 };
+	struct bpf_prog_info info = {0};
 	uint32_t len = sizeof(info);
 	bool ours;
 	int fd;
@@ -157,8 +157,8 @@ static void hook_fds_close(struct hook_fds *f)
 }
 
 /* Put a previous program back on a hook after a failed upgrade. */
-static void tc_restore(int ifindex, enum bpf_tc_attach_point where,
-		       uint32_t id, int fd)
+static void tc_restore(int ifindex, enum bpf_tc_attach_point where, uint32_t id,
+		       int fd)
 {
 	if (!id) {
 		tc_detach(ifindex, where);
@@ -184,7 +184,7 @@ static void xdp_restore(int ifindex, const struct hook_progs *old, int fd)
 static int reuse_pinned_map(struct bpf_map *map, const char *dir,
 			    uint32_t wanted_entries, bool *reused)
 {
-	struct bpf_map_info info = { 0 };
+	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
 	char path[512];
 	int fd, err;
@@ -260,7 +260,8 @@ static void warn_without_conntrack(void)
 			"ptrig-load: warning: nf_conntrack is not loaded, so "
 			"ptrig cannot find LAN hosts behind this box's NAT nor "
 			"skip connections it tracks; load your NAT/firewall "
-			"rules (or `modprobe nf_conntrack`) and attach again\n");
+			"rules (or `modprobe nf_conntrack`) and attach "
+			"again\n");
 }
 
 static void print_firewall_hint(uint32_t mark)
@@ -273,15 +274,15 @@ static void print_firewall_hint(uint32_t mark)
 
 int do_attach(const struct cmd_opts *o)
 {
-	struct ptrig_ruleset rs = { 0 };
+	struct ptrig_ruleset rs = {0};
 	struct hook_progs old;
-	struct hook_fds old_fds = { -1, -1, -1 };
-	struct ptrig_config cfg = { 0 };
+	struct hook_fds old_fds = {-1, -1, -1};
+	struct ptrig_config cfg = {0};
 	struct ptrig_map_fds m;
 	struct ptrig *skel = NULL;
 	struct bpf_map *map;
 	bool created_dir = false, created_clsact = false, upgrade = false;
-	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = { false };
+	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = {false};
 	uint32_t xdp_flags, mark, zero = 0;
 	char dir[256], path[512];
 	int ifindex, lock_fd = -1, ret, err, i;
@@ -344,7 +345,8 @@ int do_attach(const struct cmd_opts *o)
 		bpf_map__set_max_entries(skel->maps.ptrig_trig_v1,
 					 o->max_triggers);
 	i = 0;
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		bool reused;
 		uint32_t wanted = 0;
 
@@ -371,8 +373,8 @@ int do_attach(const struct cmd_opts *o)
 		/* Keep what the running attachment was set up with. */
 		int cfd = bpf_map__fd(skel->maps.ptrig_cfg_v1);
 
-		if (bpf_map_lookup_elem(cfd, &zero, &cfg) == 0 && !o->mark_set &&
-		    cfg.mark)
+		if (bpf_map_lookup_elem(cfd, &zero, &cfg) == 0 &&
+		    !o->mark_set && cfg.mark)
 			mark = cfg.mark;
 	}
 	skel->rodata->fw_mark = mark;
@@ -395,9 +397,9 @@ int do_attach(const struct cmd_opts *o)
 	}
 
 	/* Mode: as asked, else as already attached, else native. */
-	xdp_flags = o->xdp_mode ? o->xdp_mode :
-		    old.xdp_id && old.xdp_flags ? old.xdp_flags :
-						  XDP_FLAGS_DRV_MODE;
+	xdp_flags = o->xdp_mode			  ? o->xdp_mode
+		    : old.xdp_id && old.xdp_flags ? old.xdp_flags
+						  : XDP_FLAGS_DRV_MODE;
 
 	/* Hooks: the mark handler first, XDP (which marks) last. */
 	touched_hooks = true;
@@ -439,10 +441,9 @@ int do_attach(const struct cmd_opts *o)
 			if (xo.old_prog_fd >= 0)
 				close(xo.old_prog_fd);
 		} else {
-			err = bpf_xdp_attach(ifindex, prog_fd,
-					     xdp_flags |
-						     XDP_FLAGS_UPDATE_IF_NOEXIST,
-					     NULL);
+			err = bpf_xdp_attach(
+				ifindex, prog_fd,
+				xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		}
 		if (err) {
 			ptrig_err("attaching XDP in %s mode to %s: %s",
@@ -559,7 +560,7 @@ static int open_attached(const struct cmd_opts *o, char *dir, size_t len,
 
 int do_reload(const struct cmd_opts *o)
 {
-	struct ptrig_ruleset rs = { 0 };
+	struct ptrig_ruleset rs = {0};
 	struct ptrig_map_fds m;
 	char dir[256];
 	int ret, lock_fd, err;
@@ -592,7 +593,7 @@ out:
 
 int do_detach(const struct cmd_opts *o)
 {
-	struct ptrig_config cfg = { 0 };
+	struct ptrig_config cfg = {0};
 	struct ptrig_map_fds m;
 	struct hook_progs h;
 	uint32_t zero = 0;

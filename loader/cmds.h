@@ -11,12 +11,13 @@ struct cmd_opts {
 	const char *config;
 	const char *netns;
 	bool json;
-	uint32_t xdp_mode; /* XDP_FLAGS_DRV_MODE / XDP_FLAGS_SKB_MODE, 0: unset */
+	uint32_t xdp_mode; /* XDP_FLAGS_DRV_MODE / XDP_FLAGS_SKB_MODE, 0: unset
+			    */
 	bool mark_set;
 	uint32_t mark;
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
-	int duration_s;        /* monitor: stop after this long (0: never) */
+	int duration_s;	       /* monitor: stop after this long (0: never) */
 };
 
 int do_check(const struct cmd_opts *o);

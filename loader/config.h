@@ -33,10 +33,10 @@ struct ptrig_rule_spec {
 	char name[PTRIG_NAME_LEN];
 	struct ptrig_port_set trigger;
 	struct ptrig_port_set open;
-	uint32_t timeout_s;      /* trigger idle timeout */
-	uint8_t peer_mode;       /* enum ptrig_peer_mode */
+	uint32_t timeout_s;	 /* trigger idle timeout */
+	uint8_t peer_mode;	 /* enum ptrig_peer_mode */
 	uint32_t flow_timeout_s; /* 0: protocol defaults (tcp 7200, udp 300) */
-	int line;                /* line number in the file, for messages */
+	int line;		 /* line number in the file, for messages */
 };
 
 struct ptrig_ruleset {

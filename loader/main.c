@@ -14,11 +14,11 @@
 
 /* What a subcommand takes, beyond the options every command has. */
 enum {
-	NEED_IFACE = 1 << 0,     /* a positional IFACE */
-	OPT_IFACE = 1 << 1,      /* an optional positional IFACE */
-	NEED_CONFIG = 1 << 2,    /* -c FILE */
-	TAKES_JSON = 1 << 3,     /* --json */
-	TAKES_ATTACH = 1 << 4,   /* --xdp-mode, --mark, --max-flows, ... */
+	NEED_IFACE = 1 << 0,	 /* a positional IFACE */
+	OPT_IFACE = 1 << 1,	 /* an optional positional IFACE */
+	NEED_CONFIG = 1 << 2,	 /* -c FILE */
+	TAKES_JSON = 1 << 3,	 /* --json */
+	TAKES_ATTACH = 1 << 4,	 /* --xdp-mode, --mark, --max-flows, ... */
 	TAKES_DURATION = 1 << 5, /* --duration */
 };
 
@@ -31,27 +31,27 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{ "check", do_check, NEED_CONFIG, "check -c FILE",
-	  "Parse and validate a rule file (no root needed)." },
-	{ "attach", do_attach, NEED_IFACE | NEED_CONFIG | TAKES_ATTACH,
-	  "attach IFACE -c FILE [--xdp-mode native|generic] [--mark HEX]\n"
-	  "       [--max-flows N] [--max-triggers N]",
-	  "Load ptrig on the WAN interface IFACE and push the rules. On an\n"
-	  "interface that already runs ptrig this is an upgrade: the pinned\n"
-	  "maps are reused, triggers and flows survive." },
-	{ "reload", do_reload, NEED_IFACE | NEED_CONFIG, "reload IFACE -c FILE",
-	  "Replace the rule set atomically. Unchanged rules keep their\n"
-	  "triggers; existing flows are never cut." },
-	{ "detach", do_detach, NEED_IFACE, "detach IFACE",
-	  "Remove ptrig's programs, pins and (if ptrig created it) the\n"
-	  "clsact qdisc from IFACE." },
-	{ "status", do_status, OPT_IFACE | TAKES_JSON, "status [IFACE] [--json]",
-	  "Show attachments, rules with counters, and active triggers." },
-	{ "flows", do_flows, NEED_IFACE | TAKES_JSON, "flows IFACE [--json]",
-	  "Show the live inbound flows." },
-	{ "monitor", do_monitor, NEED_IFACE | TAKES_JSON | TAKES_DURATION,
-	  "monitor IFACE [--json] [--duration SECONDS]",
-	  "Stream trigger and flow events until Ctrl-C." },
+	{"check", do_check, NEED_CONFIG, "check -c FILE",
+	 "Parse and validate a rule file (no root needed)."},
+	{"attach", do_attach, NEED_IFACE | NEED_CONFIG | TAKES_ATTACH,
+	 "attach IFACE -c FILE [--xdp-mode native|generic] [--mark HEX]\n"
+	 "       [--max-flows N] [--max-triggers N]",
+	 "Load ptrig on the WAN interface IFACE and push the rules. On an\n"
+	 "interface that already runs ptrig this is an upgrade: the pinned\n"
+	 "maps are reused, triggers and flows survive."},
+	{"reload", do_reload, NEED_IFACE | NEED_CONFIG, "reload IFACE -c FILE",
+	 "Replace the rule set atomically. Unchanged rules keep their\n"
+	 "triggers; existing flows are never cut."},
+	{"detach", do_detach, NEED_IFACE, "detach IFACE",
+	 "Remove ptrig's programs, pins and (if ptrig created it) the\n"
+	 "clsact qdisc from IFACE."},
+	{"status", do_status, OPT_IFACE | TAKES_JSON, "status [IFACE] [--json]",
+	 "Show attachments, rules with counters, and active triggers."},
+	{"flows", do_flows, NEED_IFACE | TAKES_JSON, "flows IFACE [--json]",
+	 "Show the live inbound flows."},
+	{"monitor", do_monitor, NEED_IFACE | TAKES_JSON | TAKES_DURATION,
+	 "monitor IFACE [--json] [--duration SECONDS]",
+	 "Stream trigger and flow events until Ctrl-C."},
 };
 
 static void usage(FILE *f)
@@ -124,16 +124,16 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
-	{ "mark", required_argument, NULL, OPT_MARK },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"config", required_argument, NULL, 'c'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+	{"mark", required_argument, NULL, OPT_MARK},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS},
+	{"netns", required_argument, NULL, OPT_NETNS},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int bad_usage(const struct cmd *c, const char *fmt, const char *arg)
@@ -150,7 +150,7 @@ static int bad_usage(const struct cmd *c, const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct cmd_opts o = { 0 };
+	struct cmd_opts o = {0};
 	const struct cmd *c = NULL;
 	const char *netns = NULL;
 	uint32_t v;
@@ -158,7 +158,8 @@ int main(int argc, char **argv)
 
 	/* Global options before the command. */
 	while (argi < argc && argv[argi][0] == '-') {
-		if (!strcmp(argv[argi], "-h") || !strcmp(argv[argi], "--help")) {
+		if (!strcmp(argv[argi], "-h") ||
+		    !strcmp(argv[argi], "--help")) {
 			usage(stdout);
 			return PTRIG_EXIT_OK;
 		}

@@ -15,8 +15,8 @@
 #include "ptrig_load.h"
 
 const char *const ptrig_map_names[PTRIG_N_MAPS] = {
-	"ptrig_cfg_v1",  "ptrig_ports_v1", "ptrig_rules_v1", "ptrig_trig_v1",
-	"ptrig_flows_v1", "ptrig_cnt_v1",  "ptrig_stats_v1", "ptrig_events_v1",
+	"ptrig_cfg_v1",	  "ptrig_ports_v1", "ptrig_rules_v1", "ptrig_trig_v1",
+	"ptrig_flows_v1", "ptrig_cnt_v1",   "ptrig_stats_v1", "ptrig_events_v1",
 };
 
 uint64_t ptrig_now_ns(void)
@@ -131,7 +131,8 @@ static bool same_trigger_semantics(const struct ptrig_installed_rule *old,
 
 	format_canonical(&r->trigger, trig, sizeof(trig));
 	format_canonical(&r->open, open, sizeof(open));
-	return strcmp(old->trigger, trig) == 0 && strcmp(old->open, open) == 0 &&
+	return strcmp(old->trigger, trig) == 0 &&
+	       strcmp(old->open, open) == 0 &&
 	       old->rule.peer_mode == r->peer_mode;
 }
 
@@ -192,8 +193,8 @@ static int mark_live_flow_ports(const struct ptrig_map_fds *m,
 		prev = &key;
 		if (bpf_map_lookup_elem(m->flows, &key, &f))
 			continue;
-		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s :
-							    f.timeout_s;
+		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s
+							 : f.timeout_s;
 		if ((int64_t)(now - f.last_seen_ns) >
 		    (int64_t)timeout * 1000000000ll)
 			continue;
@@ -280,17 +281,17 @@ int ptrig_rules_push(const struct ptrig_map_fds *m,
 		}
 		out = &rules[id];
 		snprintf(out->name, sizeof(out->name), "%s", r->name);
-		out->generation = prev && same_trigger_semantics(prev, r) ?
-					  prev->rule.generation :
-					  cfg.next_generation++;
+		out->generation = prev && same_trigger_semantics(prev, r)
+					  ? prev->rule.generation
+					  : cfg.next_generation++;
 		out->trigger_timeout_s = r->timeout_s;
 		out->tcp_flow_timeout_s = ptrig_rule_tcp_flow_timeout(r);
 		out->udp_flow_timeout_s = ptrig_rule_udp_flow_timeout(r);
 		out->tcp_closing_timeout_s =
 			PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S <
-					out->tcp_flow_timeout_s ?
-				PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S :
-				out->tcp_flow_timeout_s;
+					out->tcp_flow_timeout_s
+				? PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S
+				: out->tcp_flow_timeout_s;
 		out->trigger_proto = r->trigger.proto;
 		out->open_proto = r->open.proto;
 		out->peer_mode = r->peer_mode;
@@ -360,7 +361,7 @@ static void add_port(struct ptrig_port_set *ps, uint32_t p)
 		ps->ranges[ps->n_ranges - 1].hi = p;
 	else if (ps->n_ranges < PTRIG_MAX_RANGES)
 		ps->ranges[ps->n_ranges++] =
-			(struct ptrig_port_range){ .lo = p, .hi = p };
+			(struct ptrig_port_range){.lo = p, .hi = p};
 }
 
 /* Merge the per-protocol sets of one side into "tcp:..", "udp:.." or
@@ -372,8 +373,7 @@ static void format_side(struct ptrig_port_set *by_l4, char *buf, size_t len)
 
 	tcp->proto = PTRIG_PROTO_TCP;
 	udp->proto = PTRIG_PROTO_UDP;
-	if (tcp->n_ranges && udp->n_ranges &&
-	    tcp->n_ranges == udp->n_ranges &&
+	if (tcp->n_ranges && udp->n_ranges && tcp->n_ranges == udp->n_ranges &&
 	    memcmp(tcp->ranges, udp->ranges,
 		   tcp->n_ranges * sizeof(tcp->ranges[0])) == 0)
 		tcp->proto = PTRIG_PROTO_BOTH;

@@ -21,7 +21,7 @@
 
 static const char *ip_str(uint32_t be_addr, char *buf)
 {
-	struct in_addr a = { .s_addr = be_addr };
+	struct in_addr a = {.s_addr = be_addr};
 
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
@@ -35,7 +35,9 @@ static json_object *json_ip(uint32_t be_addr)
 
 static const char *proto_name(uint8_t proto)
 {
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+	return proto == IPPROTO_TCP   ? "tcp"
+	       : proto == IPPROTO_UDP ? "udp"
+				      : "?";
 }
 
 /* Seconds, rounded down, between a datapath stamp and now. */
@@ -224,9 +226,9 @@ static void status_text(const struct iface_state *s,
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %9s %12s %9s "
 	       "%12s %7s %7s\n",
-	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS",
-	       "REFRESH", "CONFL", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT",
-	       "BYTES_OUT", "REF_CLS", "REF_PEER");
+	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS", "REFRESH",
+	       "CONFL", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT",
+	       "REF_CLS", "REF_PEER");
 	for (i = 0; i < s->n_rules; i++) {
 		const struct ptrig_installed_rule *r = &s->rules[i];
 		const struct ptrig_rule_counters *cn = &r->counters;
@@ -254,9 +256,9 @@ static void status_text(const struct iface_state *s,
 		       rows[i].rule->rule.name, ip_str(rows[i].t.owner, a),
 		       ip_str(rows[i].t.external, b),
 		       rows[i].rule->rule.peer_mode == PTRIG_PEER_TRIGGER ||
-				       rows[i].t.peer ?
-			       ip_str(rows[i].t.peer, c) :
-			       "-",
+				       rows[i].t.peer
+			       ? ip_str(rows[i].t.peer, c)
+			       : "-",
 		       (long long)rows[i].idle_s,
 		       (long long)rows[i].expires_in_s);
 	printf("\nCounters:");
@@ -449,7 +451,8 @@ int do_flows(const struct cmd_opts *o)
 	char dir[256];
 	int n_rules, count = 0;
 
-	if (!ptrig_is_root("flows") || ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (!ptrig_is_root("flows") ||
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
 		return PTRIG_EXIT_FAIL;
 	if (ptrig_maps_open_pinned(dir, &m)) {
 		ptrig_err("ptrig is not attached to %s (no maps in %s)",
@@ -482,8 +485,8 @@ int do_flows(const struct cmd_opts *o)
 		prev = &key;
 		if (bpf_map_lookup_elem(m.flows, &key, &f))
 			continue;
-		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s :
-							    f.timeout_s;
+		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s
+							 : f.timeout_s;
 		if (now - f.last_seen_ns > (uint64_t)timeout * 1000000000ull)
 			continue; /* expired, waiting for reuse or eviction */
 		idle = idle_s(now, f.last_seen_ns);
@@ -498,12 +501,13 @@ int do_flows(const struct cmd_opts *o)
 
 			json_object_object_add(
 				jf, "rule",
-				json_object_new_string(r ? r->rule.name :
-							   "(removed)"));
+				json_object_new_string(r ? r->rule.name
+							 : "(removed)"));
 			json_object_object_add(
 				jf, "proto",
 				json_object_new_string(proto_name(key.proto)));
-			json_object_object_add(jf, "remote", json_ip(key.remote));
+			json_object_object_add(jf, "remote",
+					       json_ip(key.remote));
 			json_object_object_add(
 				jf, "remote_port",
 				json_object_new_int(ntohs(key.remote_port)));
@@ -604,25 +608,30 @@ static int on_event(void *ctx, void *data, size_t len)
 
 		json_object_object_add(o, "time", json_object_new_string(ts));
 		json_object_object_add(
-			o, "event", json_object_new_string(event_name(ev->type)));
+			o, "event",
+			json_object_new_string(event_name(ev->type)));
 		json_object_object_add(
 			o, "rule",
 			json_object_new_string(r ? r->rule.name : "?"));
 		json_object_object_add(
-			o, "proto", json_object_new_string(proto_name(ev->proto)));
+			o, "proto",
+			json_object_new_string(proto_name(ev->proto)));
 		json_object_object_add(o, inbound ? "owner" : "host",
 				       json_ip(ev->owner));
 		json_object_object_add(o, "external", json_ip(ev->external));
 		json_object_object_add(o, "remote", json_ip(ev->remote));
-		json_object_object_add(o, "remote_port",
-				       json_object_new_int(ntohs(ev->remote_port)));
-		json_object_object_add(o, "local_port",
-				       json_object_new_int(ntohs(ev->local_port)));
+		json_object_object_add(
+			o, "remote_port",
+			json_object_new_int(ntohs(ev->remote_port)));
+		json_object_object_add(
+			o, "local_port",
+			json_object_new_int(ntohs(ev->local_port)));
 		printf("%s\n", json_object_to_json_string_ext(
 				       o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else {
-		printf("%s %-14s rule=%s %s=%s external=%s:%u remote=%s:%u/%s\n",
+		printf("%s %-14s rule=%s %s=%s external=%s:%u "
+		       "remote=%s:%u/%s\n",
 		       ts, event_name(ev->type), r ? r->rule.name : "?",
 		       inbound ? "owner" : "host", ip_str(ev->owner, a),
 		       ip_str(ev->external, b), ntohs(ev->local_port),
@@ -635,10 +644,10 @@ static int on_event(void *ctx, void *data, size_t len)
 
 int do_monitor(const struct cmd_opts *o)
 {
-	struct monitor_ctx mc = { .o = o };
+	struct monitor_ctx mc = {.o = o};
 	struct ring_buffer *rb;
 	struct ptrig_map_fds m;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t deadline = 0;
 	char dir[256];
 	int err;
