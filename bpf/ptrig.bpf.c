@@ -119,12 +119,6 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline __u32 flow_timeout(const struct ptrig_flow *f)
-{
-	return (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s
-					       : f->timeout_s;
-}
-
 static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 						const struct pkt *p)
 {
@@ -267,7 +261,8 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 			goto pass;
 		}
-		if (!idle_past(now, flow->last_seen_ns, flow_timeout(flow)))
+		if (!idle_past(now, flow->last_seen_ns,
+			       ptrig_flow_idle_timeout(flow)))
 			goto forward;
 		had_expired = true;
 		stat_inc(PTRIG_STAT_FLOW_EXPIRED);
@@ -332,7 +327,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 
 forward:
-	touch(&flow->last_seen_ns, now, flow_timeout(flow));
+	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
 	if (p.proto == IPPROTO_TCP)
 		flow_note_tcp_close(flow, &p);
 	cnt = rule_counters(flow->rule_id);
@@ -466,10 +461,10 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	fkey.proto = p->proto;
 	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
 	if (!flow || flow->owner != from ||
-	    idle_past(now, flow->last_seen_ns, flow_timeout(flow)))
+	    idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
 		return false;
 
-	touch(&flow->last_seen_ns, now, flow_timeout(flow));
+	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_SEEN_REPLY);
 	if (p->proto == IPPROTO_TCP)

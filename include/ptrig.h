@@ -139,6 +139,25 @@ struct ptrig_flow {
 	__u64 opened_ns;
 };
 
+/* A flow the owner never answered (an unanswered or firewalled SYN, a
+ * stray datagram) lives only this long, so a remote host cannot fill the
+ * flow table with them and push out live connections. */
+#define PTRIG_UNREPLIED_TIMEOUT_S 30
+
+/* The idle timeout that applies to a flow now; the datapath and the loader
+ * must agree on it. */
+static inline __attribute__((always_inline)) __u32
+ptrig_flow_idle_timeout(const struct ptrig_flow *f)
+{
+	__u32 t = (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s
+						  : f->timeout_s;
+
+	if (!(f->flags & PTRIG_FLOW_SEEN_REPLY) &&
+	    t > PTRIG_UNREPLIED_TIMEOUT_S)
+		t = PTRIG_UNREPLIED_TIMEOUT_S;
+	return t;
+}
+
 /* ptrig_cfg_v1[0]: one entry, written by the loader. */
 struct ptrig_config {
 	__u32 layout_version;

@@ -193,8 +193,7 @@ static int mark_live_flow_ports(const struct ptrig_map_fds *m,
 		prev = &key;
 		if (bpf_map_lookup_elem(m->flows, &key, &f))
 			continue;
-		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s
-							 : f.timeout_s;
+		timeout = ptrig_flow_idle_timeout(&f);
 		if ((int64_t)(now - f.last_seen_ns) >
 		    (int64_t)timeout * 1000000000ll)
 			continue;

@@ -485,9 +485,9 @@ int do_flows(const struct cmd_opts *o)
 		prev = &key;
 		if (bpf_map_lookup_elem(m.flows, &key, &f))
 			continue;
-		timeout = (f.flags & PTRIG_FLOW_CLOSING) ? f.closing_timeout_s
-							 : f.timeout_s;
-		if (now - f.last_seen_ns > (uint64_t)timeout * 1000000000ull)
+		timeout = ptrig_flow_idle_timeout(&f);
+		if ((int64_t)(now - f.last_seen_ns) >
+		    (int64_t)timeout * 1000000000ll)
 			continue; /* expired, waiting for reuse or eviction */
 		idle = idle_s(now, f.last_seen_ns);
 		r = rule_by_id(rules, n_rules, f.rule_id);

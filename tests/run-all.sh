@@ -19,6 +19,7 @@ logdir=$BUILD/test-logs
 mkdir -p "$logdir"
 passed=0
 failed=0
+checks=0
 failed_names=()
 
 # run_one SUITE NAME CMD...: run a test, keep its log, show it on failure.
@@ -29,6 +30,8 @@ run_one() {
 	start=$(date +%s)
 	timeout --kill-after=10 300 "$@" >"$log" 2>&1
 	rc=$?
+	# Individual checks: "N passed, M failed" or cmocka's "N test(s) run".
+	checks=$((checks + $(grep -Eo '^[0-9]+ passed|^\[=+\] [0-9]+ test' "$log" | grep -Eo '[0-9]+' | tail -1 || echo 0)))
 	if [ $rc -eq 0 ]; then
 		passed=$((passed + 1))
 		printf '  PASS  %-8s %-40s (%ds) %s\n' "$suite" "$name" $(($(date +%s) - start)) \
@@ -80,7 +83,7 @@ suite bpf bpf_suite
 suite loader script_suite loader
 suite e2e script_suite e2e
 echo
-echo "total time: $(($(date +%s) - start))s"
+echo "total time: $(($(date +%s) - start))s, $checks checks in $((passed + failed)) test programs"
 if [ $failed -ne 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi

@@ -905,25 +905,27 @@ static void add_inst_vars(struct inst *in)
  * WAN:40000. Then TC egress finds the LAN host through it, as in real use. */
 static void ct_insert(void)
 {
-	char tport[8], eport[8], lport[8];
+	char tport[8], snat[32], lport[8];
 	pid_t pid;
 	int st;
 
 	snprintf(tport, sizeof(tport), "%d", TRIG_BASE + TRIG_RULE);
-	snprintf(eport, sizeof(eport), "%d", TRIG_EXT_PORT);
+	snprintf(snat, sizeof(snat), "203.0.113.1:%d", TRIG_EXT_PORT);
 	snprintf(lport, sizeof(lport), "%d", TRIG_LAN_PORT);
 	pid = fork();
 	if (pid == 0) {
 		if (!freopen("/dev/null", "w", stdout) ||
 		    !freopen("/dev/null", "w", stderr))
 			_exit(127);
+		/* The reply tuple is given un-NATed: the kernel applies
+		 * --src-nat itself, which is what sets IPS_SRC_NAT. */
 		execlp("conntrack", "conntrack", "-I", "-p", "tcp", "-s",
 		       "198.51.100.2", "-d", "203.0.113.2", "--sport", lport,
 		       "--dport", tport, "-r", "203.0.113.2", "-q",
-		       "203.0.113.1", "--reply-port-src", tport,
-		       "--reply-port-dst", eport, "--state", "ESTABLISHED",
+		       "198.51.100.2", "--reply-port-src", tport,
+		       "--reply-port-dst", lport, "--state", "ESTABLISHED",
 		       "-t", "3600", "-u", "SEEN_REPLY,ASSURED", "--src-nat",
-		       "203.0.113.1", (char *)NULL);
+		       snat, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
@@ -976,6 +978,7 @@ static void out(const char *fmt, ...)
 }
 
 static int targets_missed, invalid;
+static const char *section = "base"; /* TSV: which table a row is in */
 
 /* One table row: v against reference ref (NULL: none). target: the ratio
  * v/ref must not exceed it (0: no target). */
@@ -1006,8 +1009,8 @@ static void row(const struct variant *v, const struct variant *ref,
 	    v->what, v->rn ? "r=N" : "r=1", x, spread, rbuf, ratbuf, tbuf,
 	    met);
 	if (tsv)
-		fprintf(tsv, "%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%.3f\t%.2f\t%s\n",
-			v->name, v->path, v->what, v->rn ? "r=N" : "r=1", x,
+		fprintf(tsv, "%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%.3f\t%.2f\t%s\n",
+			section, v->name, v->path, v->what, v->rn ? "r=N" : "r=1", x,
 			vmin(v), vmax(v), ref ? ref->name : "-", rx, ratio,
 			target, met);
 }
@@ -1089,6 +1092,7 @@ static void report(void)
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small case (S)\n\n",
 	    insts[1].nrules, insts[2].nflows);
 	out("%s", hdr);
+	section = "scale";
 	for (k = 1; k < 3; k++) {
 		for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			struct variant *base, *v;
@@ -1102,26 +1106,47 @@ static void report(void)
 		}
 	}
 
-	/* Derived figures (estimates, not measurements). */
+	/* What costs what: differences of medians between paths that differ
+	 * by a known set of steps (estimates, not measurements). */
 	{
-		double ovh = med("ref_xdp_pass_r1") - med("ref_xdp_pass_rN");
-		double prN = med("ref_xdp_parse_rN");
-		double rw = med("xdp_hit_hot_S") - med("xdp_hit_fix_r1_S");
-		double warm = med("xdp_hit_fix_rN_S") + rw;
-		double trw = med("tc_reply_hot_S") - med("tc_reply_fix_r1_S");
-		double twarm = med("tc_reply_fix_rN_S") + trw;
+		struct {
+			const char *a, *b, *what;
+		} d[] = {
+			{ "ref_xdp_pass_r1", "ref_xdp_pass_rN",
+			  "repeat=1 harness part of every call (timer reads, loop)" },
+			{ "ref_xdp_parse_rN", "ref_xdp_pass_rN",
+			  "parse eth/IPv4/TCP (warm)" },
+			{ "xdp_miss_rN_S", "ref_xdp_parse_rN",
+			  "XDP miss: config + port-table lookups, pass counter (warm)" },
+			{ "xdp_hit_fix_rN_S", "xdp_miss_rN_S",
+			  "XDP hit: flow hash lookup, coarse clock, rule counters (warm)" },
+			{ "xdp_hit_cycle_S", "xdp_hit_hot_S",
+			  "XDP hit: a different flow every packet, 1,000 flows (r=1)" },
+			{ "xdp_hit_cycle_F", "xdp_hit_hot_F",
+			  "XDP hit: a different flow every packet, 1,000,000 flows (r=1)" },
+			{ "xdp_create_S", "xdp_hit_hot_S",
+			  "XDP creation: rule + trigger lookups, conntrack lookup, flow insert, event, marker (r=1)" },
+			{ "tc_miss_rN_S", "ref_tc_parse_rN",
+			  "TC miss: config + 2 port-table lookups (warm)" },
+			{ "tc_refresh_rN_S", "tc_miss_rN_S",
+			  "TC refresh: rule + trigger lookups, conntrack lookup + release, counters (warm)" },
+			{ "tc_reply_fix_rN_S", "tc_miss_rN_S",
+			  "TC reply: flow lookup, clock, counters, without the rewrite (warm)" },
+			{ "tc_reply_hot_S", "tc_reply_fix_r1_S",
+			  "TC reply: the rewrite (l4 + l3 checksum helpers, store) (r=1)" },
+		};
+		size_t j;
 
-		out("\nDerived (estimates from the rows above, not measurements):\n"
-		    "- repeat=1 harness part of every call (xdp_pass r=1 - r=N): %.1f ns.\n"
-		    "- XDP rewrite (address + 2 checksums) = hit hot r=1 - fixture r=1 = %.1f ns; "
-		    "warm XDP hit = fixture r=N + that = %.1f ns = %.2fx xdp_parse r=N (%.1f ns).\n"
-		    "- TC reply rewrite (3 helper calls) = reply hot r=1 - fixture r=1 = %.1f ns; "
-		    "warm TC reply = %.1f ns = %.2fx tc_parse r=N (%.1f ns).\n",
-		    ovh, rw, warm, warm / prN, prN, trw, twarm,
-		    twarm / med("ref_tc_parse_rN"), med("ref_tc_parse_rN"));
-		if (tsv)
-			fprintf(tsv, "#derived\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\n",
-				ovh, rw, warm, warm / prN, trw, twarm);
+		out("\n### What costs what (differences of the medians above: estimates)\n\n"
+		    "| step | ns |\n|---|---:|\n");
+		for (j = 0; j < sizeof(d) / sizeof(d[0]); j++) {
+			double x = med(d[j].a) - med(d[j].b);
+
+			out("| %s | %.1f |\n", d[j].what, x);
+			if (tsv)
+				fprintf(tsv, "#delta\t%s\t%s\t%.2f\n", d[j].a,
+					d[j].b, x);
+		}
 	}
 
 	out("\nPre-filled flows still present after the run: S %ld/%ld, R %ld/%ld, F %ld/%ld.\n",
@@ -1305,7 +1330,7 @@ int main(int argc, char **argv)
 	if (opt.out_tsv && !(tsv = fopen(opt.out_tsv, "w")))
 		die("%s: %s", opt.out_tsv, strerror(errno));
 	if (tsv)
-		fprintf(tsv, "#name\tpath\tvariant\tmode\tns\tmin\tmax\tref\tref_ns\tratio\ttarget\tmet\n");
+		fprintf(tsv, "#table\tname\tpath\tvariant\tmode\tns\tmin\tmax\tref\tref_ns\tratio\ttarget\tmet\n");
 	report();
 	for (i = 0; i < 3; i++)
 		if (insts[i].prefilled != insts[i].nflows)

@@ -1505,13 +1505,38 @@ static int test_flow_timeouts(struct tctx *c)
 		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
 		 .meta = true},
 	};
+	static const struct step reopen_answered[] = {
+		{.name = "new SYN on 40001",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40001, LAN1, 113, TH_SYN),
+		 .meta = true},
+		{.name = "owner answers 40001",
+		 .prog = PROG_TC_EGRESS,
+		 .in = TCP(LAN1, 113, REM1, 40001, TH_SYN | TH_ACK),
+		 .verdict = TC_ACT_OK,
+		 .exp = TCP(WAN, 113, REM1, 40001, TH_SYN | TH_ACK)},
+		{.name = "SYN on 40002, never answered",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40002, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40002, LAN1, 113, TH_SYN),
+		 .meta = true},
+	};
+	static const struct step unanswered_expired[] = {
+		{.name = "ACK of unanswered flow 40002 idle 31 s: untouched",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40002, WAN, 113, TH_ACK),
+		 .verdict = XDP_PASS,
+		 .same = true},
+	};
 	static const struct step alive[] = {
-		{.name = "ACK of flow 40001 idle 59 s of 60: DNATed",
+		{.name = "ACK of answered flow 40001 idle 59 s of 60: DNATed",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40001, WAN, 113, TH_ACK),
 		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40001, LAN1, 113, TH_ACK),
-		 .meta = true},
+		 .exp = TCP(REM1, 40001, LAN1, 113, TH_ACK)},
 	};
 	struct ptrig_flow f;
 	uint64_t before;
@@ -1553,10 +1578,16 @@ static int test_flow_timeouts(struct tctx *c)
 	ASSERT_STAMP(f.opened_ns, before, "opened_ns of the new flow");
 	ASSERT_EQ(cnt_get(c, id).flows_opened, 3, "flows_opened");
 
-	/* Just inside the timeout is still alive. */
+	/* An answered flow just inside its timeout is alive; one the owner
+	 * never answered lives only PTRIG_UNREPLIED_TIMEOUT_S. */
+	RUN_STEPS(c, reopen_answered);
 	ASSERT_OK(set_flow_last_seen(c, REM1, 40001, 113, TCP_,
 				     now_ns() - 59 * SEC_NS));
+	ASSERT_OK(set_flow_last_seen(
+		c, REM1, 40002, 113, TCP_,
+		now_ns() - (PTRIG_UNREPLIED_TIMEOUT_S + 1) * SEC_NS));
 	RUN_STEPS(c, alive);
+	RUN_STEPS(c, unanswered_expired);
 	return 0;
 }
 

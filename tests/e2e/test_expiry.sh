@@ -49,6 +49,10 @@ fi
 pass "ptrig attached to the lab router's $IFACE"
 
 # ---- helpers ---------------------------------------------------------------------
+# feed FD FILE: write FILE into the fifo open on FD, bounded (if its reader
+# died, a full fifo would block the writer forever).
+feed() { timeout 10 cat "$2" >&"$1"; }
+
 # One status/flows snapshot per step (status reads every rule and port slot,
 # about 0.5 s on a busy box); the checks ask the snapshot.
 snap() {
@@ -104,7 +108,7 @@ mkfifo "$T/a.fifo" || die "mkfifo"
 exec 7<>"$T/a.fifo"
 bg_run remote1 30 socat -u "OPEN:$T/a.fifo" "TCP4:$WAN:5100,connect-timeout=3" 7>&-
 A_SENDER=$BG_PID
-cat "$T/part1" >&7
+feed 7 "$T/part1" || fail "1 writing part 1 into A"
 wait_for 5 size_at_least "$T/a.out" 100000
 assert_eq 100000 "$(file_size "$T/a.out")" "1 part 1 of A arrived at lanhost1 through WAN:5100"
 snap
@@ -130,7 +134,7 @@ assert_eq "" "$(flows 5101)" "2 flows lists nothing on 5101"
 assert_eq 1 "$(counter flows_opened)" "2 flows_opened = 1 (A only)"
 
 # ---- 3. A keeps carrying data -------------------------------------------------------------
-cat "$T/part2" >&7
+feed 7 "$T/part2" || fail "3 writing part 2 into A"
 exec 7>&-
 rc=0
 bg_wait "$A_SENDER" 10 || rc=$?

@@ -10,6 +10,7 @@
 #   1. with ptrig attached: a random 3 MiB download and a 2 MiB upload are
 #      intact (sha256); status shows the trigger, flows the data flows.
 # Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +20,6 @@ PIN_DIR=$PTRIG_PIN_ROOT/wan0
 
 ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
 jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-jflows() { ptrig flows wan0 --json | jq -r "$1"; }
 jok() { jq -e "$1" <<<"$2" >/dev/null; }
 
 e2e_init

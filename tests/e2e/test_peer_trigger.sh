@@ -48,6 +48,10 @@ fi
 pass "ptrig attached to the lab router's $IFACE"
 
 # ---- helpers ---------------------------------------------------------------------
+# feed FD FILE: write FILE into the fifo open on FD, bounded (if its reader
+# died, a full fifo would block the writer forever).
+feed() { timeout 10 cat "$2" >&"$1"; }
+
 # One status/flows snapshot per step (status reads every rule and port slot,
 # about 0.5 s on a busy box); the checks ask the snapshot.
 snap() {
@@ -124,9 +128,9 @@ bg_run remote1 30 socat -u "OPEN:$T/f1" "TCP4:$WAN:7100,connect-timeout=3" 7>&- 
 S1=$BG_PID
 bg_run remote2 30 socat -u "OPEN:$T/f2" "TCP4:$WAN:7100,connect-timeout=3" 7>&- 8>&-
 S2=$BG_PID
-cat "$T/s1a" >&7 &
+feed 7 "$T/s1a" 8>&- &
 W1=$!
-cat "$T/s2a" >&8 &
+feed 8 "$T/s2a" 7>&- &
 W2=$!
 wait "$W1" "$W2"
 wait_for 5 size_at_least "$T/h1.out" 300000
@@ -137,9 +141,9 @@ assert_eq "$H1>$R1 $H2>$R2" "$(triggers)" \
 assert_eq "$R1>$H1 $R2>$H2" "$(flows)" \
 	"2 both connections live at once: remote1 -> lanhost1, remote2 -> lanhost2"
 assert_eq "$conflicts0" "$(counter conflicts)" "2 the second peer's trigger is no conflict"
-cat "$T/s1b" >&7 &
+feed 7 "$T/s1b" 8>&- &
 W1=$!
-cat "$T/s2b" >&8 &
+feed 8 "$T/s2b" 7>&- &
 W2=$!
 wait "$W1" "$W2"
 exec 7>&- 8>&-

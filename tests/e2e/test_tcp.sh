@@ -11,6 +11,7 @@
 #      moved (flows_opened, pkts/bytes in and out).
 # Env: LAB_PREFIX (default ptl-) and PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig)
 # let runs side by side use their own namespaces and pins.
+# shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -20,9 +21,8 @@ PIN_DIR=$PTRIG_PIN_ROOT/wan0
 MIB8=$((8 * 1024 * 1024))
 
 ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
-# jstatus FILTER / jflows FILTER: jq -r FILTER over status/flows --json.
+# jstatus FILTER: jq -r FILTER over status --json.
 jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-jflows() { ptrig flows wan0 --json | jq -r "$1"; }
 # jtrue FILTER: the status JSON satisfies FILTER (for wait_for).
 jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
 # jok FILTER JSON: JSON satisfies FILTER.
@@ -94,6 +94,8 @@ lab_exec remote1 timeout 30 socat -t 20 "TCP4:$WAN:113,connect-timeout=3" \
 assert_eq 0 $? "inbound: remote1 -> $WAN:113 connected and finished"
 bg_wait "$L_PID" 10
 assert_eq 0 $? "inbound: lanhost1's listener finished cleanly"
+# Right away: a closed TCP flow stays listed only for its 10 s closing timeout.
+FLOWS=$(ptrig flows wan0 --json)
 assert_file_sha256_eq "$T/r2l.in" "$T/r2l.out" "inbound: 8 MiB remote1 -> lanhost1 intact (sha256)"
 assert_file_sha256_eq "$T/l2r.in" "$T/l2r.out" "inbound: 8 MiB lanhost1 -> remote1 intact (sha256)"
 
@@ -106,9 +108,8 @@ check_not "remote1 never saw lanhost1's address" \
 	grep -q "$H1" <<<"$(lab_exec remote1 conntrack -L 2>/dev/null)"
 
 # ---- 3. flows and counters ------------------------------------------------------------
-# A closed TCP flow stays listed for its 10 s closing timeout.
 assert_eq "irc tcp $R1 $WAN 113 $H1" \
-	"$(jflows '.flows[] | select(.external_port == 113) | "\(.rule) \(.proto) \(.remote) \(.external) \(.external_port) \(.owner)"')" \
+	"$(jq -r '.flows[] | select(.external_port == 113) | "\(.rule) \(.proto) \(.remote) \(.external) \(.external_port) \(.owner)"' <<<"$FLOWS")" \
 	"flows --json: the inbound flow, owner $H1"
 C=$(jstatus '.interfaces[0].rules[] | select(.name == "irc") | .counters')
 note "irc counters: $(jq -c . <<<"$C")"

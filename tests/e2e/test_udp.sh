@@ -12,6 +12,7 @@
 #      two round trips, so both the flow-creating and the established path;
 #   4. flows --json lists the flow (owner lanhost1), counters moved.
 # Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -24,7 +25,6 @@ jstatus() { ptrig status wan0 --json | jq -r "$1"; }
 jflows() { ptrig flows wan0 --json | jq -r "$1"; }
 jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
 jok() { jq -e "$1" <<<"$2" >/dev/null; }
-rule_counter() { jstatus ".interfaces[0].rules[] | select(.name == \"game\") | .counters.$1"; }
 
 e2e_init
 [ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
@@ -102,9 +102,12 @@ roundtrip() {
 		fail "round $n: no echo server on lanhost1"
 		return
 	}
-	# -t 1: after sending, wait up to 1 s for the answer.
-	lab_exec remote1 timeout 5 socat -t 1 "OPEN:$T/in$n!!CREATE:$T/reply$n.out" \
+	# Sends the datagram, then (-t 5) waits up to 5 s for the answer; it is
+	# stopped as soon as the answer is in.
+	bg_run remote1 8 socat -t 5 "OPEN:$T/in$n!!CREATE:$T/reply$n.out" \
 		"UDP4-CONNECT:$WAN:$OPEN_PORT,sourceport=40002,reuseaddr"
+	wait_for 5 size_at_least "$T/reply$n.out" 1200
+	bg_stop "$BG_PID"
 	bg_wait "$lp" 3 >/dev/null
 	assert_file_sha256_eq "$T/in$n" "$T/got$n" "round $n: remote1 -> $WAN:$OPEN_PORT reached lanhost1, exact payload"
 	assert_eq "$R1:40002" "$(cat "$T/peer$n" 2>/dev/null)" "round $n: lanhost1 saw the real sender $R1:40002"
