@@ -261,11 +261,18 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 			goto pass;
 		}
-		if (!idle_past(now, flow->last_seen_ns,
-			       ptrig_flow_idle_timeout(flow)))
-			goto forward;
+		/* A SYN on a closing flow is a new connection reusing the
+		 * ports: it must pass the trigger checks and be marked again.
+		 */
+		if (!(flow->flags & PTRIG_FLOW_CLOSING &&
+		      (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+			      TCP_FLAG_SYN)) {
+			if (!idle_past(now, flow->last_seen_ns,
+				       ptrig_flow_idle_timeout(flow)))
+				goto forward;
+			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+		}
 		had_expired = true;
-		stat_inc(PTRIG_STAT_FLOW_EXPIRED);
 	}
 
 	/* No live flow: only a connection opening may create one, and only

@@ -24,14 +24,15 @@ failed_names=()
 
 # run_one SUITE NAME CMD...: run a test, keep its log, show it on failure.
 run_one() {
-	local suite=$1 name=$2 log rc start
+	local suite=$1 name=$2 log rc start n
 	shift 2
 	log=$logdir/$suite-$(basename "$name").log
 	start=$(date +%s)
 	timeout --kill-after=10 300 "$@" >"$log" 2>&1
 	rc=$?
 	# Individual checks: "N passed, M failed" or cmocka's "N test(s) run".
-	checks=$((checks + $(grep -Eo '^[0-9]+ passed|^\[=+\] [0-9]+ test' "$log" | grep -Eo '[0-9]+' | tail -1 || echo 0)))
+	n=$(grep -Eo '^[0-9]+ passed|^\[=+\] [0-9]+ test' "$log" | grep -Eo '[0-9]+' | tail -1)
+	checks=$((checks + ${n:-0}))
 	if [ $rc -eq 0 ]; then
 		passed=$((passed + 1))
 		printf '  PASS  %-8s %-40s (%ds) %s\n' "$suite" "$name" $(($(date +%s) - start)) \

@@ -1591,6 +1591,64 @@ static int test_flow_timeouts(struct tctx *c)
 	return 0;
 }
 
+/* A SYN reusing the ports of a closing flow is a new connection: it gets
+ * the marker again (conntrack sees it as new) and goes to the rule's
+ * current owner, not the flow's old one. */
+static int test_syn_reuses_closing_flow(struct tctx *c)
+{
+	struct ptrig_rule_spec rules[] = {
+		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
+	};
+	static const struct step first[] = {
+		{.name = "SYN opens flow 40000",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
+		 .meta = true},
+		{.name = "owner answers",
+		 .prog = PROG_TC_EGRESS,
+		 .in = TCP(LAN1, 113, REM1, 40000, TH_SYN | TH_ACK),
+		 .verdict = TC_ACT_OK,
+		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK)},
+		{.name = "remote closes (FIN): no marker on an answered flow",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_FIN | TH_ACK),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_FIN | TH_ACK)},
+	};
+	static const struct step reuse[] = {
+		{.name = "new SYN from the same port goes to the new owner, "
+			 "marked",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN2, 113, TH_SYN),
+		 .meta = true},
+	};
+	struct ptrig_flow f;
+	uint32_t id;
+
+	ASSERT_OK(tctx_setup(c, rules, 1));
+	id = rule_id(c, TCP_, 6667);
+	ASSERT_OK(open_trigger(c, id, TCP_, LAN1, REM1, 6667, 0));
+	RUN_STEPS(c, first);
+	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
+	ASSERT_EQ(f.flags, PTRIG_FLOW_CLOSING | PTRIG_FLOW_SEEN_REPLY,
+		  "closing flow");
+	/* lanhost1 went idle and lanhost2 took the rule over. */
+	ASSERT_OK(set_trig_last_seen(
+		c, id, 0,
+		now_ns() - (PTRIG_DEFAULT_TRIGGER_TIMEOUT_S + 1) * SEC_NS));
+	ASSERT_OK(open_trigger(c, id, TCP_, LAN2, REM1, 6667, 0));
+	RUN_STEPS(c, reuse);
+	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
+	ASSERT_EQ(f.flags, 0, "fresh flow flags");
+	ASSERT_IP(f.owner, LAN2, "fresh flow owner");
+	ASSERT_EQ(cnt_get(c, id).flows_opened, 2, "flows_opened");
+	return 0;
+}
+
 /* ---------------------------------------------------------- TC ingress -- */
 
 #ifndef SO_RCVMARK
@@ -2055,6 +2113,8 @@ static const struct test_case tests[] = {
 	{.name = "10,000 rules: the last one works", .fn = test_many_rules},
 	{.name = "flow timeouts: FIN, idle expiry, per-rule override",
 	 .fn = test_flow_timeouts},
+	{.name = "SYN on a closing flow opens a new, marked flow",
+	 .fn = test_syn_reuses_closing_flow},
 	{.name = "TC ingress: marker becomes skb->mark", .fn = test_tc_ingress},
 	{.name = "reload keeps triggers unless the rule changed",
 	 .fn = test_reload},
