@@ -82,11 +82,36 @@ out:
 	return err;
 }
 
+/* Read keys first..first+n-1 of an array map: in batches when the kernel
+ * can (status would otherwise make ~80k syscalls), else one by one. */
 static int array_read_all(int fd, uint32_t first, uint32_t n, void *values,
 			  size_t value_size)
 {
-	uint32_t i, key;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys, prev = first - 1, next, done = 0, count, i, key;
+	int err = 0;
 
+	keys = malloc(sizeof(*keys) * n);
+	if (!keys)
+		return -ENOMEM;
+	/* The batch position is the last key read: start after first - 1. */
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, done || first ? &prev : NULL,
+					   &next, keys + done,
+					   (char *)values + done * value_size,
+					   &count, &opts);
+		if (err && errno != ENOENT)
+			break;
+		done += count;
+		prev = next;
+		if (err || !count)
+			break;
+	}
+	free(keys);
+	if (done >= n)
+		return 0;
+	/* Fallback for kernels without batch ops on arrays. */
 	for (i = 0; i < n; i++) {
 		key = first + i;
 		if (bpf_map_lookup_elem(fd, &key,

@@ -103,7 +103,7 @@ machine_desc() {
 	echo "date:        $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "cpu:         ${cpu:-?} (family $(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1), model $(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs online, cache $(sed -n 's/^cache size[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 	echo "memory:      $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "kernel:      $(uname -r) ($(uname -m))"
+	echo "kernel:      $(uname -r) ($(uname -m)), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo ?)"
 	echo "clang:       $(clang --version 2>/dev/null | head -1)"
 	echo "libbpf:      $(pkg-config --modversion libbpf 2>/dev/null || echo ?) ($(dpkg-query -W -f='${Version}' libbpf1 2>/dev/null || echo ?))"
 	echo "bpftool:     $(bpftool version 2>/dev/null | head -1)"
