@@ -467,8 +467,20 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
 	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
-	if (!flow || flow->owner != from ||
-	    idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
+	if (!flow)
+		return false;
+	if (flow->owner != from) {
+		/* The box's own NAT gave another connection this flow's WAN
+		 * address and ports (conntrack never saw ptrig's DNAT). The
+		 * connection conntrack tracks wins: drop the flow, so its
+		 * replies are no longer diverted to the trigger's owner. */
+		if (from == flow->external) {
+			bpf_map_delete_elem(&ptrig_flows_v1, &fkey);
+			stat_inc(PTRIG_STAT_FLOW_COLLISION);
+		}
+		return false;
+	}
+	if (idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
 		return false;
 
 	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));

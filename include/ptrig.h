@@ -203,10 +203,10 @@ enum ptrig_stat {
 	PTRIG_STAT_PASS_CT_TRACKED,
 	PTRIG_STAT_PASS_REFUSED,
 	PTRIG_STAT_FLOW_EXPIRED,   /* a flow found idle past its timeout */
-	PTRIG_STAT_TRIGGER_NO_NAT, /* trigger not source-NATed: owner = source
-				    */
+	PTRIG_STAT_TRIGGER_NO_NAT, /* trigger not NATed: owner = its source */
 	PTRIG_STAT_MARKED,	   /* TC ingress set the firewall mark */
 	PTRIG_STAT_ERROR,	   /* map update or rewrite failed */
+	PTRIG_STAT_FLOW_COLLISION, /* the box's NAT reused a flow's WAN ports */
 	PTRIG_STAT_MAX,
 };
 

@@ -63,6 +63,7 @@ static const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_TRIGGER_NO_NAT] = "trigger_not_nated",
 	[PTRIG_STAT_MARKED] = "marked",
 	[PTRIG_STAT_ERROR] = "errors",
+	[PTRIG_STAT_FLOW_COLLISION] = "flow_nat_collision",
 };
 
 static void stats_read(int fd, uint64_t *out)

@@ -1649,6 +1649,47 @@ static int test_syn_reuses_closing_flow(struct tctx *c)
 	return 0;
 }
 
+/* The box's masquerade can give a LAN host's outbound connection the WAN
+ * address and ports of a ptrig flow (conntrack never saw ptrig's DNAT).
+ * TC egress sees that packet leave with the flow's external address: the
+ * tracked connection wins and the flow is dropped, so replies are no longer
+ * diverted to the trigger's owner. */
+static int test_nat_collision(struct tctx *c)
+{
+	struct ptrig_rule_spec rules[] = {
+		rule("game", P_UDP, 27015, 27015, P_UDP, 50000, 50010),
+	};
+	static const struct step open_flow[] = {
+		{.name = "remote1:9999 -> WAN:50005 opens a flow to lanhost1",
+		 .prog = PROG_XDP,
+		 .in = UDP(REM1, 9999, WAN, 50005, .payload_len = 8),
+		 .verdict = XDP_PASS,
+		 .exp = UDP(REM1, 9999, LAN1, 50005, .payload_len = 8),
+		 .meta = true},
+	};
+	static const struct step collide[] = {
+		{.name = "masqueraded WAN:50005 -> remote1:9999 leaves "
+			 "untouched",
+		 .prog = PROG_TC_EGRESS,
+		 .in = UDP(WAN, 50005, REM1, 9999, .payload_len = 8),
+		 .verdict = TC_ACT_OK,
+		 .same = true},
+	};
+	struct ptrig_flow f;
+	uint32_t id;
+
+	ASSERT_OK(tctx_setup(c, rules, 1));
+	id = rule_id(c, UDP_, 27015);
+	ASSERT_OK(open_trigger(c, id, UDP_, LAN1, REM1, 27015, 0));
+	RUN_STEPS(c, open_flow);
+	ASSERT_OK(flow_get(c, REM1, 9999, 50005, UDP_, &f));
+	RUN_STEPS(c, collide);
+	ASSERT_TRUE(flow_get(c, REM1, 9999, 50005, UDP_, &f) != 0,
+		    "flow dropped");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FLOW_COLLISION), 1, "FLOW_COLLISION");
+	return 0;
+}
+
 /* ---------------------------------------------------------- TC ingress -- */
 
 #ifndef SO_RCVMARK
@@ -2115,6 +2156,8 @@ static const struct test_case tests[] = {
 	 .fn = test_flow_timeouts},
 	{.name = "SYN on a closing flow opens a new, marked flow",
 	 .fn = test_syn_reuses_closing_flow},
+	{.name = "NAT collision: the tracked connection wins over a flow",
+	 .fn = test_nat_collision},
 	{.name = "TC ingress: marker becomes skb->mark", .fn = test_tc_ingress},
 	{.name = "reload keeps triggers unless the rule changed",
 	 .fn = test_reload},

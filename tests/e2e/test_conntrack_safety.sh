@@ -151,4 +151,39 @@ n=$(gstat pass_tcp_no_flow)
 assert_gt "${n:-0}" 0 "the SYN-ACK and later packets passed as pass_tcp_no_flow ($n)"
 assert_eq 0 "$(gstat errors)" "no datapath errors"
 
+# ---- UDP: masquerade reuses a ptrig flow's WAN ports -------------------------------------
+# A ptrig flow remote1:9996 -> WAN:50008 -> lanhost2 exists first. Conntrack
+# only saw remote1 -> lanhost2, so masquerade may give lanhost1's connection
+# from 50008 to remote1:9996 the same WAN port. Its reply must reach lanhost1:
+# TC egress sees the masqueraded packet leave with the flow's external address
+# and drops the flow (flow_nat_collision).
+udp_listen lanhost2 50008 "$T/h2c.udp" 30 || die "UDP listener on lanhost2:50008"
+H2L=$BG_PID
+echo "first-from-remote1" | lab_exec remote1 timeout 5 socat -u - "UDP4-SENDTO:$WAN:50008,sourceport=9996" ||
+	fail "remote1:9996 -> WAN:50008 sent"
+wait_for 3 file_is "$T/h2c.udp" "first-from-remote1"
+assert_eq "first-from-remote1" "$(cat "$T/h2c.udp")" "collision: ptrig flow remote1:9996 -> lanhost2:50008 works"
+snap
+assert_eq 1 "$(flows_to 50008)" "collision: one ptrig flow on 50008"
+col0=$(gstat flow_nat_collision)
+udp_listen remote1 9996 "$T/r1c.udp" 15 || die "UDP listener on remote1:9996"
+R1L=$BG_PID
+bg_run lanhost1 10 sh -c "(echo ping-from-lanhost1; sleep 8) |
+	socat - 'UDP4:$R1:9996,sourceport=50008' >'$T/h1c.udp'"
+H1S=$BG_PID
+wait_for 3 file_is "$T/r1c.udp" "ping-from-lanhost1"
+assert_eq "ping-from-lanhost1" "$(cat "$T/r1c.udp")" "collision: lanhost1:50008 -> remote1:9996 delivered"
+bg_stop "$R1L"
+assert_eq 50008 "$(reply_dport udp 50008)" "collision: masquerade gave lanhost1 WAN port 50008 too"
+echo "pong-for-lanhost1" | lab_exec remote1 timeout 5 socat -u - "UDP4-SENDTO:$WAN:50008,sourceport=9996" ||
+	fail "remote1:9996 -> WAN:50008 reply sent"
+wait_for 3 file_is "$T/h1c.udp" "pong-for-lanhost1"
+bg_stop "$H1S"
+bg_stop "$H2L"
+assert_eq "pong-for-lanhost1" "$(cat "$T/h1c.udp")" "collision: the reply reached lanhost1 (the tracked connection)"
+assert_eq "first-from-remote1" "$(cat "$T/h2c.udp")" "collision: lanhost2 got nothing more"
+snap
+assert_gt "$(gstat flow_nat_collision)" "${col0:-0}" "collision: counted as flow_nat_collision"
+assert_eq 0 "$(flows_to 50008)" "collision: the ptrig flow on 50008 is gone"
+
 e2e_finish
