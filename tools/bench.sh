@@ -405,9 +405,9 @@ END {
 		if (badn[p, "A"] || badn[p, "B"]) met = "INVALID"
 		name = p == "udp" ? "UDP pps at the LAN host (64-byte frames)" : "TCP throughput (iperf3)"
 		if (mode == "table")
-			printf "| %s | %s | %s | %s | >= 1.0x | %s | %s | %s |\n", name, fmt(p, a), fmt(p, b), (rab < 0 ? "-" : sprintf("%.2fx (%d pairs)", rab, nab)), met, fmt(p, c), (rac < 0 ? "-" : sprintf("%.2fx", rac))
+			printf "| %s | %s | %s | %s | >= 1.0x | %s | %s | %s |\n", name, fmt(p, a), fmt(p, b), (rab < 0 ? "-" : sprintf("%.3fx (%d pairs)", rab, nab)), met, fmt(p, c), (rac < 0 ? "-" : sprintf("%.3fx", rac))
 		else
-			printf "| end to end %s >= 1.0x nftables DNAT | %s (medians %s vs %s) | %s |\n", (p == "udp" ? "UDP pps" : "TCP throughput"), (rab < 0 ? "-" : sprintf("%.2fx", rab)), fmt(p, a), fmt(p, b), met
+			printf "| end to end %s >= 1.0x nftables DNAT | %s (medians %s vs %s) | %s |\n", (p == "udp" ? "UDP pps" : "TCP throughput"), (rab < 0 ? "-" : sprintf("%.3fx", rab)), fmt(p, a), fmt(p, b), met
 	}
 	if (mode == "table") {
 		a = phase_med("cpu", "A"); b = phase_med("cpu", "B"); c = phase_med("cpu", "C")
@@ -484,6 +484,23 @@ targets_table() {
 	echo
 	targets_table
 	echo
+	cat <<'EOF'
+Reading the per-path figures:
+- r=1 (repeat=1 loops, what the issue asks for rewriting paths) times one packet after a
+  syscall: the program's code and map lines are mostly cold, as on a lightly loaded box. It
+  includes a fixed harness part (timer reads; see "What costs what") that the references pay
+  too. Comparing two ptrig instances at r=1 also compares where their maps landed in memory:
+  differences of 10-20% between S and R, whose lookups touch the same entries, are layout and
+  machine noise, not rule count (check the r=N rows of the same path).
+- r=N (repeat=1,000,000) is the warm, back-to-back cost, as on a busy box. The hit and reply
+  paths rewrite the packet, so at r=N they run on an idempotent fixture: a flow whose owner is
+  its own external address, for which ptrig skips the address/checksum rewrite (a few ALU
+  instructions in XDP, three helper calls in TC). r=N durations are whole nanoseconds (the
+  kernel divides the total by N), so a 6 ns reference is +-1 ns.
+- "cycling" sends every packet to a different pre-filled flow, in random order: with 1,000,000
+  flows each lookup misses the caches and the TLB (the cache-miss case); "hot" repeats one flow.
+
+EOF
 	if [ -s "$T/paths.md" ]; then
 		cat "$T/paths.md"
 		echo

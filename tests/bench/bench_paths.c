@@ -95,7 +95,7 @@ static struct {
 	unsigned seed;
 	bool median; /* r=1 rounds: median call instead of the trimmed mean */
 } opt = {
-	.rounds = 5,
+	.rounds = 7,
 	.calls = 15000,
 	.repeat = 1000000,
 	.small_flows = 1000,
@@ -1137,8 +1137,6 @@ static void report(void)
 			  "TC refresh: rule + trigger lookups, conntrack lookup + release, counters (warm)" },
 			{ "tc_reply_fix_rN_S", "tc_miss_rN_S",
 			  "TC reply: flow lookup, clock, counters, without the rewrite (warm)" },
-			{ "tc_reply_hot_S", "tc_reply_fix_r1_S",
-			  "TC reply: the rewrite (l4 + l3 checksum helpers, store) (r=1)" },
 		};
 		size_t j;
 
