@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* check, attach (and upgrade), reload, detach. */
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -272,6 +273,51 @@ static void print_firewall_hint(uint32_t mark)
 	       mark, mark);
 }
 
+/* Maps pinned by a ptrig with another layout cannot be reused: say that
+ * their state does not carry over, instead of silently starting afresh. */
+static void warn_other_layouts(const char *dir)
+{
+	char suffix[16];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	snprintf(suffix, sizeof(suffix), "_v%d", PTRIG_LAYOUT_VERSION);
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name), k = strlen(suffix);
+
+		if (strncmp(de->d_name, "ptrig_", 6) ||
+		    (n > k && !strcmp(de->d_name + n - k, suffix)))
+			continue;
+		fprintf(stderr,
+			"ptrig-load: warning: %s/%s is from another ptrig map "
+			"layout: its state is not carried over (detach removes "
+			"it)\n",
+			dir, de->d_name);
+	}
+	closedir(d);
+}
+
+/* Remove every ptrig pin in the directory, including maps of an older
+ * layout version that an upgrade across layouts left behind. */
+static void unpin_all(const char *dir)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "ptrig_", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int do_attach(const struct cmd_opts *o)
 {
 	struct ptrig_ruleset rs = {0};
@@ -321,6 +367,7 @@ int do_attach(const struct cmd_opts *o)
 		goto rollback;
 	}
 
+	warn_other_layouts(dir);
 	hooks_query(ifindex, &old);
 	if (old.xdp_id && !prog_is_ptrig(old.xdp_id)) {
 		ptrig_err("%s already has an XDP program (id %u) that is not "
@@ -597,8 +644,8 @@ int do_detach(const struct cmd_opts *o)
 	struct ptrig_map_fds m;
 	struct hook_progs h;
 	uint32_t zero = 0;
-	char dir[256], path[512];
-	int ret, lock_fd, ifindex, i;
+	char dir[256];
+	int ret, lock_fd, ifindex;
 
 	if (!ptrig_is_root("detach") || ptrig_ensure_bpffs())
 		return PTRIG_EXIT_FAIL;
@@ -626,10 +673,7 @@ int do_detach(const struct cmd_opts *o)
 			"ptrig-load: %s no longer exists; removing the pins\n",
 			o->ifname);
 	}
-	for (i = 0; i < PTRIG_N_MAPS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
-		unlink(path);
-	}
+	unpin_all(dir);
 	close(lock_fd);
 	if (rmdir(dir)) {
 		ptrig_err("cannot remove %s: %s", dir, strerror(errno));
