@@ -689,6 +689,16 @@ else
 	fail reload_drops_changed_rule_trigger "triggers: $(brief "$(jq -c '.interfaces[0].triggers' <<<"$sj")")"
 fi
 
+# ---- a map of an older layout: warned about on attach, removed on detach ------
+
+bpftool map create "$PIN/ptrig_flows_v0" type hash key 4 value 4 entries 4 name ptrig_flows_v0 2>/dev/null
+ptrig attach "$IF" -c "$T/good.conf"
+if [ $rc -eq 0 ] && grep -q "ptrig_flows_v0 is from another ptrig map layout" <<<"$err"; then
+	pass attach_warns_other_layout
+else
+	fail attach_warns_other_layout "$(ctx)"
+fi
+
 # ---- detach ------------------------------------------------------------------
 
 ptrig detach "$IF"
