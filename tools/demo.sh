@@ -5,7 +5,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export LAB_PREFIX=${LAB_PREFIX:-ptdemo-}
-# shellcheck source=../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
 CONF=${CONF:-$ROOT/ptrig.conf}
@@ -14,7 +14,6 @@ run() {
 	printf '$ %s\n' "$*"
 	"$@"
 }
-ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
 
 # ident_probe: remote1 asks 203.0.113.1:113, as an IRC server's ident lookup
 # does; prints the answer, fails when nothing answers within 3 s.
@@ -24,16 +23,16 @@ ident_probe() {
 }
 
 e2e_init
-lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
 
 say "The lab: lanhost1 $LAB_LANHOST1_IP behind a masquerading, firewalled router ($LAB_WAN_IP), remote1 $LAB_REMOTE1_IP on the Internet side"
-lab_up || die "could not build the lab"
+# The lab, plus ptrig's cleanup (detach, pins) on every exit path.
+e2e_ptrig_lab
 
 say "Rules (from $CONF):"
 grep -v '^\s*#' "$CONF" | grep -v '^\s*$'
 
 say "Attach ptrig to the router's WAN interface"
-run "$PTRIG_LOAD" --netns "$LAB_ROUTER" attach wan0 -c "$CONF" || die "attach failed"
+run ptrig attach wan0 -c "$CONF" || die "attach failed"
 
 say "Before any trigger: remote1's ident lookup to $LAB_WAN_IP:113 goes nowhere"
 if ident_probe; then
@@ -66,6 +65,6 @@ say "Counters after the inbound connection"
 run ptrig status
 
 say "Detach: programs, pins and the qdisc ptrig created are gone"
-run "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
+run ptrig detach wan0
 echo
 echo "Demo done: a trigger opened tcp/113 for lanhost1, and an inbound connection reached it through the NAT and firewall."

@@ -3,9 +3,15 @@
 #
 #   source "$(dirname "$0")/lib.sh"
 #   e2e_init                 # tmp dir, EXIT trap (lab down, kill, rm)
-#   lab_up || die "lab up"
+#   e2e_lab                  # lab_up, sets T WAN H1 H2 R1 R2
 #   ... assert_eq / xfer_tcp / wait_for ...
 #   e2e_finish               # prints the summary, exits 1 on any FAIL
+#
+# A test of ptrig itself calls e2e_ptrig_lab instead of e2e_lab (loader and
+# jq checks, private ptrig-load, stale pins removed, cleanup hooks), then
+# `ptrig_attach FILE`; `ptrig ...` runs the loader on the lab router, and
+# status_jq/status_test (live) or snap + rule_counter/gstat/... (snapshot)
+# read its JSON. See "ptrig in the lab" below.
 #
 # Output: one "PASS: ..." or "FAIL: ..." line per check. Every wait is bounded
 # (wait_for polls at most N seconds; every background command runs under
@@ -154,6 +160,28 @@ build_rawsend() {
 		"$E2E_ROOT/tests/e2e/rawsend.c" -o "$RAWSEND"
 }
 
+# e2e_need CMD...: die unless every CMD is installed.
+e2e_need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || die "$c missing (tools/install-deps.sh)"
+	done
+}
+
+# e2e_lab: lab_up (die on failure), then set the names the tests use: T (the
+# tmp dir), WAN (the router's WAN address), H1 H2 (lanhost1/2), R1 R2
+# (remote1/2).
+# shellcheck disable=SC2034 # used by the tests
+e2e_lab() {
+	lab_up || die "lab up"
+	T=$E2E_TMP
+	WAN=$(lab_wan_ip)
+	H1=$(lab_ip lanhost1)
+	H2=$(lab_ip lanhost2)
+	R1=$(lab_ip remote1)
+	R2=$(lab_ip remote2)
+}
+
 # ---- waiting and background jobs ---------------------------------------------------
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds (0) or
@@ -202,6 +230,13 @@ bg_wait() {
 	wait "$pid" 2>/dev/null
 }
 
+# sleep_until NS: sleep until `date +%s%N` reaches NS (at once if it has).
+sleep_until() {
+	local d=$(($1 - $(date +%s%N)))
+	[ "$d" -gt 0 ] || return 0
+	sleep "$(printf '%d.%09d' $((d / 1000000000)) $((d % 1000000000)))"
+}
+
 # listening NODE tcp|udp PORT: true once a socket is bound to PORT in NODE.
 listening() {
 	local opt=-Hltn
@@ -217,6 +252,13 @@ rand_payload() {
 }
 
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# file_is FILE STRING: FILE holds exactly STRING.
+file_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
+# feed FD FILE: write FILE into the fifo open on FD, bounded (if its reader
+# died, a full fifo would block the writer forever).
+feed() { timeout 10 cat "$2" >&"$1"; }
 
 # size_at_least FILE BYTES
 size_at_least() { [ "$(file_size "$1")" -ge "$2" ]; }
@@ -311,4 +353,176 @@ csum_errors() {
 	udp) lab_snmp "$1" Udp InCsumErrors ;;
 	tcp) lab_snmp "$1" Tcp InCsumErrors ;;
 	esac
+}
+
+# ---- ptrig in the lab ------------------------------------------------------------
+# Env: PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig) and LAB_PREFIX (default ptl-)
+# let runs side by side use their own pins and namespaces.
+
+PL= # the test's private copy of ptrig-load (e2e_ptrig_lab)
+
+# e2e_ptrig_lab: after e2e_init, for a test that attaches ptrig to the lab
+# router's wan0: checks ptrig-load and jq, copies ptrig-load to $PL (private: a
+# concurrent `make clean` must not pull it away mid-test), exports
+# PTRIG_PIN_ROOT, sets PIN_DIR (wan0's pins) and removes stale ones, brings
+# the lab up (e2e_lab) and registers the cleanup: detach, remove PIN_DIR and
+# (if empty) PTRIG_PIN_ROOT.
+e2e_ptrig_lab() {
+	[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
+	e2e_need jq
+	PL=$E2E_TMP/ptrig-load
+	cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
+	export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
+	PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
+	if [ -e "$PIN_DIR" ]; then
+		note "removing stale pins in $PIN_DIR"
+		rm -rf -- "$PIN_DIR"
+	fi
+	e2e_lab
+	# After lab_up: it starts with a lab_down, which runs and clears the
+	# hooks. lab_down runs them in reverse order.
+	lab_on_down rmdir "$PTRIG_PIN_ROOT"
+	lab_on_down rm -rf -- "$PIN_DIR"
+	lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"
+}
+
+# ptrig ARGS...: ptrig-load ($PL once e2e_ptrig_lab made it) working in the
+# lab router's namespace.
+ptrig() { "${PL:-$PTRIG_LOAD}" --netns "$LAB_ROUTER" "$@"; }
+
+# ptrig_attach FILE [MSG]: attach ptrig to wan0 with the rules in FILE; PASS
+# MSG (default "attach wan0 exits 0"), or print the loader's output and die.
+ptrig_attach() {
+	local msg=${2:-attach $LAB_WAN_IF exits 0} log=$E2E_TMP/attach.log
+	if ptrig attach "$LAB_WAN_IF" -c "$1" >"$log" 2>&1; then
+		pass "$msg"
+	else
+		sed 's/^/    /' "$log"
+		die "$msg"
+	fi
+}
+
+# status_jq FILTER: jq -r FILTER over `status wan0 --json`, read now.
+status_jq() { ptrig status "$LAB_WAN_IF" --json | jq -r "$1"; }
+
+# status_test FILTER: the status JSON, read now, satisfies FILTER (jq -e; for
+# wait_for and check).
+status_test() { ptrig status "$LAB_WAN_IF" --json 2>/dev/null | jq -e "$1" >/dev/null; }
+
+# json_test FILTER JSON: JSON satisfies FILTER.
+json_test() { jq -e "$1" <<<"$2" >/dev/null; }
+
+# net_progs: the programs bpftool sees on wan0, e.g. "xdp 12 ingress 15 egress 14".
+net_progs() {
+	lab_exec router bpftool net show dev "$LAB_WAN_IF" 2>/dev/null | awk '
+		/ driver id | generic id / { printf "%sxdp %s", sep, $NF; sep = " " }
+		/clsact\/ingress/ { printf "%singress %s", sep, $NF; sep = " " }
+		/clsact\/egress/ { printf "%segress %s", sep, $NF; sep = " " }'
+}
+
+# conntrack_on NODE: NODE runs no firewall; an input-hook table makes its
+# conntrack track connections, so it records where the replies it accepted
+# came from.
+conntrack_on() {
+	lab_exec "$1" nft -f - <<EOF
+table inet ptrig_e2e_ct {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established counter
+	}
+}
+EOF
+}
+
+# irc_trigger: the trigger of a rule "irc tcp:6660-6669 ...": lanhost1 makes
+# one complete connection to remote1:6667 (a one-shot listener there discards
+# it); then waits (3 s at most) until status lists the irc trigger, owned by
+# lanhost1. Notes the step that failed.
+irc_trigger() {
+	local lp
+	bg_run remote1 10 socat -u TCP4-LISTEN:6667,reuseaddr OPEN:/dev/null
+	lp=$BG_PID
+	wait_for 3 listening remote1 tcp 6667 || {
+		note "no IRC listener in remote1"
+		bg_stop "$lp"
+		return 1
+	}
+	echo "NICK lanhost1" | lab_exec lanhost1 timeout 5 socat -u - \
+		"TCP4:$LAB_REMOTE1_IP:6667,connect-timeout=3" || {
+		note "trigger connection lanhost1 -> remote1:6667 failed"
+		bg_stop "$lp"
+		return 1
+	}
+	bg_wait "$lp" 5 >/dev/null
+	wait_for 3 status_test \
+		".interfaces[0].triggers[] | select(.rule == \"irc\" and .owner == \"$LAB_LANHOST1_IP\")"
+}
+
+# check_not_forwarded LABEL PORT: a new connection remote1 -> WAN:PORT fails
+# (bounded: 7 s) and the listener on lanhost1:PORT gets nothing (4 checks).
+check_not_forwarded() {
+	local label=$1 port=$2 lp rc t0
+	local in=$E2E_TMP/nf.$port.in out=$E2E_TMP/nf.$port.out
+	rand_payload "$in" 65536
+	tcp_listen lanhost1 "$port" "$out" 15 || {
+		fail "$label: no listener on lanhost1:$port"
+		bg_stop "$BG_PID"
+		return
+	}
+	lp=$BG_PID
+	t0=$SECONDS
+	tcp_send remote1 "$LAB_WAN_IP" "$port" "$in" 6 2>/dev/null
+	rc=$?
+	assert_ne 0 "$rc" "$label: connect to $LAB_WAN_IP:$port fails (exit $rc)"
+	check "$label: it failed within 7 s" test $((SECONDS - t0)) -le 7
+	sleep 0.3
+	check_not "$label: lanhost1 received nothing" test -s "$out"
+	check "$label: lanhost1's listener never accepted" kill -0 "$lp"
+	bg_stop "$lp"
+}
+
+# ---- status/flows snapshots ----------------------------------------------------------
+# snap saves status and flows once; the helpers after it ask that snapshot
+# (one read per step, taken after the step's time-critical traffic).
+
+# snap: `status wan0 --json` into $E2E_TMP/status.json, `flows wan0 --json`
+# into $E2E_TMP/flows.json.
+snap() {
+	ptrig status "$LAB_WAN_IF" --json >"$E2E_TMP/status.json"
+	ptrig flows "$LAB_WAN_IF" --json >"$E2E_TMP/flows.json"
+}
+
+# rule_counter RULE NAME: rule RULE's counter NAME.
+rule_counter() {
+	jq -r --arg r "$1" --arg c "$2" \
+		'.interfaces[0].rules[] | select(.name == $r) | .counters[$c]' "$E2E_TMP/status.json"
+}
+
+# gstat NAME: the interface's (global) counter NAME.
+gstat() { jq -r --arg c "$1" '.interfaces[0].counters[$c]' "$E2E_TMP/status.json"; }
+
+# trigger_owner RULE: the owners of RULE's active triggers ("" if none).
+trigger_owner() {
+	jq -r --arg r "$1" '[.interfaces[0].triggers[] | select(.rule == $r) | .owner] | join(" ")' \
+		"$E2E_TMP/status.json"
+}
+
+# trigger_peers RULE: sorted "owner>peer" of RULE's active triggers.
+trigger_peers() {
+	jq -r --arg r "$1" '[.interfaces[0].triggers[] | select(.rule == $r) | "\(.owner)>\(.peer)"] | sort | join(" ")' \
+		"$E2E_TMP/status.json"
+}
+
+# flows_to PORT: the number of flows on external port PORT.
+flows_to() {
+	jq -r --argjson p "$1" '[.flows[] | select(.external_port == $p)] | length' "$E2E_TMP/flows.json"
+}
+
+# flow_pairs RULE PORT [STATE]: sorted "remote>owner" of RULE's flows on
+# external port PORT (only those in STATE, e.g. established: a closed TCP
+# flow stays listed as "closing" for 10 s).
+flow_pairs() {
+	jq -r --arg r "$1" --argjson p "$2" --arg s "${3:-}" \
+		'[.flows[] | select(.rule == $r and .external_port == $p and ($s == "" or .state == $s)) | "\(.remote)>\(.owner)"] | sort | join(" ")' \
+		"$E2E_TMP/flows.json"
 }

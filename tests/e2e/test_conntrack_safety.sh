@@ -19,54 +19,17 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-IFACE=$LAB_WAN_IF
-PIN_DIR=$PTRIG_PIN_ROOT/$IFACE
-
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-# A private copy: a concurrent `make clean` must not pull it away mid-test.
-PL=$E2E_TMP/ptrig-load
-cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
-lab_up || die "lab up"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$IFACE"
-
-R1=$(lab_ip remote1)
-H1=$(lab_ip lanhost1)
-H2=$(lab_ip lanhost2)
-WAN=$(lab_wan_ip)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 cat >"$T/ptrig.conf" <<EOF
 game  udp:27015  udp:50000-50010
 ftp   tcp:21     tcp:50000-50010
 EOF
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-"$PL" --netns "$LAB_ROUTER" attach "$IFACE" -c "$T/ptrig.conf" >"$T/attach.log" 2>&1 || {
-	sed 's/^/    /' "$T/attach.log"
-	die "ptrig-load attach"
-}
-pass "ptrig attached to the lab router's $IFACE"
+ptrig_attach "$T/ptrig.conf" "ptrig attached to the lab router's $LAB_WAN_IF"
 
 # ---- helpers ---------------------------------------------------------------------
-snap() {
-	"$PL" --netns "$LAB_ROUTER" status "$IFACE" --json >"$T/status.json"
-	"$PL" flows "$IFACE" --json >"$T/flows.json"
-}
-# counter RULE NAME: a rule's counter.  gstat NAME: a global counter.
-counter() {
-	jq -r --arg r "$1" --arg c "$2" '.interfaces[0].rules[] | select(.name == $r) | .counters[$c]' "$T/status.json"
-}
-gstat() { jq -r --arg c "$1" '.interfaces[0].counters[$c]' "$T/status.json"; }
-owner() {
-	jq -r --arg r "$1" '[.interfaces[0].triggers[] | select(.rule == $r) | .owner] | join(" ")' "$T/status.json"
-}
-# flows_to PORT: number of live flows on external port PORT.
-flows_to() { jq -r --argjson p "$1" '[.flows[] | select(.external_port == $p)] | length' "$T/flows.json"; }
+# (and from lib.sh: snap, then rule_counter, gstat, trigger_owner, flows_to)
 
 # reply_dport PROTO SPORT: the WAN port conntrack gave lanhost1's connection
 # from SPORT to remote1 (the reply tuple's destination port).
@@ -75,8 +38,6 @@ reply_dport() {
 		awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^dport=/) { n++; if (n == 2) { sub(/dport=/, "", $i); print $i } } }' |
 		head -1
 }
-
-file_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
 # ---- lanhost2 owns both triggers -------------------------------------------------------
 bg_run remote1 40 socat -u "UDP4-RECV:27015,reuseaddr" OPEN:/dev/null
@@ -88,8 +49,8 @@ echo "join" | lab_exec lanhost2 timeout 5 socat -u - "UDP4-SENDTO:$R1:27015" ||
 echo "USER x" | lab_exec lanhost2 timeout 5 socat -u - "TCP4:$R1:21,connect-timeout=3" ||
 	fail "lanhost2 -> remote1:21/tcp"
 snap
-assert_eq "$H2" "$(owner game)" "lanhost2 owns the game trigger (udp:50000-50010 open)"
-assert_eq "$H2" "$(owner ftp)" "lanhost2 owns the ftp trigger (tcp:50000-50010 open)"
+assert_eq "$H2" "$(trigger_owner game)" "lanhost2 owns the game trigger (udp:50000-50010 open)"
+assert_eq "$H2" "$(trigger_owner ftp)" "lanhost2 owns the ftp trigger (tcp:50000-50010 open)"
 ct0=$(gstat pass_ct_tracked)
 
 # ---- UDP: the reply of lanhost1's tracked connection is not hijacked -------------------
@@ -120,7 +81,7 @@ snap
 ct1=$(gstat pass_ct_tracked)
 assert_gt "${ct1:-0}" "${ct0:-0}" "pass_ct_tracked counted it ($ct0 -> $ct1)"
 assert_eq 0 "$(flows_to 50005)" "no ptrig flow on 50005"
-assert_eq 0 "$(counter game flows_opened)" "game: flows_opened = 0"
+assert_eq 0 "$(rule_counter game flows_opened)" "game: flows_opened = 0"
 
 # Control: the rule is live, an untracked datagram to an open port goes to
 # lanhost2.
@@ -128,7 +89,7 @@ bg_stop "$H2L"
 check "control: remote1:9998 -> WAN:50007/udp reaches lanhost2" \
 	xfer_udp remote1 lanhost2 "$WAN" 50007 1000 9998
 snap
-assert_eq 1 "$(counter game flows_opened)" "control: game flows_opened = 1"
+assert_eq 1 "$(rule_counter game flows_opened)" "control: game flows_opened = 1"
 
 # ---- TCP: lanhost1's connection from 50006 keeps working both ways ------------------------
 rm -f "$T/h2.tcp"
@@ -145,7 +106,7 @@ assert_eq 50006 "$(reply_dport tcp 50006)" \
 	"TCP masquerade kept source port 50006 on the WAN (router conntrack)"
 check_not "TCP: lanhost2 got no connection on 50006" test -e "$T/h2.tcp"
 snap
-assert_eq 0 "$(counter ftp flows_opened)" "ftp: flows_opened = 0"
+assert_eq 0 "$(rule_counter ftp flows_opened)" "ftp: flows_opened = 0"
 assert_eq 0 "$(flows_to 50006)" "no ptrig flow on 50006"
 n=$(gstat pass_tcp_no_flow)
 assert_gt "${n:-0}" 0 "the SYN-ACK and later packets passed as pass_tcp_no_flow ($n)"

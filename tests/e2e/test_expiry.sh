@@ -16,67 +16,17 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-IFACE=$LAB_WAN_IF
-PIN_DIR=$PTRIG_PIN_ROOT/$IFACE
 TIMEOUT=3
 
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-# A private copy: a concurrent `make clean` must not pull it away mid-test.
-PL=$E2E_TMP/ptrig-load
-cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
-lab_up || die "lab up"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$IFACE"
-
-R1=$(lab_ip remote1)
-H1=$(lab_ip lanhost1)
-WAN=$(lab_wan_ip)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 cat >"$T/ptrig.conf" <<EOF
 expiry  tcp:5000  tcp:5100-5101  timeout=$TIMEOUT
 EOF
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-"$PL" --netns "$LAB_ROUTER" attach "$IFACE" -c "$T/ptrig.conf" >"$T/attach.log" 2>&1 || {
-	sed 's/^/    /' "$T/attach.log"
-	die "ptrig-load attach"
-}
-pass "ptrig attached to the lab router's $IFACE"
+ptrig_attach "$T/ptrig.conf" "ptrig attached to the lab router's $LAB_WAN_IF"
 
-# ---- helpers ---------------------------------------------------------------------
-# feed FD FILE: write FILE into the fifo open on FD, bounded (if its reader
-# died, a full fifo would block the writer forever).
-feed() { timeout 10 cat "$2" >&"$1"; }
-
-# One status/flows snapshot per step (status reads every rule and port slot,
-# about 0.5 s on a busy box); the checks ask the snapshot.
-snap() {
-	"$PL" --netns "$LAB_ROUTER" status "$IFACE" --json >"$T/status.json"
-	"$PL" flows "$IFACE" --json >"$T/flows.json"
-}
-counter() {
-	jq -r --arg c "$1" '.interfaces[0].rules[] | select(.name == "expiry") | .counters[$c]' "$T/status.json"
-}
-# triggers: "owner>peer" of the rule's active triggers.
-triggers() {
-	jq -r '[.interfaces[0].triggers[] | select(.rule == "expiry") | "\(.owner)>\(.peer)"] | join(" ")' "$T/status.json"
-}
-# flows PORT: "remote>owner" of the live flows on external port PORT.
-flows() {
-	jq -r --argjson p "$1" '[.flows[] | select(.rule == "expiry" and .external_port == $p) | "\(.remote)>\(.owner)"] | join(" ")' "$T/flows.json"
-}
-
-# sleep_until NS: sleep until date +%s%N reaches NS.
-sleep_until() {
-	local d=$(($1 - $(date +%s%N)))
-	[ "$d" -gt 0 ] || return 0
-	sleep "$(printf '%d.%09d' $((d / 1000000000)) $((d % 1000000000)))"
-}
+# One status/flows snapshot per step (snap); the checks ask the snapshot.
 
 # Trigger server on remote1; on lanhost1 one listener per open port, each
 # writing to its own file (B's is created only if a connection arrives).
@@ -112,26 +62,26 @@ feed 7 "$T/part1" || fail "1 writing part 1 into A"
 wait_for 5 size_at_least "$T/a.out" 100000
 assert_eq 100000 "$(file_size "$T/a.out")" "1 part 1 of A arrived at lanhost1 through WAN:5100"
 snap
-assert_eq "$H1>$R1" "$(triggers)" "1 trigger active: owner lanhost1, peer remote1"
-assert_eq "$R1>$H1" "$(flows 5100)" "1 flows lists A (remote1 -> lanhost1)"
+assert_eq "$H1>$R1" "$(trigger_peers expiry)" "1 trigger active: owner lanhost1, peer remote1"
+assert_eq "$R1>$H1" "$(flow_pairs expiry 5100)" "1 flows lists A (remote1 -> lanhost1)"
 
 # ---- 2. the trigger expires; a new connection B is refused ------------------------------
 sleep_until $((t_idle + (TIMEOUT + 1) * 1000000000))
 snap
-assert_eq "" "$(triggers)" "2 after ${TIMEOUT}s idle: no active trigger"
-assert_eq "$R1>$H1" "$(flows 5100)" "2 flows still lists A after the trigger expired"
-refused0=$(counter refused_closed)
+assert_eq "" "$(trigger_peers expiry)" "2 after ${TIMEOUT}s idle: no active trigger"
+assert_eq "$R1>$H1" "$(flow_pairs expiry 5100)" "2 flows still lists A after the trigger expired"
+refused0=$(rule_counter expiry refused_closed)
 
 start=$(date +%s%N)
 check_not "2 connection B remote1 -> WAN:5101 fails" tcp_send remote1 "$WAN" 5101 "$T/b.in" 8
 note "B failed after $((($(date +%s%N) - start) / 1000000)) ms"
 snap
-r=$(counter refused_closed)
+r=$(rule_counter expiry refused_closed)
 assert_gt "${r:-0}" "${refused0:-0}" "2 refused_closed counted B ($refused0 -> $r)"
 assert_gt "${r:-0}" 0 "2 refused_closed >= 1"
 check_not "2 lanhost1 received no connection on 5101" test -e "$T/b.out"
-assert_eq "" "$(flows 5101)" "2 flows lists nothing on 5101"
-assert_eq 1 "$(counter flows_opened)" "2 flows_opened = 1 (A only)"
+assert_eq "" "$(flow_pairs expiry 5101)" "2 flows lists nothing on 5101"
+assert_eq 1 "$(rule_counter expiry flows_opened)" "2 flows_opened = 1 (A only)"
 
 # ---- 3. A keeps carrying data -------------------------------------------------------------
 feed 7 "$T/part2" || fail "3 writing part 2 into A"
@@ -144,8 +94,8 @@ bg_wait "$A_LISTENER" 10 || rc=$?
 assert_eq 0 "$rc" "3 A's receiver on lanhost1 saw a clean end of stream"
 assert_file_sha256_eq "$T/a.in" "$T/a.out" "3 A carried part 2 after the expiry: sha256 of the whole stream"
 snap
-assert_eq "" "$(triggers)" "3 still no active trigger"
-c=$(counter pkts_out)
+assert_eq "" "$(trigger_peers expiry)" "3 still no active trigger"
+c=$(rule_counter expiry pkts_out)
 assert_gt "${c:-0}" 0 "3 lanhost1's replies on A were translated (pkts_out=$c)"
 
 e2e_finish

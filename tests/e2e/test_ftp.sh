@@ -15,32 +15,10 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-PIN_DIR=$PTRIG_PIN_ROOT/wan0
-
-ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
-jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-jok() { jq -e "$1" <<<"$2" >/dev/null; }
-
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-for c in jq vsftpd lftp; do
-	command -v "$c" >/dev/null || die "$c missing (tools/install-deps.sh)"
-done
+e2e_need vsftpd lftp
 getent passwd ftp >/dev/null || die "no 'ftp' user (vsftpd's anonymous user; the vsftpd package creates it)"
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-lab_up || die "lab up"
-lab_on_down rmdir "$PTRIG_PIN_ROOT"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
-
-WAN=$(lab_wan_ip)
-H1=$(lab_ip lanhost1)
-R1=$(lab_ip remote1)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 # ---- vsftpd in remote1 ------------------------------------------------------------------
 # Anonymous only, active mode only, no PAM/local users, no port 20. The
@@ -106,7 +84,7 @@ check "without ptrig: the failures took < 15 s" test $((SECONDS - t0)) -lt 15
 cat >"$T/ptrig.conf" <<EOF
 ftp  tcp:21  tcp:50000-50010
 EOF
-check "attach wan0 exits 0" ptrig attach wan0 -c "$T/ptrig.conf"
+ptrig_attach "$T/ptrig.conf"
 
 ftp "get down.bin -o down.got; put up.bin -o pub/up.bin" >"$T/ftp.log" 2>&1
 rc=$?
@@ -118,19 +96,19 @@ check "vsftpd was sent PORT with the WAN address" \
 	grep -q "PORT ${WAN//./,}," "$T/vsftpd.log"
 
 assert_eq "ftp $H1 $WAN" \
-	"$(jstatus '.interfaces[0].triggers[] | select(.rule == "ftp") | "\(.rule) \(.owner) \(.external)"')" \
+	"$(status_jq '.interfaces[0].triggers[] | select(.rule == "ftp") | "\(.rule) \(.owner) \(.external)"')" \
 	"status --json: trigger ftp, owner $H1, external $WAN"
 # Two data connections (RETR, STOR), each a flow to a port in 50000-50010,
 # still listed during their 10 s closing timeout.
 F=$(ptrig flows wan0 --json)
-check "flows --json: 2 data flows from $R1 to $WAN:50000-50010, owner $H1" jok "
+check "flows --json: 2 data flows from $R1 to $WAN:50000-50010, owner $H1" json_test "
 	[.flows[] | select(.rule == \"ftp\" and .proto == \"tcp\" and .remote == \"$R1\"
 		and .external == \"$WAN\" and .owner == \"$H1\"
 		and .external_port >= 50000 and .external_port <= 50010)] | length == 2" "$F"
-C=$(jstatus '.interfaces[0].rules[] | select(.name == "ftp") | .counters')
+C=$(status_jq '.interfaces[0].rules[] | select(.name == "ftp") | .counters')
 note "ftp counters: $(jq -c . <<<"$C")"
-check "counters: flows_opened = 2" jok '.flows_opened == 2' "$C"
+check "counters: flows_opened = 2" json_test '.flows_opened == 2' "$C"
 check "counters: bytes_in >= 3 MiB (download), bytes_out >= 2 MiB (upload)" \
-	jok ".bytes_in >= $((3 * 1024 * 1024)) and .bytes_out >= $((2 * 1024 * 1024))" "$C"
+	json_test ".bytes_in >= $((3 * 1024 * 1024)) and .bytes_out >= $((2 * 1024 * 1024))" "$C"
 
 e2e_finish

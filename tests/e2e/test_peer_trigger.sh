@@ -14,62 +14,16 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-IFACE=$LAB_WAN_IF
-PIN_DIR=$PTRIG_PIN_ROOT/$IFACE
-
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-# A private copy: a concurrent `make clean` must not pull it away mid-test.
-PL=$E2E_TMP/ptrig-load
-cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
-lab_up || die "lab up"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$IFACE"
-
-R1=$(lab_ip remote1)
-R2=$(lab_ip remote2)
-H1=$(lab_ip lanhost1)
-H2=$(lab_ip lanhost2)
-WAN=$(lab_wan_ip)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 cat >"$T/ptrig.conf" <<EOF
 p2p  tcp:7000  tcp:7100  peer=trigger
 EOF
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-"$PL" --netns "$LAB_ROUTER" attach "$IFACE" -c "$T/ptrig.conf" >"$T/attach.log" 2>&1 || {
-	sed 's/^/    /' "$T/attach.log"
-	die "ptrig-load attach"
-}
-pass "ptrig attached to the lab router's $IFACE"
+ptrig_attach "$T/ptrig.conf" "ptrig attached to the lab router's $LAB_WAN_IF"
 
 # ---- helpers ---------------------------------------------------------------------
-# feed FD FILE: write FILE into the fifo open on FD, bounded (if its reader
-# died, a full fifo would block the writer forever).
-feed() { timeout 10 cat "$2" >&"$1"; }
-
-# One status/flows snapshot per step (status reads every rule and port slot,
-# about 0.5 s on a busy box); the checks ask the snapshot.
-snap() {
-	"$PL" --netns "$LAB_ROUTER" status "$IFACE" --json >"$T/status.json"
-	"$PL" flows "$IFACE" --json >"$T/flows.json"
-}
-counter() {
-	jq -r --arg c "$1" '.interfaces[0].rules[] | select(.name == "p2p") | .counters[$c]' "$T/status.json"
-}
-# triggers: sorted "owner>peer" of the rule's active triggers.
-triggers() {
-	jq -r '[.interfaces[0].triggers[] | select(.rule == "p2p") | "\(.owner)>\(.peer)"] | sort | join(" ")' "$T/status.json"
-}
-# flows: sorted "remote>owner" of the rule's established flows on port 7100
-# (closed ones stay listed as "closing" for 10 s).
-flows() {
-	jq -r '[.flows[] | select(.rule == "p2p" and .external_port == 7100 and .state == "established") | "\(.remote)>\(.owner)"] | sort | join(" ")' "$T/flows.json"
-}
+# One status/flows snapshot per step (snap); the checks ask the snapshot.
 
 # trigger NODE REMOTE_IP: one complete connection NODE -> REMOTE_IP:7000.
 trigger() {
@@ -86,8 +40,8 @@ check "1 lanhost1 connects to remote1:7000 (trigger)" trigger lanhost1 "$R1"
 check "1 remote1 -> WAN:7100 reaches lanhost1 (sha256)" \
 	xfer_tcp remote1 lanhost1 "$WAN" 7100 200000
 snap
-assert_eq "$H1>$R1" "$(triggers)" "1 one trigger: owner lanhost1, peer remote1"
-assert_eq 0 "$(counter refused_peer)" "1 refused_peer = 0 so far"
+assert_eq "$H1>$R1" "$(trigger_peers p2p)" "1 one trigger: owner lanhost1, peer remote1"
+assert_eq 0 "$(rule_counter p2p refused_peer)" "1 refused_peer = 0 so far"
 
 rand_payload "$T/r2.in" 10000
 tcp_listen lanhost1 7100 "$T/r2.out" 15 || die "listener on lanhost1:7100"
@@ -97,16 +51,16 @@ check_not "1 remote2 -> WAN:7100 fails (remote2 was not the trigger's peer)" \
 bg_stop "$LP"
 check_not "1 lanhost1 received no connection from remote2" test -e "$T/r2.out"
 snap
-r=$(counter refused_peer)
+r=$(rule_counter p2p refused_peer)
 assert_gt "${r:-0}" 0 "1 refused_peer >= 1 (refused_peer=$r)"
-assert_eq 0 "$(counter refused_closed)" "1 refused_closed = 0"
+assert_eq 0 "$(rule_counter p2p refused_closed)" "1 refused_closed = 0"
 assert_eq "" "$(jq -r '[.flows[] | select(.remote == "'"$R2"'")] | length | select(. > 0)' "$T/flows.json")" \
 	"1 flows has no entry from remote2"
 
 # ---- 2. two triggers of one rule, towards different peers, used at once -----------------
 check "2 lanhost1 connects to remote1:7000 again" trigger lanhost1 "$R1"
 check "2 lanhost2 connects to remote2:7000 (trigger)" trigger lanhost2 "$R2"
-conflicts0=$(counter conflicts)
+conflicts0=$(rule_counter p2p conflicts)
 
 # Both receivers listen first; both senders read a fifo the test writes into
 # (opened read-write, and closed in every child), so both connections are
@@ -136,11 +90,11 @@ wait "$W1" "$W2"
 wait_for 5 size_at_least "$T/h1.out" 300000
 wait_for 5 size_at_least "$T/h2.out" 300000
 snap
-assert_eq "$H1>$R1 $H2>$R2" "$(triggers)" \
+assert_eq "$H1>$R1 $H2>$R2" "$(trigger_peers p2p)" \
 	"2 two triggers: lanhost1/remote1 and lanhost2/remote2"
-assert_eq "$R1>$H1 $R2>$H2" "$(flows)" \
+assert_eq "$R1>$H1 $R2>$H2" "$(flow_pairs p2p 7100 established)" \
 	"2 both connections live at once: remote1 -> lanhost1, remote2 -> lanhost2"
-assert_eq "$conflicts0" "$(counter conflicts)" "2 the second peer's trigger is no conflict"
+assert_eq "$conflicts0" "$(rule_counter p2p conflicts)" "2 the second peer's trigger is no conflict"
 feed 7 "$T/s1b" 8>&- &
 W1=$!
 feed 8 "$T/s2b" 7>&- &
@@ -156,7 +110,7 @@ bg_wait "$L2" 10 >/dev/null
 assert_file_sha256_eq "$T/s1" "$T/h1.out" "2 remote1's stream arrived at lanhost1 (sha256)"
 assert_file_sha256_eq "$T/s2" "$T/h2.out" "2 remote2's stream arrived at lanhost2 (sha256)"
 snap
-assert_eq 3 "$(counter flows_opened)" "2 flows_opened = 3"
-assert_eq "$r" "$(counter refused_peer)" "2 no more refusals"
+assert_eq 3 "$(rule_counter p2p flows_opened)" "2 flows_opened = 3"
+assert_eq "$r" "$(rule_counter p2p refused_peer)" "2 no more refusals"
 
 e2e_finish

@@ -16,51 +16,20 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-PIN_DIR=$PTRIG_PIN_ROOT/wan0
 MIB8=$((8 * 1024 * 1024))
 
-ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
-# jstatus FILTER: jq -r FILTER over status --json.
-jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-# jtrue FILTER: the status JSON satisfies FILTER (for wait_for).
-jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
-# jok FILTER JSON: JSON satisfies FILTER.
-jok() { jq -e "$1" <<<"$2" >/dev/null; }
-
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-command -v jq >/dev/null || die "jq missing (tools/install-deps.sh)"
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-lab_up || die "lab up"
-lab_on_down rmdir "$PTRIG_PIN_ROOT"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
-
-WAN=$(lab_wan_ip)
-H1=$(lab_ip lanhost1)
-R1=$(lab_ip remote1)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 cat >"$T/ptrig.conf" <<EOF
 # test_tcp: IRC opens identd
 irc  tcp:6660-6669  tcp:113
 EOF
-check "attach wan0 exits 0" ptrig attach wan0 -c "$T/ptrig.conf"
+ptrig_attach "$T/ptrig.conf"
 
 # remote1 runs no firewall; an input-hook table makes its conntrack track
 # connections, so it records which address the replies really came from.
-lab_exec remote1 nft -f - <<EOF || die "conntrack table in remote1"
-table inet ptrig_e2e_ct {
-	chain input {
-		type filter hook input priority filter; policy accept;
-		ct state established counter
-	}
-}
-EOF
+conntrack_on remote1 || die "conntrack table in remote1"
 
 # ---- 1. the trigger ----------------------------------------------------------------
 bg_run remote1 10 socat -u TCP4-LISTEN:6667,reuseaddr \
@@ -74,11 +43,11 @@ assert_eq "NICK lanhost1" "$(cat "$T/irc.got" 2>/dev/null)" "trigger: remote1 go
 assert_eq "$WAN" "$(cat "$T/irc.peer" 2>/dev/null)" \
 	"trigger: remote1 saw the router's WAN address as its peer (masquerade)"
 
-wait_for 3 jtrue '.interfaces[0].triggers | length > 0'
+wait_for 3 status_test '.interfaces[0].triggers | length > 0'
 assert_eq "irc $H1 $WAN" \
-	"$(jstatus '.interfaces[0].triggers[] | select(.rule == "irc") | "\(.rule) \(.owner) \(.external)"')" \
+	"$(status_jq '.interfaces[0].triggers[] | select(.rule == "irc") | "\(.rule) \(.owner) \(.external)"')" \
 	"status --json: trigger irc, owner $H1, external $WAN"
-assert_eq 1 "$(jstatus '.interfaces[0].rules[] | select(.name == "irc") | .counters.triggers_opened')" \
+assert_eq 1 "$(status_jq '.interfaces[0].rules[] | select(.name == "irc") | .counters.triggers_opened')" \
 	"status --json: triggers_opened = 1"
 
 # ---- 2. inbound connection, 8 MiB each way ----------------------------------------
@@ -111,15 +80,15 @@ check_not "remote1 never saw lanhost1's address" \
 assert_eq "irc tcp $R1 $WAN 113 $H1" \
 	"$(jq -r '.flows[] | select(.external_port == 113) | "\(.rule) \(.proto) \(.remote) \(.external) \(.external_port) \(.owner)"' <<<"$FLOWS")" \
 	"flows --json: the inbound flow, owner $H1"
-C=$(jstatus '.interfaces[0].rules[] | select(.name == "irc") | .counters')
+C=$(status_jq '.interfaces[0].rules[] | select(.name == "irc") | .counters')
 note "irc counters: $(jq -c . <<<"$C")"
-check "counters: flows_opened >= 1" jok '.flows_opened >= 1' "$C"
-check "counters: pkts_in > 0" jok '.pkts_in > 0' "$C"
-check "counters: pkts_out > 0" jok '.pkts_out > 0' "$C"
-check "counters: bytes_in >= 8 MiB" jok ".bytes_in >= $MIB8" "$C"
-check "counters: bytes_out >= 8 MiB" jok ".bytes_out >= $MIB8" "$C"
+check "counters: flows_opened >= 1" json_test '.flows_opened >= 1' "$C"
+check "counters: pkts_in > 0" json_test '.pkts_in > 0' "$C"
+check "counters: pkts_out > 0" json_test '.pkts_out > 0' "$C"
+check "counters: bytes_in >= 8 MiB" json_test ".bytes_in >= $MIB8" "$C"
+check "counters: bytes_out >= 8 MiB" json_test ".bytes_out >= $MIB8" "$C"
 check "counters: no conflicts or refusals" \
-	jok '.conflicts == 0 and .refused_closed == 0 and .refused_peer == 0' "$C"
-assert_eq 0 "$(jstatus '.interfaces[0].counters.errors')" "status --json: errors = 0"
+	json_test '.conflicts == 0 and .refused_closed == 0 and .refused_peer == 0' "$C"
+assert_eq 0 "$(status_jq '.interfaces[0].counters.errors')" "status --json: errors = 0"
 
 e2e_finish

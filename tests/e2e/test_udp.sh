@@ -17,60 +17,33 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-PIN_DIR=$PTRIG_PIN_ROOT/wan0
-
-ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
-jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-jflows() { ptrig flows wan0 --json | jq -r "$1"; }
-jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
-jok() { jq -e "$1" <<<"$2" >/dev/null; }
+# flows_jq FILTER: jq -r FILTER over `flows wan0 --json`, read now.
+flows_jq() { ptrig flows wan0 --json | jq -r "$1"; }
 
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-command -v jq >/dev/null || die "jq missing (tools/install-deps.sh)"
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-lab_up || die "lab up"
-lab_on_down rmdir "$PTRIG_PIN_ROOT"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
-
-WAN=$(lab_wan_ip)
-H1=$(lab_ip lanhost1)
-R1=$(lab_ip remote1)
-T=$E2E_TMP
+e2e_ptrig_lab
 OPEN_PORT=27005
 
 cat >"$T/ptrig.conf" <<EOF
 game  udp:27015  udp:27000-27030
 EOF
-check "attach wan0 exits 0" ptrig attach wan0 -c "$T/ptrig.conf"
+ptrig_attach "$T/ptrig.conf"
 
 # remote1: an input-hook table turns its conntrack on, so it records where
 # the replies it accepted came from.
-lab_exec remote1 nft -f - <<EOF || die "conntrack table in remote1"
-table inet ptrig_e2e_ct {
-	chain input {
-		type filter hook input priority filter; policy accept;
-		ct state established counter
-	}
-}
-EOF
+conntrack_on remote1 || die "conntrack table in remote1"
 
 # ---- 1. no trigger yet: closed ---------------------------------------------------------
 udp_listen lanhost1 "$OPEN_PORT" "$T/early.out" 10 || die "no UDP listener on lanhost1"
 EARLY_PID=$BG_PID
 echo "too-early" | lab_exec remote1 timeout 5 socat -u - "UDP4-SENDTO:$WAN:$OPEN_PORT,sourceport=40001"
-wait_for 3 jtrue '.interfaces[0].rules[0].counters.refused_closed >= 1'
+wait_for 3 status_test '.interfaces[0].rules[0].counters.refused_closed >= 1'
 sleep 0.5 # a forwarded datagram would have arrived within milliseconds
 bg_stop "$EARLY_PID"
 assert_eq 0 "$(file_size "$T/early.out")" "before any trigger: datagram to $WAN:$OPEN_PORT not forwarded"
 check "before any trigger: counted as refused_closed" \
-	jtrue '.interfaces[0].rules[0].counters.refused_closed == 1'
-assert_eq 0 "$(jflows '.flows | length')" "before any trigger: no flow"
+	status_test '.interfaces[0].rules[0].counters.refused_closed == 1'
+assert_eq 0 "$(flows_jq '.flows | length')" "before any trigger: no flow"
 
 # ---- 2. the trigger -------------------------------------------------------------------
 bg_run remote1 10 socat -u UDP4-RECVFROM:27015,reuseaddr \
@@ -81,9 +54,9 @@ printf 'join-game' | lab_exec lanhost1 timeout 5 socat -u - "UDP4-SENDTO:$R1:270
 bg_wait "$TRIG_PID" 5 >/dev/null
 assert_eq "join-game" "$(cat "$T/trig.got" 2>/dev/null)" "trigger: remote1:27015 got the datagram"
 assert_eq "$WAN" "$(cat "$T/trig.peer" 2>/dev/null)" "trigger: remote1 saw it from $WAN (masquerade)"
-wait_for 3 jtrue '.interfaces[0].triggers | length > 0'
+wait_for 3 status_test '.interfaces[0].triggers | length > 0'
 assert_eq "game $H1 $WAN" \
-	"$(jstatus '.interfaces[0].triggers[] | select(.rule == "game") | "\(.rule) \(.owner) \(.external)"')" \
+	"$(status_jq '.interfaces[0].triggers[] | select(.rule == "game") | "\(.rule) \(.owner) \(.external)"')" \
 	"status --json: trigger game, owner $H1, external $WAN"
 
 # ---- 3. inbound datagrams and replies ------------------------------------------------------
@@ -127,13 +100,13 @@ check_not "remote1 never saw lanhost1's address" \
 
 # ---- 4. flows and counters ---------------------------------------------------------------
 assert_eq "game udp $R1 40002 $WAN $OPEN_PORT $H1" \
-	"$(jflows '.flows[] | "\(.rule) \(.proto) \(.remote) \(.remote_port) \(.external) \(.external_port) \(.owner)"')" \
+	"$(flows_jq '.flows[] | "\(.rule) \(.proto) \(.remote) \(.remote_port) \(.external) \(.external_port) \(.owner)"')" \
 	"flows --json: exactly the one UDP flow, owner $H1"
-C=$(jstatus '.interfaces[0].rules[] | select(.name == "game") | .counters')
+C=$(status_jq '.interfaces[0].rules[] | select(.name == "game") | .counters')
 note "game counters: $(jq -c . <<<"$C")"
-check "counters: flows_opened = 1" jok '.flows_opened == 1' "$C"
-check "counters: pkts_in = 2 (two datagrams in)" jok '.pkts_in == 2' "$C"
-check "counters: pkts_out = 2 (two replies out)" jok '.pkts_out == 2' "$C"
-assert_eq 0 "$(jstatus '.interfaces[0].counters.errors')" "status --json: errors = 0"
+check "counters: flows_opened = 1" json_test '.flows_opened == 1' "$C"
+check "counters: pkts_in = 2 (two datagrams in)" json_test '.pkts_in == 2' "$C"
+check "counters: pkts_out = 2 (two replies out)" json_test '.pkts_out == 2' "$C"
+assert_eq 0 "$(status_jq '.interfaces[0].counters.errors')" "status --json: errors = 0"
 
 e2e_finish

@@ -14,53 +14,20 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
-PIN_DIR=$PTRIG_PIN_ROOT/wan0
 PART=$((2 * 1024 * 1024))
 
-ptrig() { "$PTRIG_LOAD" --netns "$LAB_ROUTER" "$@"; }
-jstatus() { ptrig status wan0 --json | jq -r "$1"; }
-jtrue() { ptrig status wan0 --json 2>/dev/null | jq -e "$1" >/dev/null; }
-# net_progs: what bpftool sees on wan0, e.g. "xdp 12 ingress 15 egress 14".
-net_progs() {
-	lab_exec router bpftool net show dev wan0 2>/dev/null | awk '
-		/ driver id | generic id / { printf "%sxdp %s", sep, $NF; sep = " " }
-		/clsact\/ingress/ { printf "%singress %s", sep, $NF; sep = " " }
-		/clsact\/egress/ { printf "%segress %s", sep, $NF; sep = " " }'
-}
-progs() { jstatus '.interfaces[0].programs | "\(.xdp) \(.tc_egress) \(.tc_ingress)"'; }
+progs() { status_jq '.interfaces[0].programs | "\(.xdp) \(.tc_egress) \(.tc_ingress)"'; }
 
 e2e_init
-[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
-command -v jq >/dev/null || die "jq missing (tools/install-deps.sh)"
-if [ -e "$PIN_DIR" ]; then
-	note "removing stale pins in $PIN_DIR"
-	rm -rf -- "$PIN_DIR"
-fi
-lab_up || die "lab up"
-lab_on_down rmdir "$PTRIG_PIN_ROOT"
-lab_on_down rm -rf -- "$PIN_DIR"
-lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach wan0
-
-WAN=$(lab_wan_ip)
-H1=$(lab_ip lanhost1)
-R1=$(lab_ip remote1)
-T=$E2E_TMP
+e2e_ptrig_lab
 
 cat >"$T/ptrig.conf" <<EOF
 irc  tcp:6660-6669  tcp:113
 EOF
-check "attach wan0 exits 0" ptrig attach wan0 -c "$T/ptrig.conf"
+ptrig_attach "$T/ptrig.conf"
 
 # The trigger: lanhost1 -> remote1:6667.
-bg_run remote1 10 socat -u TCP4-LISTEN:6667,reuseaddr OPEN:/dev/null
-IRC_PID=$BG_PID
-wait_for 3 listening remote1 tcp 6667 || die "no IRC listener in remote1"
-echo "NICK lanhost1" | lab_exec lanhost1 timeout 5 socat -u - "TCP4:$R1:6667,connect-timeout=3" ||
-	die "trigger connection lanhost1 -> remote1:6667"
-bg_wait "$IRC_PID" 5 >/dev/null
-check "trigger open (owner $H1)" \
-	wait_for 3 jtrue ".interfaces[0].triggers[] | select(.rule == \"irc\" and .owner == \"$H1\")"
+check "trigger open (owner $H1)" irc_trigger
 
 P1=$(progs)
 note "programs before: xdp/tc_egress/tc_ingress = $P1"
@@ -104,13 +71,13 @@ FLOWS=$(ptrig flows wan0 --json)
 assert_file_sha256_eq "$T/all.in" "$T/all.out" "4 MiB across the upgrade arrived intact (sha256)"
 
 assert_eq "irc $H1 $WAN" \
-	"$(jstatus '.interfaces[0].triggers[] | select(.rule == "irc") | "\(.rule) \(.owner) \(.external)"')" \
+	"$(status_jq '.interfaces[0].triggers[] | select(.rule == "irc") | "\(.rule) \(.owner) \(.external)"')" \
 	"after the upgrade: trigger still listed, same owner"
 assert_eq "irc tcp $R1 113 $H1" \
 	"$(jq -r '.flows[] | select(.external_port == 113) | "\(.rule) \(.proto) \(.remote) \(.external_port) \(.owner)"' <<<"$FLOWS")" \
 	"after the upgrade: the flow still listed, same owner"
 check "after the upgrade: a new inbound connection works (256 KiB intact)" \
 	xfer_tcp remote1 lanhost1 "$WAN" 113 262144
-assert_eq 0 "$(jstatus '.interfaces[0].counters.errors')" "status --json: errors = 0"
+assert_eq 0 "$(status_jq '.interfaces[0].counters.errors')" "status --json: errors = 0"
 
 e2e_finish

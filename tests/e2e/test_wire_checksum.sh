@@ -23,14 +23,7 @@ source "$(dirname "$0")/lib.sh"
 
 e2e_init
 build_rawsend || die "build $RAWSEND"
-lab_up || die "lab up"
-
-R1=$(lab_ip remote1)
-R2=$(lab_ip remote2)
-H1=$(lab_ip lanhost1)
-H2=$(lab_ip lanhost2)
-WAN=$(lab_wan_ip)
-T=$E2E_TMP
+e2e_lab
 
 # sniff_start NODE IFACE PROTO PORT OUT: capture (bounded: 50 packets, 15 s)
 # packets from/to PORT on IFACE into OUT; returns once the socket is bound.
@@ -45,9 +38,6 @@ sniff_start() {
 
 # counter_is NODE PROTO VALUE
 counter_is() { [ "$(csum_errors "$1" "$2")" = "$3" ]; }
-
-# file_is FILE STRING: FILE holds exactly STRING.
-file_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
 # ---- A. senders write complete checksums --------------------------------------
 check "A0 every lab veth has tx checksum offload and GRO off" lab_wire_ok
