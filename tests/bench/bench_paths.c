@@ -64,6 +64,7 @@
 #include "ptrig.skel.h"
 #include "ptrig_load.h"
 #include "pkt.h"
+#include "prog_run.h"
 
 #define WAN IP4(203, 0, 113, 1)
 #define LAN1 IP4(198, 51, 100, 2)
@@ -72,7 +73,8 @@
 /* Rule i: trigger both:TRIG_BASE+i, open both:OPEN_BASE+i. */
 #define TRIG_BASE 10000
 #define OPEN_BASE 30000
-#define XDP_RULE 5  /* its open port carries the XDP hit/creation/reply paths */
+#define XDP_RULE 5  /* its open port carries the XDP hit/creation/reply paths  \
+		     */
 #define TRIG_RULE 6 /* its trigger port carries the TC refresh path */
 #define MISS_PORT 45000 /* no rule: a masqueraded connection's port */
 #define REMOTE_SVC 443
@@ -86,7 +88,7 @@
 
 static struct {
 	int rounds;
-	long calls;    /* repeat=1 calls per variant and round */
+	long calls;	 /* repeat=1 calls per variant and round */
 	uint32_t repeat; /* repeat=N */
 	long small_flows, big_flows;
 	int small_rules, big_rules;
@@ -203,8 +205,8 @@ static uint32_t port_rule(const struct inst *in, uint16_t port, bool trigger)
 	idx = (cfg.active_set & 1) * PTRIG_PORTS + port;
 	if (bpf_map_lookup_elem(in->fds.ports, &idx, &pr))
 		return 0;
-	return trigger ? pr.trigger_rule[PTRIG_L4_TCP] :
-			 pr.open_rule[PTRIG_L4_TCP];
+	return trigger ? pr.trigger_rule[PTRIG_L4_TCP]
+		       : pr.open_rule[PTRIG_L4_TCP];
 }
 
 static uint32_t rule_generation(const struct inst *in, uint32_t id)
@@ -258,7 +260,7 @@ static void shuffle_u32(uint32_t *a, long n)
 
 static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 {
-	struct ptrig_ruleset rs = { 0 };
+	struct ptrig_ruleset rs = {0};
 	struct ptrig_rule_spec *specs;
 	struct ptrig_trigger_key tk;
 	struct ptrig_trigger t;
@@ -357,8 +359,7 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 		in->perm[i] = (uint32_t)i;
 	}
 	count = (uint32_t)nflows;
-	if (bpf_map_update_batch(in->fds.flows, in->keys, vals, &count,
-				 NULL)) {
+	if (bpf_map_update_batch(in->fds.flows, in->keys, vals, &count, NULL)) {
 		/* Fallback: one by one. */
 		for (i = 0; i < nflows; i++)
 			if (bpf_map_update_elem(in->fds.flows, &in->keys[i],
@@ -368,9 +369,9 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	free(vals);
 	shuffle_u32(in->perm, nflows);
 	{
-		struct ptrig_flow_key fk = mk_key(FIX_REMOTE, FIX_RPORT,
-						  OPEN_BASE + XDP_RULE,
-						  IPPROTO_TCP);
+		struct ptrig_flow_key fk =
+			mk_key(FIX_REMOTE, FIX_RPORT, OPEN_BASE + XDP_RULE,
+			       IPPROTO_TCP);
 		struct ptrig_flow fv;
 
 		memset(&fv, 0, sizeof(fv));
@@ -405,44 +406,11 @@ static long inst_count_prefilled(const struct inst *in)
 
 /* ---------------------------------------------------------------- runs -- */
 
-struct run {
-	uint8_t out[PKT_MAX + 512];
-	uint32_t out_len, meta, retval, duration;
-};
-
+/* A run of the benchmark is prog_run() (tests/bpf/prog_run.h). */
 static int test_run(int fd, bool xdp, const uint8_t *pkt, size_t len,
-		    uint32_t repeat, struct run *r)
+		    uint32_t repeat, struct prog_run *r)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o);
-	struct __sk_buff skb;
-	struct xdp_md xmd;
-
-	o.data_in = pkt;
-	o.data_size_in = (uint32_t)len;
-	o.data_out = r->out;
-	o.data_size_out = sizeof(r->out);
-	o.repeat = repeat;
-	if (xdp) {
-		memset(&xmd, 0, sizeof(xmd));
-		xmd.data_end = (uint32_t)len;
-		o.ctx_in = &xmd;
-		o.ctx_size_in = sizeof(xmd);
-		o.ctx_out = &xmd;
-		o.ctx_size_out = sizeof(xmd);
-	} else {
-		memset(&skb, 0, sizeof(skb));
-		o.ctx_in = &skb;
-		o.ctx_size_in = sizeof(skb);
-		o.ctx_out = &skb;
-		o.ctx_size_out = sizeof(skb);
-	}
-	if (bpf_prog_test_run_opts(fd, &o))
-		return -errno;
-	r->retval = o.retval;
-	r->duration = o.duration;
-	r->out_len = o.data_size_out;
-	r->meta = xdp ? xmd.data : 0;
-	return 0;
+	return prog_run(fd, xdp, pkt, len, repeat, 0, r);
 }
 
 enum kind {
@@ -461,9 +429,9 @@ enum kind {
 };
 
 struct variant {
-	char name[48];	 /* short id, for the TSV */
-	char path[40];	 /* table: path */
-	char what[96];	 /* table: variant */
+	char name[48]; /* short id, for the TSV */
+	char path[40]; /* table: path */
+	char what[96]; /* table: variant */
 	enum kind kind;
 	struct inst *in; /* NULL for the references */
 	int fd;
@@ -545,10 +513,10 @@ static uint32_t get_be32(const uint8_t *p)
 
 /* Is the output of one call what the path must produce? */
 static void check_call(struct variant *v, const uint8_t *in, size_t len,
-		       const struct run *r)
+		       const struct prog_run *r)
 {
-	const uint8_t *o = r->out + r->meta;
-	size_t olen = r->out_len - r->meta;
+	const uint8_t *o = r->out + r->meta_len;
+	size_t olen = r->out_len - r->meta_len;
 	bool same = olen == len && memcmp(o, in, len) == 0;
 
 	switch (v->kind) {
@@ -561,29 +529,32 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 			mark_bad(v, "verdict %u", r->retval);
 		break;
 	case K_XDP_MISS:
-		if (r->retval != XDP_PASS || !same || r->meta)
+		if (r->retval != XDP_PASS || !same || r->meta_len)
 			mark_bad(v, "miss: verdict %u, changed %d, meta %u",
-				 r->retval, !same, r->meta);
+				 r->retval, !same, r->meta_len);
 		break;
 	case K_XDP_HIT_HOT:
 	case K_XDP_HIT_CYCLE:
 		if (r->retval != XDP_PASS || olen < 34 ||
-		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta)
+		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
 			mark_bad(v, "hit: verdict %u, daddr %#x, meta %u",
-				 r->retval, olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
-				 r->meta);
+				 r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
+				 r->meta_len);
 		break;
 	case K_XDP_CREATE:
 		if (r->retval != XDP_PASS || olen < 34 ||
-		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta != 4)
+		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len != 4)
 			mark_bad(v, "create: verdict %u, daddr %#x, meta %u",
-				 r->retval, olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
-				 r->meta);
+				 r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
+				 r->meta_len);
 		break;
 	case K_XDP_HIT_FIX:
-		if (r->retval != XDP_PASS || !same || r->meta)
-			mark_bad(v, "fixture hit: verdict %u, changed %d, meta %u",
-				 r->retval, !same, r->meta);
+		if (r->retval != XDP_PASS || !same || r->meta_len)
+			mark_bad(v,
+				 "fixture hit: verdict %u, changed %d, meta %u",
+				 r->retval, !same, r->meta_len);
 		break;
 	case K_TC_MISS:
 	case K_TC_REFRESH:
@@ -651,16 +622,21 @@ static void check_round(struct variant *v, const struct snap *a,
 	case K_XDP_HIT_FIX:
 		if (b->xr.flows_opened != a->xr.flows_opened ||
 		    b->translated - a->translated != n)
-			mark_bad(v, "hit: flows_opened +%llu, translated +%llu of %llu",
+			mark_bad(v,
+				 "hit: flows_opened +%llu, translated +%llu of "
+				 "%llu",
 				 (unsigned long long)(b->xr.flows_opened -
 						      a->xr.flows_opened),
-				 (unsigned long long)(b->translated - a->translated),
+				 (unsigned long long)(b->translated -
+						      a->translated),
 				 (unsigned long long)n);
 		break;
 	case K_XDP_CREATE:
 		if (b->xr.flows_opened - a->xr.flows_opened != n ||
 		    b->events - a->events != n)
-			mark_bad(v, "create: flows_opened +%llu, events +%llu of %llu",
+			mark_bad(v,
+				 "create: flows_opened +%llu, events +%llu of "
+				 "%llu",
 				 (unsigned long long)(b->xr.flows_opened -
 						      a->xr.flows_opened),
 				 (unsigned long long)(b->events - a->events),
@@ -670,7 +646,9 @@ static void check_round(struct variant *v, const struct snap *a,
 		if (b->tr.refreshes - a->tr.refreshes != n ||
 		    b->tr.conflicts != a->tr.conflicts ||
 		    b->tr.triggers_opened != a->tr.triggers_opened)
-			mark_bad(v, "refresh: refreshes +%llu of %llu, conflicts +%llu",
+			mark_bad(v,
+				 "refresh: refreshes +%llu of %llu, conflicts "
+				 "+%llu",
 				 (unsigned long long)(b->tr.refreshes -
 						      a->tr.refreshes),
 				 (unsigned long long)n,
@@ -682,7 +660,8 @@ static void check_round(struct variant *v, const struct snap *a,
 	case K_TC_REPLY_FIX:
 		if (b->xr.pkts_out - a->xr.pkts_out != n)
 			mark_bad(v, "reply: pkts_out +%llu of %llu",
-				 (unsigned long long)(b->xr.pkts_out - a->xr.pkts_out),
+				 (unsigned long long)(b->xr.pkts_out -
+						      a->xr.pkts_out),
 				 (unsigned long long)n);
 		break;
 	default:
@@ -707,7 +686,7 @@ static double run_variant(struct variant *v, long calls, bool record)
 {
 	uint8_t pkt[PKT_MAX];
 	struct snap a, b;
-	struct run r;
+	struct prog_run r;
 	uint32_t seq0 = 0;
 	double val;
 	long i, n;
@@ -833,24 +812,27 @@ static void add_inst_vars(struct inst *in)
 {
 	char n[48], w[96];
 	struct variant *v;
-	const char *mode[2] = { "r1", "rN" };
+	const char *mode[2] = {"r1", "rN"};
 	int m;
 
 #define NAME(s) (snprintf(n, sizeof(n), "%s_%c", s, in->tag), n)
-#define WHAT(s) (snprintf(w, sizeof(w), "%s [%c: %s]", s, in->tag, in->label), w)
+#define WHAT(s)                                                                \
+	(snprintf(w, sizeof(w), "%s [%c: %s]", s, in->tag, in->label), w)
 	for (m = 0; m < 2; m++) {
 		char nm[40];
 
 		snprintf(nm, sizeof(nm), "xdp_miss_%s", mode[m]);
 		v = add_var(NAME(nm), "XDP miss", WHAT("no rule on the port"),
 			    K_XDP_MISS, in, in->xdp_fd, true, m == 1);
-		v->len = build(v->pkt, REM1, REMOTE_SVC, WAN, MISS_PORT, TH_ACK);
+		v->len =
+			build(v->pkt, REM1, REMOTE_SVC, WAN, MISS_PORT, TH_ACK);
 
 		snprintf(nm, sizeof(nm), "tc_miss_%s", mode[m]);
 		v = add_var(NAME(nm), "TC egress miss",
 			    WHAT("neither trigger nor reply"), K_TC_MISS, in,
 			    in->tce_fd, false, m == 1);
-		v->len = build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
+		v->len =
+			build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
 
 		snprintf(nm, sizeof(nm), "xdp_hit_fix_%s", mode[m]);
 		v = add_var(NAME(nm), "XDP hit",
@@ -946,7 +928,7 @@ static void inst_open_trigger(struct inst *in)
 	struct ptrig_trigger_key tk;
 	struct ptrig_trigger t;
 	uint8_t pkt[PKT_MAX];
-	struct run r;
+	struct prog_run r;
 	size_t len;
 
 	len = build(pkt, WAN, TRIG_EXT_PORT, REM1, TRIG_BASE + TRIG_RULE,
@@ -958,9 +940,11 @@ static void inst_open_trigger(struct inst *in)
 	if (bpf_map_lookup_elem(in->fds.trig, &tk, &t))
 		die("TC egress did not open the trigger");
 	if (ntohl(t.owner) == LAN1)
-		ct_mode = "conntrack entry found (source NAT), owner = LAN host";
+		ct_mode =
+			"conntrack entry found (source NAT), owner = LAN host";
 	else
-		ct_mode = "NO conntrack entry: owner = packet source (lookup misses)";
+		ct_mode = "NO conntrack entry: owner = packet source (lookup "
+			  "misses)";
 }
 
 /* -------------------------------------------------------------- report -- */
@@ -1002,7 +986,8 @@ static void row(const struct variant *v, const struct variant *ref,
 	}
 	if (target > 0) {
 		snprintf(tbuf, sizeof(tbuf), "<= %.1fx", target);
-		snprintf(met, sizeof(met), "%s", ratio <= target ? "yes" : "NO");
+		snprintf(met, sizeof(met), "%s",
+			 ratio <= target ? "yes" : "NO");
 		if (ratio > target)
 			targets_missed++;
 	}
@@ -1011,13 +996,14 @@ static void row(const struct variant *v, const struct variant *ref,
 		invalid++;
 	}
 	out("| %s | %s | %s | %.1f | %s | %s | %s | %s | %s |\n", v->path,
-	    v->what, v->rn ? "r=N" : "r=1", x, spread, rbuf, ratbuf, tbuf,
-	    met);
+	    v->what, v->rn ? "r=N" : "r=1", x, spread, rbuf, ratbuf, tbuf, met);
 	if (tsv)
-		fprintf(tsv, "%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%.3f\t%.2f\t%s\n",
-			section, v->name, v->path, v->what, v->rn ? "r=N" : "r=1", x,
-			vmin(v), vmax(v), ref ? ref->name : "-", rx, ratio,
-			target, met);
+		fprintf(tsv,
+			"%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%."
+			"3f\t%.2f\t%s\n",
+			section, v->name, v->path, v->what,
+			v->rn ? "r=N" : "r=1", x, vmin(v), vmax(v),
+			ref ? ref->name : "-", rx, ratio, target, met);
 }
 
 static void prog_sizes(int fd, const char *name)
@@ -1042,10 +1028,10 @@ static double med(const char *name)
 static void report(void)
 {
 	static const char *paths[] = {
-		"xdp_miss_r1",	  "xdp_miss_rN",   "xdp_hit_hot",
-		"xdp_hit_cycle",  "xdp_hit_fix_r1", "xdp_hit_fix_rN",
-		"xdp_create",	  "tc_miss_r1",	   "tc_miss_rN",
-		"tc_refresh_r1",  "tc_refresh_rN", "tc_reply_hot",
+		"xdp_miss_r1",	  "xdp_miss_rN",     "xdp_hit_hot",
+		"xdp_hit_cycle",  "xdp_hit_fix_r1",  "xdp_hit_fix_rN",
+		"xdp_create",	  "tc_miss_r1",	     "tc_miss_rN",
+		"tc_refresh_r1",  "tc_refresh_rN",   "tc_reply_hot",
 		"tc_reply_cycle", "tc_reply_fix_r1", "tc_reply_fix_rN",
 	};
 	struct variant *pass1 = find_var("ref_xdp_pass_r1");
@@ -1054,16 +1040,19 @@ static void report(void)
 	struct variant *parseN = find_var("ref_xdp_parse_rN");
 	struct variant *tc1 = find_var("ref_tc_parse_r1");
 	struct variant *tcN = find_var("ref_tc_parse_rN");
-	const char *hdr =
-		"| path | variant | mode | ns/pkt | spread | reference (ns) | ratio | target | met? |\n"
-		"|---|---|---|---:|---:|---|---:|---|---|\n";
+	const char *hdr = "| path | variant | mode | ns/pkt | spread | "
+			  "reference (ns) | ratio | target | met? |\n"
+			  "|---|---|---|---:|---:|---|---:|---|---|\n";
 	char nm[64];
 	size_t i;
 	int k;
 
-	out("### Per-path cost (BPF_PROG_TEST_RUN, kernel-measured ns per packet)\n\n");
-	out("%d rounds; r=1: %ld calls of repeat=1 per round (mean without the slowest 1%%), "
-	    "r=N: repeat=%u. ns/pkt is the median over rounds, spread = min-max of the rounds.\n"
+	out("### Per-path cost (BPF_PROG_TEST_RUN, kernel-measured ns per "
+	    "packet)\n\n");
+	out("%d rounds; r=1: %ld calls of repeat=1 per round (mean without the "
+	    "slowest 1%%), "
+	    "r=N: repeat=%u. ns/pkt is the median over rounds, spread = "
+	    "min-max of the rounds.\n"
 	    "S = %s (baseline), R = %s, F = %s; flow table max_entries %ld. "
 	    "Trigger path: %s.\n\n",
 	    opt.rounds, opt.calls, opt.repeat, insts[0].label, insts[1].label,
@@ -1094,7 +1083,8 @@ static void report(void)
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
 
-	out("\n### Scale: %d rules (R) and %ld flows (F) against the small case (S)\n\n",
+	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
+	    "case (S)\n\n",
 	    insts[1].nrules, insts[2].nflows);
 	out("%s", hdr);
 	section = "scale";
@@ -1117,30 +1107,39 @@ static void report(void)
 		struct {
 			const char *a, *b, *what;
 		} d[] = {
-			{ "ref_xdp_pass_r1", "ref_xdp_pass_rN",
-			  "repeat=1 harness part of every call (timer reads, loop)" },
-			{ "ref_xdp_parse_rN", "ref_xdp_pass_rN",
-			  "parse eth/IPv4/TCP (warm)" },
-			{ "xdp_miss_rN_S", "ref_xdp_parse_rN",
-			  "XDP miss: config + port-table lookups, pass counter (warm)" },
-			{ "xdp_hit_fix_rN_S", "xdp_miss_rN_S",
-			  "XDP hit: flow hash lookup, coarse clock, rule counters (warm)" },
-			{ "xdp_hit_cycle_S", "xdp_hit_hot_S",
-			  "XDP hit: a different flow every packet, 1,000 flows (r=1)" },
-			{ "xdp_hit_cycle_F", "xdp_hit_hot_F",
-			  "XDP hit: a different flow every packet, 1,000,000 flows (r=1)" },
-			{ "xdp_create_S", "xdp_hit_hot_S",
-			  "XDP creation: rule + trigger lookups, conntrack lookup, flow insert, event, marker (r=1)" },
-			{ "tc_miss_rN_S", "ref_tc_parse_rN",
-			  "TC miss: config + 2 port-table lookups (warm)" },
-			{ "tc_refresh_rN_S", "tc_miss_rN_S",
-			  "TC refresh: rule + trigger lookups, conntrack lookup + release, counters (warm)" },
-			{ "tc_reply_fix_rN_S", "tc_miss_rN_S",
-			  "TC reply: flow lookup, clock, counters, without the rewrite (warm)" },
+			{"ref_xdp_pass_r1", "ref_xdp_pass_rN",
+			 "repeat=1 harness part of every call (timer reads, "
+			 "loop)"},
+			{"ref_xdp_parse_rN", "ref_xdp_pass_rN",
+			 "parse eth/IPv4/TCP (warm)"},
+			{"xdp_miss_rN_S", "ref_xdp_parse_rN",
+			 "XDP miss: config + port-table lookups, pass counter "
+			 "(warm)"},
+			{"xdp_hit_fix_rN_S", "xdp_miss_rN_S",
+			 "XDP hit: flow hash lookup, coarse clock, rule "
+			 "counters (warm)"},
+			{"xdp_hit_cycle_S", "xdp_hit_hot_S",
+			 "XDP hit: a different flow every packet, 1,000 flows "
+			 "(r=1)"},
+			{"xdp_hit_cycle_F", "xdp_hit_hot_F",
+			 "XDP hit: a different flow every packet, 1,000,000 "
+			 "flows (r=1)"},
+			{"xdp_create_S", "xdp_hit_hot_S",
+			 "XDP creation: rule + trigger lookups, conntrack "
+			 "lookup, flow insert, event, marker (r=1)"},
+			{"tc_miss_rN_S", "ref_tc_parse_rN",
+			 "TC miss: config + 2 port-table lookups (warm)"},
+			{"tc_refresh_rN_S", "tc_miss_rN_S",
+			 "TC refresh: rule + trigger lookups, conntrack lookup "
+			 "+ release, counters (warm)"},
+			{"tc_reply_fix_rN_S", "tc_miss_rN_S",
+			 "TC reply: flow lookup, clock, counters, without the "
+			 "rewrite (warm)"},
 		};
 		size_t j;
 
-		out("\n### What costs what (differences of the medians above: estimates)\n\n"
+		out("\n### What costs what (differences of the medians above: "
+		    "estimates)\n\n"
 		    "| step | ns |\n|---|---:|\n");
 		for (j = 0; j < sizeof(d) / sizeof(d[0]); j++) {
 			double x = med(d[j].a) - med(d[j].b);
@@ -1152,11 +1151,13 @@ static void report(void)
 		}
 	}
 
-	out("\nPre-filled flows still present after the run: S %ld/%ld, R %ld/%ld, F %ld/%ld.\n",
+	out("\nPre-filled flows still present after the run: S %ld/%ld, R "
+	    "%ld/%ld, F %ld/%ld.\n",
 	    insts[0].prefilled, insts[0].nflows, insts[1].prefilled,
 	    insts[1].nflows, insts[2].prefilled, insts[2].nflows);
 
-	out("\n### Program sizes\n\n| program | xlated insns | JITed bytes |\n|---|---:|---:|\n");
+	out("\n### Program sizes\n\n| program | xlated insns | JITed bytes "
+	    "|\n|---|---:|---:|\n");
 	prog_sizes(insts[0].xdp_fd, "ptrig_xdp_ingress");
 	prog_sizes(insts[0].tce_fd, "ptrig_tc_egress");
 	prog_sizes(bpf_program__fd(insts[0].skel->progs.ptrig_tc_ingress),
@@ -1178,10 +1179,14 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_paths [--rounds N] [--calls N] [--repeat N]\n"
-		"       [--small-flows N] [--big-flows N] [--small-rules N] [--big-rules N]\n"
-		"       [--max-flows N] [--md FILE] [--tsv FILE] [--seed N] [--median]\n"
-		"  --median: an r=1 round reports its median call instead of the mean\n"
-		"            without the slowest 1%% (coarser: the clock may tick in ~10 ns)\n");
+		"       [--small-flows N] [--big-flows N] [--small-rules N] "
+		"[--big-rules N]\n"
+		"       [--max-flows N] [--md FILE] [--tsv FILE] [--seed N] "
+		"[--median]\n"
+		"  --median: an r=1 round reports its median call instead of "
+		"the mean\n"
+		"            without the slowest 1%% (coarser: the clock may "
+		"tick in ~10 ns)\n");
 	exit(2);
 }
 
@@ -1196,20 +1201,20 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "calls", required_argument, NULL, 'c' },
-		{ "repeat", required_argument, NULL, 'n' },
-		{ "small-flows", required_argument, NULL, 1 },
-		{ "big-flows", required_argument, NULL, 2 },
-		{ "small-rules", required_argument, NULL, 3 },
-		{ "big-rules", required_argument, NULL, 4 },
-		{ "max-flows", required_argument, NULL, 5 },
-		{ "md", required_argument, NULL, 6 },
-		{ "tsv", required_argument, NULL, 7 },
-		{ "seed", required_argument, NULL, 8 },
-		{ "median", no_argument, NULL, 9 },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"rounds", required_argument, NULL, 'r'},
+		{"calls", required_argument, NULL, 'c'},
+		{"repeat", required_argument, NULL, 'n'},
+		{"small-flows", required_argument, NULL, 1},
+		{"big-flows", required_argument, NULL, 2},
+		{"small-rules", required_argument, NULL, 3},
+		{"big-rules", required_argument, NULL, 4},
+		{"max-flows", required_argument, NULL, 5},
+		{"md", required_argument, NULL, 6},
+		{"tsv", required_argument, NULL, 7},
+		{"seed", required_argument, NULL, 8},
+		{"median", no_argument, NULL, 9},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct bench_ref *ref;
 	uint64_t t0 = mono_ns();
@@ -1259,8 +1264,8 @@ int main(int argc, char **argv)
 	}
 	if (opt.rounds < 1 || opt.rounds > MAX_ROUNDS || opt.calls < 100 ||
 	    opt.repeat < 1 || opt.small_flows < 1 ||
-	    opt.big_flows < opt.small_flows ||
-	    opt.small_rules <= TRIG_RULE || opt.big_rules < opt.small_rules ||
+	    opt.big_flows < opt.small_flows || opt.small_rules <= TRIG_RULE ||
+	    opt.big_rules < opt.small_rules ||
 	    opt.big_rules >= PTRIG_MAX_RULES || opt.big_rules > 20000 ||
 	    opt.max_flows < opt.big_flows + 2 * opt.calls)
 		usage();
@@ -1276,7 +1281,9 @@ int main(int argc, char **argv)
 		die("unshare(CLONE_NEWNET): %s", strerror(errno));
 	ct_insert();
 
-	fprintf(stderr, "bench_paths: loading 3 ptrig instances (%ld-entry flow tables) and pre-filling flows\n",
+	fprintf(stderr,
+		"bench_paths: loading 3 ptrig instances (%ld-entry flow "
+		"tables) and pre-filling flows\n",
 		opt.max_flows);
 	inst_setup(&insts[0], 'S', opt.small_rules, opt.small_flows);
 	inst_setup(&insts[1], 'R', opt.big_rules, opt.small_flows);
@@ -1295,19 +1302,21 @@ int main(int argc, char **argv)
 			    "reference", "ref_xdp_pass (XDP_PASS only)",
 			    K_REF_XDP, NULL,
 			    bpf_program__fd(ref->progs.ref_xdp_pass), true, rn);
-		v->len = build(v->pkt, REM1, REMOTE_SVC, WAN, OPEN_BASE + XDP_RULE,
-			       TH_ACK);
+		v->len = build(v->pkt, REM1, REMOTE_SVC, WAN,
+			       OPEN_BASE + XDP_RULE, TH_ACK);
 		v = add_var(rn ? "ref_xdp_parse_rN" : "ref_xdp_parse_r1",
 			    "reference", "ref_xdp_parse (parse eth/ip/tcp)",
 			    K_REF_XDP, NULL,
-			    bpf_program__fd(ref->progs.ref_xdp_parse), true, rn);
-		v->len = build(v->pkt, REM1, REMOTE_SVC, WAN, OPEN_BASE + XDP_RULE,
-			       TH_ACK);
-		v = add_var(rn ? "ref_tc_parse_rN" : "ref_tc_parse_r1",
-			    "reference", "ref_tc_parse (parse eth/ip/tcp)",
-			    K_REF_TC, NULL,
-			    bpf_program__fd(ref->progs.ref_tc_parse), false, rn);
-		v->len = build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
+			    bpf_program__fd(ref->progs.ref_xdp_parse), true,
+			    rn);
+		v->len = build(v->pkt, REM1, REMOTE_SVC, WAN,
+			       OPEN_BASE + XDP_RULE, TH_ACK);
+		v = add_var(
+			rn ? "ref_tc_parse_rN" : "ref_tc_parse_r1", "reference",
+			"ref_tc_parse (parse eth/ip/tcp)", K_REF_TC, NULL,
+			bpf_program__fd(ref->progs.ref_tc_parse), false, rn);
+		v->len =
+			build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
 	}
 	for (i = 0; i < 3; i++)
 		add_inst_vars(&insts[i]);
@@ -1339,12 +1348,14 @@ int main(int argc, char **argv)
 	if (opt.out_tsv && !(tsv = fopen(opt.out_tsv, "w")))
 		die("%s: %s", opt.out_tsv, strerror(errno));
 	if (tsv)
-		fprintf(tsv, "#table\tname\tpath\tvariant\tmode\tns\tmin\tmax\tref\tref_ns\tratio\ttarget\tmet\n");
+		fprintf(tsv, "#table\tname\tpath\tvariant\tmode\tns\tmin\tmax\t"
+			     "ref\tref_ns\tratio\ttarget\tmet\n");
 	report();
 	for (i = 0; i < 3; i++)
 		if (insts[i].prefilled != insts[i].nflows)
 			invalid++;
-	out("\nper-path benchmark: %.1f s, %d target(s) missed, %d invalid row(s)\n",
+	out("\nper-path benchmark: %.1f s, %d target(s) missed, %d invalid "
+	    "row(s)\n",
 	    (double)(mono_ns() - t0) / 1e9, targets_missed, invalid);
 	if (md)
 		fclose(md);

@@ -24,6 +24,7 @@
 #include "ptrig.skel.h"
 #include "ptrig_load.h"
 #include "pkt.h"
+#include "prog_run.h"
 
 /* ------------------------------------------------------------ asserts -- */
 
@@ -217,67 +218,40 @@ static inline struct ptrig_rule_spec rule(const char *name, uint8_t tproto,
 /* --------------------------------------------------------------- runs -- */
 
 struct run_res {
+	struct prog_run raw;
 	uint32_t retval;
-	uint8_t out[PKT_MAX + 256];
 	const uint8_t *pkt; /* the frame, after any XDP metadata */
 	size_t pkt_len;
 	size_t meta_len; /* XDP: bytes of metadata in front of the frame */
 	uint32_t mark;	 /* TC: skb->mark after the run */
 };
 
-/*
- * One BPF_PROG_TEST_RUN, repeat 1 (a rewrite must not be applied twice).
- * XDP: with an xdp_md ctx, the kernel returns data_out starting at
- * data_meta and sets ctx_out.data to the metadata length, so a marker the
- * program put with bpf_xdp_adjust_meta() is visible in front of the frame.
- * TC: ctx_out carries skb->mark back.
- */
+/* One BPF_PROG_TEST_RUN, repeat 1 (a rewrite must not be applied twice). */
 static inline int run_prog(const struct tctx *c, enum prog_id p,
 			   const uint8_t *in, size_t len, uint32_t mark_in,
 			   struct run_res *r)
 {
-	struct __sk_buff skb;
-	struct xdp_md xmd;
-	LIBBPF_OPTS(bpf_test_run_opts, o);
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	o.data_in = in;
-	o.data_size_in = (uint32_t)len;
-	o.data_out = r->out;
-	o.data_size_out = sizeof(r->out);
-	o.repeat = 1;
-	if (p == PROG_XDP) {
-		memset(&xmd, 0, sizeof(xmd));
-		xmd.data_end = (uint32_t)len;
-		o.ctx_in = &xmd;
-		o.ctx_size_in = sizeof(xmd);
-		o.ctx_out = &xmd;
-		o.ctx_size_out = sizeof(xmd);
-	} else {
-		memset(&skb, 0, sizeof(skb));
-		skb.mark = mark_in;
-		o.ctx_in = &skb;
-		o.ctx_size_in = sizeof(skb);
-		o.ctx_out = &skb;
-		o.ctx_size_out = sizeof(skb);
-	}
-	err = bpf_prog_test_run_opts(prog_fd(c, p), &o);
-	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(errno));
-	r->retval = o.retval;
+	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in,
+		       &r->raw);
+	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(-err));
+	r->retval = r->raw.retval;
 	if (p == PROG_XDP) {
 		/* ctx_out offsets are relative to data_meta. */
-		ASSERT_TRUE(xmd.data_meta == 0 && xmd.data <= xmd.data_end &&
-				    xmd.data_end == o.data_size_out,
+		ASSERT_TRUE(r->raw.ctx_meta == 0 &&
+				    r->raw.meta_len <= r->raw.ctx_end &&
+				    r->raw.ctx_end == r->raw.out_len,
 			    "xdp ctx_out meta %u data %u end %u, out size %u",
-			    xmd.data_meta, xmd.data, xmd.data_end,
-			    o.data_size_out);
-		r->meta_len = xmd.data;
+			    r->raw.ctx_meta, r->raw.meta_len, r->raw.ctx_end,
+			    r->raw.out_len);
+		r->meta_len = r->raw.meta_len;
 	} else {
-		r->mark = skb.mark;
+		r->mark = r->raw.mark;
 	}
-	r->pkt = r->out + r->meta_len;
-	r->pkt_len = o.data_size_out - r->meta_len;
+	r->pkt = r->raw.out + r->meta_len;
+	r->pkt_len = r->raw.out_len - r->meta_len;
 	return 0;
 }
 
@@ -380,7 +354,7 @@ static inline int run_step_at(const struct tctx *c, const struct step *st,
 					 st->name, r->meta_len, sizeof(magic));
 				return -1;
 			}
-			memcpy(&magic, r->out, sizeof(magic));
+			memcpy(&magic, r->raw.out, sizeof(magic));
 			if (magic != PTRIG_META_MAGIC) {
 				FAIL_MSG(file, line,
 					 "step '%s': metadata "
