@@ -27,6 +27,7 @@
 # end-to-end rounds), BENCH_UDP_WINDOW (1.5 s), BENCH_TCP_SECS (2 s),
 # BENCH_PATHS_ARGS (extra bench_paths options, e.g. "--rounds 3"),
 # BENCH_SKIP_PATHS=1 / BENCH_SKIP_E2E=1, BENCH_NO_XDP_PHASE=0 (skip phase C),
+# BENCH_XDP_MODE (native, the default, or generic: how ptrig attaches),
 # LAB_PREFIX (ptbench-), PTRIG_PIN_ROOT (the loader's default /sys/fs/bpf/ptrig).
 # Every wait is bounded; the lab, ptrig and its pins are removed on exit.
 # Exit status: 0 when every measurement is valid (targets missed are
@@ -175,7 +176,7 @@ trigger_open() {
 ptrig_to() { # ptrig_to A|B: attached, with that config
 	local conf=$T/ptrig-$1.conf
 	if [ "$ATTACHED" = 0 ]; then
-		ptrig attach "$LAB_WAN_IF" -c "$conf" >/dev/null || return 1
+		ptrig attach "$LAB_WAN_IF" -c "$conf" ${BENCH_XDP_MODE:+--xdp-mode "$BENCH_XDP_MODE"} >/dev/null || return 1
 		ATTACHED=1
 	elif [ "$CFG" != "$1" ]; then
 		ptrig reload "$LAB_WAN_IF" -c "$conf" >/dev/null || return 1
