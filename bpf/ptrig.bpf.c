@@ -96,6 +96,22 @@ static __always_inline void touch(__u64 *stamp, __u64 now, __u32 timeout_s)
 		*stamp = now;
 }
 
+/* Conflicts and refused connections can come with every packet of a
+ * conflicting LAN host or a port scan: their events are limited to one per
+ * EVENT_MIN_GAP_NS each (the counters stay exact), so `monitor` stays
+ * readable and the ring buffer is not flooded. */
+#define EVENT_MIN_GAP_NS 10000000ull
+enum { NOISY_CONFLICT, NOISY_REFUSED, NOISY_MAX };
+__u64 last_noisy_event_ns[NOISY_MAX];
+
+static __always_inline bool noisy_event_due(int kind, __u64 now)
+{
+	if (now - last_noisy_event_ns[kind] < EVENT_MIN_GAP_NS)
+		return false;
+	last_noisy_event_ns[kind] = now;
+	return true;
+}
+
 static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 				       __be32 external, const struct pkt *p,
 				       bool inbound, __u8 reason, __u64 now)
@@ -209,8 +225,9 @@ static __always_inline int xdp_refuse(struct ptrig_rule_counters *cnt,
 		else
 			cnt->refused_closed++;
 	}
-	emit_event(PTRIG_EV_FLOW_REFUSED, rule_id, 0, p->daddr, p, true,
-		   PTRIG_STAT_PASS_REFUSED, now);
+	if (noisy_event_due(NOISY_REFUSED, now))
+		emit_event(PTRIG_EV_FLOW_REFUSED, rule_id, 0, p->daddr, p, true,
+			   PTRIG_STAT_PASS_REFUSED, now);
 	stat_inc(PTRIG_STAT_PASS_REFUSED);
 	return XDP_PASS;
 }
@@ -422,8 +439,9 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 			/* First device wins until it has been idle. */
 			if (cnt)
 				cnt->conflicts++;
-			emit_event(PTRIG_EV_CONFLICT, rule_id, owner, p->saddr,
-				   p, false, 0, now);
+			if (noisy_event_due(NOISY_CONFLICT, now))
+				emit_event(PTRIG_EV_CONFLICT, rule_id, owner,
+					   p->saddr, p, false, 0, now);
 			return;
 		}
 		touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
