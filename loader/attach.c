@@ -17,7 +17,7 @@
 #include "cmds.h"
 #include "config.h"
 #include "pins.h"
-#include "ptrig.skel.h"
+#include "skel_fds.h"
 
 /* ptrig's TC filters sit at a fixed handle/priority so an upgrade can replace
  * them in place and detach removes exactly them. */
@@ -228,18 +228,6 @@ fail:
 	return err;
 }
 
-static void skel_map_fds(struct ptrig *skel, struct ptrig_map_fds *m)
-{
-	m->cfg = bpf_map__fd(skel->maps.ptrig_cfg_v1);
-	m->ports = bpf_map__fd(skel->maps.ptrig_ports_v1);
-	m->rules = bpf_map__fd(skel->maps.ptrig_rules_v1);
-	m->trig = bpf_map__fd(skel->maps.ptrig_trig_v1);
-	m->flows = bpf_map__fd(skel->maps.ptrig_flows_v1);
-	m->cnt = bpf_map__fd(skel->maps.ptrig_cnt_v1);
-	m->stats = bpf_map__fd(skel->maps.ptrig_stats_v1);
-	m->events = bpf_map__fd(skel->maps.ptrig_events_v1);
-}
-
 /* The conntrack kfuncs live in nf_conntrack's BTF (a module, usually).
  * Without them the programs still load, but cannot see the LAN host behind
  * the box's NAT: say so rather than leave the operator guessing. */
@@ -433,7 +421,7 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_log_tail(30);
 		goto rollback;
 	}
-	skel_map_fds(skel, &m);
+	ptrig_skel_map_fds(skel, &m);
 	if (!upgrade && ptrig_config_init(&m, mark)) {
 		ptrig_err("initialising the config map: %s", strerror(errno));
 		goto rollback;

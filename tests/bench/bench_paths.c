@@ -61,7 +61,7 @@
 #include <linux/pkt_cls.h>
 
 #include "bench_ref.skel.h"
-#include "ptrig.skel.h"
+#include "skel_fds.h"
 #include "ptrig_load.h"
 #include "pkt.h"
 #include "prog_run.h"
@@ -73,7 +73,8 @@
 /* Rule i: trigger both:TRIG_BASE+i, open both:OPEN_BASE+i. */
 #define TRIG_BASE 10000
 #define OPEN_BASE 30000
-#define XDP_RULE 5  /* its open port carries the XDP hit/creation/reply paths  \
+#define XDP_RULE                                                               \
+	5	    /* its open port carries the XDP hit/creation/reply paths  \
 		     */
 #define TRIG_RULE 6 /* its trigger port carries the TC refresh path */
 #define MISS_PORT 45000 /* no rule: a masqueraded connection's port */
@@ -284,14 +285,7 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	err = ptrig__load(in->skel);
 	if (err)
 		die("ptrig__load: %s", strerror(-err));
-	in->fds.cfg = bpf_map__fd(in->skel->maps.ptrig_cfg_v1);
-	in->fds.ports = bpf_map__fd(in->skel->maps.ptrig_ports_v1);
-	in->fds.rules = bpf_map__fd(in->skel->maps.ptrig_rules_v1);
-	in->fds.trig = bpf_map__fd(in->skel->maps.ptrig_trig_v1);
-	in->fds.flows = bpf_map__fd(in->skel->maps.ptrig_flows_v1);
-	in->fds.cnt = bpf_map__fd(in->skel->maps.ptrig_cnt_v1);
-	in->fds.stats = bpf_map__fd(in->skel->maps.ptrig_stats_v1);
-	in->fds.events = bpf_map__fd(in->skel->maps.ptrig_events_v1);
+	ptrig_skel_map_fds(in->skel, &in->fds);
 	in->xdp_fd = bpf_program__fd(in->skel->progs.ptrig_xdp_ingress);
 	in->tce_fd = bpf_program__fd(in->skel->progs.ptrig_tc_egress);
 	err = ptrig_config_init(&in->fds, PTRIG_DEFAULT_MARK);

@@ -21,7 +21,7 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
-#include "ptrig.skel.h"
+#include "skel_fds.h"
 #include "ptrig_load.h"
 #include "pkt.h"
 #include "prog_run.h"
@@ -161,14 +161,7 @@ static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
 	ASSERT_TRUE(c->ncpu > 0, "libbpf_num_possible_cpus: %d", c->ncpu);
 	c->skel = ptrig__open_and_load();
 	ASSERT_TRUE(c->skel, "ptrig__open_and_load: %s", strerror(errno));
-	c->fds.cfg = bpf_map__fd(c->skel->maps.ptrig_cfg_v1);
-	c->fds.ports = bpf_map__fd(c->skel->maps.ptrig_ports_v1);
-	c->fds.rules = bpf_map__fd(c->skel->maps.ptrig_rules_v1);
-	c->fds.trig = bpf_map__fd(c->skel->maps.ptrig_trig_v1);
-	c->fds.flows = bpf_map__fd(c->skel->maps.ptrig_flows_v1);
-	c->fds.cnt = bpf_map__fd(c->skel->maps.ptrig_cnt_v1);
-	c->fds.stats = bpf_map__fd(c->skel->maps.ptrig_stats_v1);
-	c->fds.events = bpf_map__fd(c->skel->maps.ptrig_events_v1);
+	ptrig_skel_map_fds(c->skel, &c->fds);
 	err = ptrig_config_init(&c->fds, PTRIG_DEFAULT_MARK);
 	ASSERT_TRUE(err == 0, "ptrig_config_init: %s", strerror(-err));
 	if (!n)
