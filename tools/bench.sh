@@ -528,34 +528,33 @@ EOF
 } >"$T/results.md"
 
 # ---- plot ------------------------------------------------------------------------------
+# plot_rows PATHS REFS: gnuplot rows "label S R F" from paths.tsv; PATHS and
+# REFS are "key:label|..." lists (a reference has one value for all three).
+plot_rows() {
+	awk -F'\t' -v paths="$1" -v refs="$2" '
+		/^#/ || $1 != "base" && $1 != "scale" { next }
+		{ val[$2] = $6 }
+		END {
+			n = split(paths, rows, "|")
+			for (i = 1; i <= n; i++) {
+				split(rows[i], kv, ":")
+				printf "\"%s\" %s %s %s\n", kv[2], val[kv[1] "_S"], val[kv[1] "_R"], val[kv[1] "_F"]
+			}
+			n = split(refs, rows, "|")
+			for (i = 1; i <= n; i++) {
+				split(rows[i], kv, ":")
+				printf "\"%s\" %s %s %s\n", kv[2], val[kv[1]], val[kv[1]], val[kv[1]]
+			}
+		}' "$T/paths.tsv"
+}
+
 plot() {
 	local g=$T/plot.gp
 	# Per-path r=1 and r=N figures by instance, and the end-to-end medians.
-	awk -F'\t' '
-		/^#/ || $1 != "base" && $1 != "scale" { next }
-		{ val[$2] = $6 }
-		END {
-			n = split("xdp_miss_r1:XDP miss|xdp_hit_hot:XDP hit (hot)|xdp_hit_cycle:XDP hit (cycling)|xdp_create:XDP creation|tc_miss_r1:TC miss|tc_refresh_r1:TC refresh|tc_reply_hot:TC reply (hot)|tc_reply_cycle:TC reply (cycling)", rows, "|")
-			for (i = 1; i <= n; i++) {
-				split(rows[i], kv, ":")
-				printf "\"%s\" %s %s %s\n", kv[2], val[kv[1] "_S"], val[kv[1] "_R"], val[kv[1] "_F"]
-			}
-			printf "\"ref xdp_parse\" %s %s %s\n", val["ref_xdp_parse_r1"], val["ref_xdp_parse_r1"], val["ref_xdp_parse_r1"]
-			printf "\"ref tc_parse\" %s %s %s\n", val["ref_tc_parse_r1"], val["ref_tc_parse_r1"], val["ref_tc_parse_r1"]
-		}' "$T/paths.tsv" >"$T/plot_r1.dat"
-	awk -F'\t' '
-		/^#/ || $1 != "base" && $1 != "scale" { next }
-		{ val[$2] = $6 }
-		END {
-			n = split("xdp_miss_rN:XDP miss|xdp_hit_fix_rN:XDP hit (fixture)|tc_miss_rN:TC miss|tc_refresh_rN:TC refresh|tc_reply_fix_rN:TC reply (fixture)", rows, "|")
-			for (i = 1; i <= n; i++) {
-				split(rows[i], kv, ":")
-				printf "\"%s\" %s %s %s\n", kv[2], val[kv[1] "_S"], val[kv[1] "_R"], val[kv[1] "_F"]
-			}
-			printf "\"ref xdp_pass\" %s %s %s\n", val["ref_xdp_pass_rN"], val["ref_xdp_pass_rN"], val["ref_xdp_pass_rN"]
-			printf "\"ref xdp_parse\" %s %s %s\n", val["ref_xdp_parse_rN"], val["ref_xdp_parse_rN"], val["ref_xdp_parse_rN"]
-			printf "\"ref tc_parse\" %s %s %s\n", val["ref_tc_parse_rN"], val["ref_tc_parse_rN"], val["ref_tc_parse_rN"]
-		}' "$T/paths.tsv" >"$T/plot_rN.dat"
+	plot_rows "xdp_miss_r1:XDP miss|xdp_hit_hot:XDP hit (hot)|xdp_hit_cycle:XDP hit (cycling)|xdp_create:XDP creation|tc_miss_r1:TC miss|tc_refresh_r1:TC refresh|tc_reply_hot:TC reply (hot)|tc_reply_cycle:TC reply (cycling)" \
+		"ref_xdp_parse_r1:ref xdp_parse|ref_tc_parse_r1:ref tc_parse" >"$T/plot_r1.dat"
+	plot_rows "xdp_miss_rN:XDP miss|xdp_hit_fix_rN:XDP hit (fixture)|tc_miss_rN:TC miss|tc_refresh_rN:TC refresh|tc_reply_fix_rN:TC reply (fixture)" \
+		"ref_xdp_pass_rN:ref xdp_pass|ref_xdp_parse_rN:ref xdp_parse|ref_tc_parse_rN:ref tc_parse" >"$T/plot_rN.dat"
 	# End to end: per protocol, the medians (boxes) and every run (points).
 	awk -F'\t' -v dir="$T" '
 		/^#/ || $5 != 1 { next }
