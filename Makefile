@@ -11,11 +11,17 @@ CLANG      ?= clang
 BPFTOOL    ?= bpftool
 ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
+# CFLAGS/LDFLAGS are the user's to override (`make CFLAGS=-O0`); the flags
+# the build needs live in PTRIG_* and are always added.
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD)
+PTRIG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD) -MMD -MP
+ALL_CFLAGS  = $(PTRIG_CFLAGS) $(CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
-	      -Wno-unused-parameter -Iinclude -Ivmlinux -Ibpf
+	      -Wno-unused-parameter -Iinclude -Ivmlinux -Ibpf -MMD -MP
 LDLIBS     := -lbpf -lelf -lz -ljson-c
+
+# A failed recipe must not leave a half-written target that looks up to date.
+.DELETE_ON_ERROR:
 
 ifeq ($(V),1)
 Q :=
@@ -28,11 +34,9 @@ endif
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS   := $(wildcard bpf/*.h) include/ptrig.h
 
 LOADER_LIB_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c))
 LOADER_LIB_OBJS := $(patsubst loader/%.c,$(BUILD)/loader/%.o,$(LOADER_LIB_SRCS))
-LOADER_HDRS     := $(wildcard loader/*.h) include/ptrig.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -58,7 +62,10 @@ deps:
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-$(BPF_OBJS): $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h | $(DEPS_STAMP)
+# Every object also depends on this Makefile: changed flags rebuild it.
+# Header dependencies come from the compilers (-MMD -MP), see the include at
+# the end.
+$(BPF_OBJS): $(BUILD)/%.bpf.o: bpf/%.bpf.c Makefile | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -67,29 +74,31 @@ $(SKELS): $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .skel.h,,$(notdir $@)) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/loader/%.o: loader/%.c $(LOADER_HDRS) $(SKELS) | $(DEPS_STAMP)
+# The skeletons are generated headers: order-only here so they exist before
+# the first compile; the .d files then track which object includes which.
+$(BUILD)/loader/%.o: loader/%.c Makefile | $(SKELS) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/ptrig-load: $(BUILD)/loader/main.o $(LOADER_LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LOADER_LIB_OBJS) $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(LOADER_LIB_OBJS) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/unit $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/bpf/%.c $(SKELS) $(LOADER_LIB_OBJS) $(wildcard tests/bpf/*.h)
+$(BUILD)/tests/%: tests/bpf/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(SKELS) $(LOADER_LIB_OBJS) $(wildcard tests/bpf/*.h)
+$(BUILD)/bench/%: tests/bench/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
 
 install: $(BUILD)/ptrig-load
 	install -d $(DESTDIR)$(SBINDIR)
@@ -113,3 +122,6 @@ bench: check-root all $(BENCH_BINS)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c
+
+# Header dependencies written by -MMD (absent before the first build).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "ptrig.h"
 #include "ptrig_maps.h"
@@ -25,7 +26,10 @@ const volatile __u32 fw_mark = PTRIG_DEFAULT_MARK;
 
 /* Declared __weak so a kernel without conntrack kfuncs still loads ptrig
  * (owner detection then falls back to the packet source, the ct check is
- * skipped). */
+ * skipped). Their presence is tested with ct_kfuncs_present(), never by
+ * taking a kfunc's address: kernels before 6.4 reject that instruction, and
+ * libbpf 1.1 emits it without the module BTF that nf_conntrack's kfuncs
+ * live in. */
 extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb,
 					 struct bpf_sock_tuple *tuple,
 					 __u32 tuple__sz,
@@ -39,6 +43,15 @@ extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
 #define CT_OPTS_SZ 12 /* the layout measured to load on this kernel */
+
+/* struct bpf_ct_opts is defined exactly where the conntrack kfuncs are (in
+ * vmlinux, or in the nf_conntrack module's BTF when that is loaded). CO-RE
+ * resolves this to a constant at load time, so the verifier drops the
+ * kfunc calls as dead code when they are absent. */
+static __always_inline bool ct_kfuncs_present(void)
+{
+	return bpf_core_type_exists(struct bpf_ct_opts);
+}
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -199,7 +212,7 @@ static __always_inline bool xdp_ct_tracked(struct xdp_md *ctx,
 	struct bpf_ct_opts opts = {};
 	struct nf_conn *ct;
 
-	if (!bpf_xdp_ct_lookup || !bpf_ct_release)
+	if (!ct_kfuncs_present())
 		return false;
 	tuple.ipv4.saddr = p->saddr;
 	tuple.ipv4.daddr = p->daddr;
@@ -387,7 +400,7 @@ static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
 	__be32 owner = p->saddr;
 	struct nf_conn *ct;
 
-	if (!bpf_skb_ct_lookup || !bpf_ct_release)
+	if (!ct_kfuncs_present())
 		return owner;
 	/* The packet already carries the NATed source: look up the reply
 	 * direction, which conntrack hashes too. */

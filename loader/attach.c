@@ -228,29 +228,54 @@ fail:
 	return err;
 }
 
-/* The conntrack kfuncs live in nf_conntrack's BTF (a module, usually).
- * Without them the programs still load, but cannot see the LAN host behind
- * the box's NAT: say so rather than leave the operator guessing. */
-static void warn_without_conntrack(void)
-{
-	struct btf *vmlinux;
-	bool builtin = false;
+/* Where the conntrack kfuncs are, by the same test the datapath makes at
+ * load time (struct bpf_ct_opts is defined exactly where they are): in
+ * vmlinux, in the nf_conntrack module's BTF, or nowhere. */
+enum ct_kfuncs { CT_KFUNCS_NONE, CT_KFUNCS_BUILTIN, CT_KFUNCS_MODULE };
 
-	if (access("/sys/kernel/btf/nf_conntrack", F_OK) == 0)
-		return;
+static enum ct_kfuncs ct_kfuncs_find(void)
+{
+	enum ct_kfuncs where = CT_KFUNCS_NONE;
+	struct btf *vmlinux, *mod;
+
 	vmlinux = btf__load_vmlinux_btf();
-	if (vmlinux) {
-		builtin = btf__find_by_name_kind(vmlinux, "bpf_skb_ct_lookup",
-						 BTF_KIND_FUNC) > 0;
-		btf__free(vmlinux);
+	if (!vmlinux)
+		return CT_KFUNCS_NONE;
+	if (btf__find_by_name_kind(vmlinux, "bpf_ct_opts", BTF_KIND_STRUCT) > 0)
+		where = CT_KFUNCS_BUILTIN;
+	else if ((mod = btf__parse_split("/sys/kernel/btf/nf_conntrack",
+					 vmlinux))) {
+		if (btf__find_by_name_kind(mod, "bpf_ct_opts",
+					   BTF_KIND_STRUCT) > 0)
+			where = CT_KFUNCS_MODULE;
+		btf__free(mod);
 	}
-	if (!builtin)
+	btf__free(vmlinux);
+	return where;
+}
+
+/* Without the conntrack kfuncs the programs still load, but cannot see the
+ * LAN host behind the box's NAT: say what was found rather than leave the
+ * operator guessing. */
+static void report_conntrack(void)
+{
+	switch (ct_kfuncs_find()) {
+	case CT_KFUNCS_BUILTIN:
+		printf("ptrig: conntrack kfuncs: built into the kernel\n");
+		break;
+	case CT_KFUNCS_MODULE:
+		printf("ptrig: conntrack kfuncs: from the nf_conntrack "
+		       "module\n");
+		break;
+	case CT_KFUNCS_NONE:
 		fprintf(stderr,
-			"ptrig-load: warning: nf_conntrack is not loaded, so "
-			"ptrig cannot find LAN hosts behind this box's NAT nor "
-			"skip connections it tracks; load your NAT/firewall "
-			"rules (or `modprobe nf_conntrack`) and attach "
-			"again\n");
+			"ptrig-load: warning: conntrack kfuncs not found "
+			"(nf_conntrack is not loaded), so ptrig cannot find "
+			"LAN hosts behind this box's NAT nor skip connections "
+			"it tracks; load your NAT/firewall rules (or `modprobe "
+			"nf_conntrack`) and attach again\n");
+		break;
+	}
 }
 
 static void print_firewall_hint(uint32_t mark)
@@ -520,7 +545,7 @@ int do_attach(const struct cmd_opts *o)
 		pinned[i] = true;
 	}
 
-	warn_without_conntrack();
+	report_conntrack();
 	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
 	       upgrade ? "upgraded on" : "attached to", o->ifname,
 	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);

@@ -367,9 +367,11 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= IF_NAMESIZE)
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len >= IF_NAMESIZE)
 			continue;
-		snprintf(names[n++], IF_NAMESIZE, "%s", de->d_name);
+		memcpy(names[n++], de->d_name, len + 1);
 	}
 	closedir(d);
 	return n;
