@@ -8,19 +8,30 @@
  *
  * Overlaps are found with per-(side, protocol) port ownership tables, the
  * same shape as the datapath's port table: marking a port costs O(1), and
- * without overlaps each table marks every port at most once, so a whole file
- * costs O(rules + ranges + 65536) however many rules it has.
+ * without overlaps each table marks every port at most once. Names go into a
+ * balanced tree (not a hash table, which crafted names can degrade), so a
+ * whole file costs O(rules * log(rules) + ranges + 65536) whatever it holds.
+ *
+ * The file is text of LF- or CRLF-ended lines, ASCII or UTF-8 (non-ASCII
+ * only in comments), with an optional UTF-8 byte-order mark; anything else
+ * is an error rather than something to guess about.
  */
+#define _GNU_SOURCE /* tdestroy() */
 #include <errno.h>
+#include <fcntl.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
-#define NAME_SLOTS 32768 /* power of two, > 2 * (PTRIG_MAX_RULES - 1) */
-#define QUOTE_MAX 64	 /* user text longer than this is cut in messages */
+#define QUOTE_MAX 64 /* user text longer than this is cut in messages */
+/* Longest reason in a message: fixed text plus at most two quoted bits. */
+#define REASON_MAX 512
 
 enum side {
 	SIDE_TRIGGER = 0,
@@ -32,12 +43,16 @@ static const char *const side_names[SIDE_MAX] = {"trigger", "open"};
 
 struct parser {
 	const char *fname;
-	int line; /* 0 while no line applies */
+	int line;     /* 0 while no line applies */
+	size_t bytes; /* read so far, against PTRIG_CONFIG_MAX_BYTES */
+	bool bom_checked;
 	char *err;
 	size_t errlen;
 	struct ptrig_ruleset rs;
-	/* Open-addressed name hash: rule index + 1, 0 = empty slot. */
-	uint16_t *names;
+	/* Tree of the names seen. Its keys point into names[], which never
+	 * moves (rs.rules does), one slot per rule index. */
+	void *name_tree;
+	char (*names)[PTRIG_NAME_LEN];
 	/* Owner of each port: [side][l4][port] = rule index + 1, 0 = free.
 	 * uint16_t is enough because there are fewer than 65535 rules. */
 	uint16_t (*ports)[PTRIG_L4_MAX][PTRIG_PORTS];
@@ -46,48 +61,81 @@ struct parser {
 static int fail(struct parser *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Writes "FILE:LINE: reason" (or "FILE: reason" for line 0). A long file
+ * name gives way, from its start, so that the line and the reason, which
+ * say what is wrong, always fit a buffer that can hold them.
+ */
+static void put_error(char *err, size_t errlen, const char *fname, int line,
+		      const char *reason)
+{
+	char where[24];
+	size_t flen, room, tail;
+
+	if (!err || !errlen)
+		return;
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d: ", line);
+	else
+		strcpy(where, ": ");
+	flen = strlen(fname);
+	room = strlen(where) + strlen(reason) + 1;
+	room = errlen > room ? errlen - room : 0;
+	if (flen <= room) {
+		snprintf(err, errlen, "%s%s%s", fname, where, reason);
+		return;
+	}
+	tail = room > 3 ? room - 3 : 0;
+	snprintf(err, errlen, "...%s%s%s", fname + flen - tail, where, reason);
+}
+
 static int fail(struct parser *p, const char *fmt, ...)
 {
+	char reason[REASON_MAX];
 	va_list ap;
-	int n;
 
-	if (!p->err || !p->errlen)
-		return -1;
-	if (p->line > 0)
-		n = snprintf(p->err, p->errlen, "%s:%d: ", p->fname, p->line);
-	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->fname);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	put_error(p->err, p->errlen, p->fname, p->line, reason);
 	return -1;
 }
 
 /*
- * Copy user text for a message: cut to QUOTE_MAX chars (a 4 KiB token would
- * push the useful part out of the caller's buffer) and replace control
- * characters, which could garble a terminal.
+ * Copy user text for a message: cut to QUOTE_MAX bytes (a 4 KiB token would
+ * push the useful part out of the caller's buffer) and write every byte
+ * that is not printable ASCII as \xHH: control characters could garble a
+ * terminal, and no-break spaces or bidi marks would hide what is wrong.
  */
 static const char *quote(char *buf, const char *s, size_t len)
 {
-	size_t i, n = len > QUOTE_MAX ? QUOTE_MAX : len;
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0, n = len > QUOTE_MAX ? QUOTE_MAX : len;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : c;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = c;
+		}
 	}
 	if (n < len) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
+		memcpy(buf + o, "...", 3);
+		o += 3;
 	}
-	buf[n] = '\0';
+	buf[o] = '\0';
 	return buf;
 }
 
-#define QBUF_LEN (QUOTE_MAX + 4)
+#define QBUF_LEN (4 * QUOTE_MAX + 4)
 
 /*
  * Decimal digits only: no sign, no spaces, no hex (strtoul would take all of
@@ -390,32 +438,29 @@ static int claim_ports(struct parser *p, enum side side, size_t idx,
 	return 0;
 }
 
-static uint32_t name_hash(const char *s)
+static int cmp_name(const void *a, const void *b)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return strcmp(a, b);
 }
 
-/* Adds rule idx to the name table, or fails if the name is taken. */
+static void keep_name(void *name)
+{
+	(void)name; /* the keys live in parser.names */
+}
+
+/* Adds rule idx to the name tree, or fails if the name is taken. */
 static int claim_name(struct parser *p, size_t idx)
 {
-	const char *name = p->rs.rules[idx].name;
-	uint32_t h = name_hash(name) & (NAME_SLOTS - 1);
-	const struct ptrig_rule_spec *o = NULL;
+	char *name = p->names[idx], **found;
+	const struct ptrig_rule_spec *o;
 
-	for (; p->names[h]; h = (h + 1) & (NAME_SLOTS - 1)) {
-		o = &p->rs.rules[p->names[h] - 1];
-		if (!strcmp(o->name, name))
-			break;
-		o = NULL;
-	}
-	if (!o) {
-		p->names[h] = idx + 1;
+	strcpy(name, p->rs.rules[idx].name);
+	found = tsearch(name, &p->name_tree, cmp_name);
+	if (!found)
+		return fail(p, "out of memory");
+	if (*found == name)
 		return 0;
-	}
+	o = &p->rs.rules[(*found - p->names[0]) / PTRIG_NAME_LEN];
 	return fail(p, "duplicate rule name \"%s\" (first defined on line %d)",
 		    name, o->line);
 }
@@ -483,9 +528,45 @@ static int parse_rule(struct parser *p, char *line)
 	return 0;
 }
 
+/* The next byte, or EOF; fails past the size cap. */
+static int next_byte(struct parser *p, FILE *f, int *c)
+{
+	*c = getc_unlocked(f);
+	if (*c != EOF && ++p->bytes > PTRIG_CONFIG_MAX_BYTES)
+		return fail(p, "file too large (max %d MiB)",
+			    PTRIG_CONFIG_MAX_BYTES >> 20);
+	return 0;
+}
+
 /*
- * Reads one line into buf (NUL-terminated, newline dropped). Returns 1 for a
- * line, 0 at end of file, -1 on error. Reading by hand rather than with
+ * A UTF-8 byte-order mark (some Windows editors write one) is skipped. A
+ * UTF-16 one is named, or the file would fail on its first NUL byte.
+ * Called as the first line grows, with len bytes in buf so far, until the
+ * first three have been looked at.
+ */
+static int check_bom(struct parser *p, char *buf, size_t *len)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+
+	if (*len == 2 &&
+	    ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)))
+		return fail(p,
+			    "UTF-16 text (byte-order mark %02x %02x); save "
+			    "the file as UTF-8 or ASCII",
+			    b[0], b[1]);
+	if (*len == 3) {
+		p->bom_checked = true;
+		if (!memcmp(buf, "\xef\xbb\xbf", 3))
+			*len = 0;
+	}
+	return 0;
+}
+
+/*
+ * Reads one line into buf (NUL-terminated, line end dropped). Returns 1 for
+ * a line, 0 at end of file, -1 on error. Lines end in LF or CRLF; any other
+ * CR is an error, because editors disagree on whether a lone CR ends a line
+ * and guessing wrong would hide rules. Reading by hand rather than with
  * getline() bounds memory and lets a NUL byte be told apart from the end.
  * The caller holds the stream lock, so getc_unlocked() is safe and cheap.
  */
@@ -496,13 +577,28 @@ static int read_line(struct parser *p, FILE *f, char *buf)
 	int c;
 
 	p->line++;
-	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+	for (;;) {
+		if (next_byte(p, f, &c))
+			return -1;
+		if (c == '\r') {
+			if (next_byte(p, f, &c))
+				return -1;
+			if (c != '\n' && !(c == EOF && ferror(f)))
+				return fail(p,
+					    "carriage return not followed by "
+					    "a line feed (lines end in LF or "
+					    "CRLF)");
+		}
+		if (c == EOF || c == '\n')
+			break;
 		if (len == PTRIG_CONFIG_MAX_LINE)
 			return fail(p, "line too long (max %d characters)",
 				    PTRIG_CONFIG_MAX_LINE);
 		if (!c)
 			nul = true;
 		buf[len++] = c;
+		if (p->line == 1 && !p->bom_checked && check_bom(p, buf, &len))
+			return -1;
 	}
 	if (c == EOF && ferror(f)) {
 		int e = errno;
@@ -516,8 +612,6 @@ static int read_line(struct parser *p, FILE *f, char *buf)
 	}
 	if (nul)
 		return fail(p, "NUL byte in line");
-	if (len && buf[len - 1] == '\r')
-		len--; /* CRLF files */
 	buf[len] = '\0';
 	return 1;
 }
@@ -539,7 +633,7 @@ int ptrig_config_parse_stream(FILE *f, const char *fname,
 	memset(rs, 0, sizeof(*rs));
 
 	buf = malloc(PTRIG_CONFIG_MAX_LINE + 1);
-	p.names = calloc(NAME_SLOTS, sizeof(*p.names));
+	p.names = calloc(PTRIG_MAX_RULES, sizeof(*p.names));
 	p.ports = calloc(SIDE_MAX, sizeof(*p.ports));
 	if (!buf || !p.names || !p.ports) {
 		fail(&p, "out of memory");
@@ -563,30 +657,73 @@ int ptrig_config_parse_stream(FILE *f, const char *fname,
 	}
 out:
 	ptrig_ruleset_free(&p.rs);
+	tdestroy(p.name_tree, keep_name);
 	free(p.ports);
 	free(p.names);
 	free(buf);
 	return ret;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	}
+	return "not a file";
+}
+
+/*
+ * Only regular files: a FIFO or a device could block for ever (O_NONBLOCK
+ * keeps the open itself from waiting for a FIFO's writer) or never end.
+ */
 int ptrig_config_parse_file(const char *path, struct ptrig_ruleset *rs,
 			    char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	int ret;
+	char reason[REASON_MAX];
+	struct stat st;
+	FILE *f;
+	int fd, ret;
 
-	if (!f) {
-		int e = errno;
-
-		memset(rs, 0, sizeof(*rs));
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot open: %s", path,
-				 strerror(e));
+	memset(rs, 0, sizeof(*rs));
+	if (!*path) {
+		put_error(err, errlen, "\"\"", 0,
+			  "cannot open: empty file name");
 		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(reason, sizeof(reason), "cannot open: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(reason, sizeof(reason), "not a regular file (%s)",
+			 file_kind(st.st_mode));
+		goto fail;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		snprintf(reason, sizeof(reason), "cannot open: %s",
+			 strerror(errno));
+		goto fail;
 	}
 	ret = ptrig_config_parse_stream(f, path, rs, err, errlen);
 	fclose(f);
 	return ret;
+fail:
+	if (fd >= 0)
+		close(fd);
+	put_error(err, errlen, path, 0, reason);
+	return -1;
 }
 
 void ptrig_ruleset_free(struct ptrig_ruleset *rs)

@@ -14,6 +14,10 @@
 /* Longest accepted line, without its newline; longer lines are an error. */
 #define PTRIG_CONFIG_MAX_LINE 4096
 
+/* Largest accepted file, in bytes: rule files are small, and a bound keeps
+ * line numbers in range whatever the input. */
+#define PTRIG_CONFIG_MAX_BYTES (16 << 20)
+
 /* Enough for any ptrig_port_set_format() output: "both:" plus
  * PTRIG_MAX_RANGES times "65535-65535" and a comma (or the NUL). */
 #define PTRIG_PORT_SET_STRLEN (5 + PTRIG_MAX_RANGES * 12)
@@ -49,7 +53,10 @@ struct ptrig_ruleset {
  * Parse and validate a whole rule file. On success returns 0 and fills rs
  * (rs must be zeroed or freed before). On error returns -1, leaves rs empty
  * and writes one message "FILE:LINE: reason" (or "FILE: reason" when no line
- * applies, e.g. the file cannot be opened) into err.
+ * applies, e.g. the file cannot be opened) into err; a FILE too long for err
+ * is cut at its start, so that LINE and reason stay whole. Only regular
+ * files (or symlinks to them) are read: FIFOs, devices and directories are
+ * refused without waiting on them.
  */
 int ptrig_config_parse_file(const char *path, struct ptrig_ruleset *rs,
 			    char *err, size_t errlen);

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -35,13 +37,18 @@ static int parse_buf(const char *text, size_t len, struct ptrig_ruleset *rs,
 	return ret;
 }
 
-static void parse_ok(const char *text, struct ptrig_ruleset *rs)
+static void parse_ok_buf(const char *text, size_t len, struct ptrig_ruleset *rs)
 {
 	char err[512] = "";
 
 	memset(rs, 0, sizeof(*rs));
-	if (parse_buf(text, strlen(text), rs, err, sizeof(err)))
+	if (parse_buf(text, len, rs, err, sizeof(err)))
 		fail_msg("unexpected error: %s", err);
+}
+
+static void parse_ok(const char *text, struct ptrig_ruleset *rs)
+{
+	parse_ok_buf(text, strlen(text), rs);
 }
 
 static void expect_err_buf(const char *text, size_t len, const char *want)
@@ -473,10 +480,10 @@ static void test_cannot_open(void **state)
 	assert_int_equal(rs.n, 0);
 	assert_null(rs.rules);
 
-	/* A directory opens but cannot be read. */
+	/* Not a regular file: refused before reading. */
 	assert_int_equal(ptrig_config_parse_file("/tmp", &rs, err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, "/tmp: read error: Is a directory");
+	assert_string_equal(err, "/tmp: not a regular file (a directory)");
 	assert_null(rs.rules);
 }
 
@@ -556,7 +563,8 @@ static void test_small_error_buffer(void **state)
 	(void)state;
 	assert_int_equal(parse_buf(bad, strlen(bad), &rs, err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, "ptrig.conf:");
+	/* Too small even for the reason: the file name goes first. */
+	assert_string_equal(err, "...:1: port");
 	assert_int_equal(parse_buf(bad, strlen(bad), &rs, NULL, 0), -1);
 	assert_null(rs.rules);
 }
@@ -715,7 +723,7 @@ static void test_bad_names(void **state)
 		   FNAME ":1: invalid rule name \"ftp!\" (1-31 of A-Z a-z 0-9 "
 			 "_ -)");
 	expect_err("caf\xc3\xa9 tcp:1 tcp:2\n",
-		   FNAME ":1: invalid rule name \"caf\xc3\xa9\" (1-31 of A-Z "
+		   FNAME ":1: invalid rule name \"caf\\xc3\\xa9\" (1-31 of A-Z "
 			 "a-z 0-9 _ -)");
 	expect_err("abcdefghijklmnopqrstuvwxyz012345 tcp:1 tcp:2\n", /* 32 */
 		   FNAME ":1: invalid rule name "
@@ -732,9 +740,9 @@ static void test_bad_names(void **state)
 		FNAME ":1: invalid rule name \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" (1-31 of "
 		      "A-Z a-z 0-9 _ -)");
-	expect_err("a\x1b[31m tcp:1 tcp:2\n",
-		   FNAME ":1: invalid rule name \"a?[31m\" (1-31 of A-Z a-z "
-			 "0-9 _ -)");
+	expect_err("a\x1b[31m tcp:1 tcp:2\n", FNAME
+		   ":1: invalid rule name \"a\\x1b[31m\" (1-31 of A-Z a-z "
+		   "0-9 _ -)");
 }
 
 static void test_overlapping_trigger_ports(void **state)
@@ -856,6 +864,398 @@ static void test_first_error_wins(void **state)
 		   FNAME ":2: timeout=0 out of range (1-86400)");
 }
 
+/* ---- input that once slipped through, or got a poor message ---- */
+
+static const char stray_cr[] =
+	"carriage return not followed by a line feed (lines end in LF or "
+	"CRLF)";
+
+static void test_stray_cr(void **state)
+{
+	struct ptrig_ruleset rs;
+	char want[256];
+
+	(void)state;
+	snprintf(want, sizeof(want), FNAME ":1: %s", stray_cr);
+	/* After a '#', a bare CR used to hide the rest of the line. */
+	expect_err("#\rirc tcp:1 tcp:2\n", want);
+	/* Old Mac line endings: every rule but the first was lost. */
+	expect_err("a tcp:1 tcp:2\rb tcp:3 tcp:4\r", want);
+	expect_err("irc tcp:6660-6669 tcp:113 # IRC\rftp tcp:21 tcp:20\n",
+		   want);
+	expect_err("a tcp:1 tcp:2\r", want);
+	snprintf(want, sizeof(want), FNAME ":2: %s", stray_cr);
+	expect_err("a tcp:1 tcp:2\r\nb tcp:3\r tcp:4\r\n", want);
+	expect_err("a tcp:1 tcp:2\r\nb tcp:3 tcp:4\r\r\n", want);
+
+	/* CRLF, and LF, stay fine, mixed too. */
+	parse_ok("a tcp:1 tcp:2\r\n\r\n# c\r\nb tcp:3 tcp:4\nc tcp:5 tcp:6\r\n",
+		 &rs);
+	assert_int_equal(rs.n, 3);
+	assert_int_equal(rs.rules[1].line, 4);
+	assert_int_equal(rs.rules[2].line, 5);
+	ptrig_ruleset_free(&rs);
+}
+
+static void test_utf8_bom(void **state)
+{
+	struct ptrig_ruleset rs;
+
+	(void)state;
+	parse_ok("\xef\xbb\xbfirc tcp:6660-6669 tcp:113\nftp tcp:21 tcp:20\n",
+		 &rs);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.rules[0].name, "irc");
+	assert_int_equal(rs.rules[0].line, 1);
+	ptrig_ruleset_free(&rs);
+
+	parse_ok("\xef\xbb\xbf# rules\r\nirc tcp:1 tcp:2\r\n", &rs);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(rs.rules[0].line, 2);
+	ptrig_ruleset_free(&rs);
+
+	parse_ok("\xef\xbb\xbf", &rs);
+	assert_int_equal(rs.n, 0);
+	ptrig_ruleset_free(&rs);
+
+	/* Only at the start of the file; elsewhere it is shown. */
+	expect_err("a tcp:1 tcp:2\n\xef\xbb\xbf"
+		   "b tcp:3 tcp:4\n",
+		   FNAME ":2: invalid rule name \"\\xef\\xbb\\xbfb\" (1-31 of "
+			 "A-Z a-z 0-9 _ -)");
+	expect_err("\n\xef\xbb\xbf"
+		   "b tcp:3 tcp:4\n",
+		   FNAME ":2: invalid rule name \"\\xef\\xbb\\xbfb\" (1-31 of "
+			 "A-Z a-z 0-9 _ -)");
+	expect_err("\xef\xbb\xbf\xef\xbb\xbf"
+		   "b tcp:3 tcp:4\n",
+		   FNAME ":1: invalid rule name \"\\xef\\xbb\\xbfb\" (1-31 of "
+			 "A-Z a-z 0-9 _ -)");
+	/* UTF-16 is named, not reported as a NUL byte. */
+	expect_err_buf("\xff\xfe"
+		       "a\0 \0t\0",
+		       8,
+		       FNAME ":1: UTF-16 text (byte-order mark ff fe); save "
+			     "the file as UTF-8 or ASCII");
+	expect_err_buf("\xfe\xff\0a\0 \0t", 8,
+		       FNAME ":1: UTF-16 text (byte-order mark fe ff); save "
+			     "the file as UTF-8 or ASCII");
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig; /* only interrupts a blocked open() or read() */
+}
+
+/* A temporary directory for files of the given kinds. */
+static void make_tmpdir(char *dir)
+{
+	strcpy(dir, "/tmp/ptrig-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void test_file_kinds(void **state)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	struct ptrig_ruleset rs = {0};
+	char dir[32], path[64], link[64], err[512], want[600];
+	const char *text = "a tcp:1 tcp:2\n";
+	int fd;
+
+	(void)state;
+	make_tmpdir(dir);
+
+	/* A FIFO without a writer used to block for ever. The alarm turns a
+	 * hang into an error (no SA_RESTART) instead of a stuck test. */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarm(3);
+	assert_int_equal(ptrig_config_parse_file(path, &rs, err, sizeof(err)),
+			 -1);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", path);
+	assert_string_equal(err, want);
+	assert_null(rs.rules);
+	unlink(path);
+
+	assert_int_equal(
+		ptrig_config_parse_file("/dev/null", &rs, err, sizeof(err)),
+		-1);
+	assert_string_equal(
+		err, "/dev/null: not a regular file (a character device)");
+	assert_int_equal(ptrig_config_parse_file(dir, &rs, err, sizeof(err)),
+			 -1);
+	snprintf(want, sizeof(want), "%s: not a regular file (a directory)",
+		 dir);
+	assert_string_equal(err, want);
+	assert_null(rs.rules);
+
+	/* A symlink to a regular file is a regular file. */
+	snprintf(path, sizeof(path), "%s/r.conf", dir);
+	snprintf(link, sizeof(link), "%s/l.conf", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(ptrig_config_parse_file(link, &rs, err, sizeof(err)),
+			 0);
+	assert_int_equal(rs.n, 1);
+	ptrig_ruleset_free(&rs);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_long_path_keeps_reason(void **state)
+{
+	struct ptrig_ruleset rs = {0};
+	char dir[32], path[1300], err[1024], *p;
+	const char *text = "ok tcp:1 tcp:2\nbad tcp:0 tcp:1\n";
+	const char *reason = ":2: port 0 out of range (1-65535)";
+	size_t len;
+	int fd;
+
+	(void)state;
+	make_tmpdir(dir);
+	/* 1,222 characters, through "/." steps: no deep directories. */
+	p = path + sprintf(path, "%s", dir);
+	while (p - path + 2 + 10 <= 1222)
+		p += sprintf(p, "/.");
+	p += sprintf(p, "/");
+	while (p - path + 8 < 1222)
+		*p++ = 'x';
+	strcpy(p, "bad.conf");
+	assert_int_equal(strlen(path), 1222);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	assert_int_equal(ptrig_config_parse_file(path, &rs, err, sizeof(err)),
+			 -1);
+	len = strlen(err);
+	assert_true(len < sizeof(err));
+	/* The reason stays whole; the path gives way at its start. */
+	assert_true(len > strlen(reason));
+	assert_string_equal(err + len - strlen(reason), reason);
+	assert_memory_equal(err, "...", 3);
+	assert_memory_equal(err + len - strlen(reason) - 8, "bad.conf", 8);
+	assert_null(rs.rules);
+
+	/* Same for a file that cannot be opened. */
+	strcpy(path + strlen(path) - 8, "not.conf");
+	assert_int_equal(ptrig_config_parse_file(path, &rs, err, sizeof(err)),
+			 -1);
+	len = strlen(err);
+	assert_string_equal(err + len -
+				    strlen("not.conf: cannot open: No "
+					   "such file or directory"),
+			    "not.conf: cannot open: No such file or directory");
+	assert_memory_equal(err, "...", 3);
+
+	strcpy(path + strlen(path) - 8, "bad.conf");
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_file_size_cap(void **state)
+{
+	struct ptrig_ruleset rs;
+	size_t len = PTRIG_CONFIG_MAX_BYTES;
+	char *text = malloc(len + 2);
+	const char *rule = "a tcp:1 tcp:2\n";
+
+	(void)state;
+	assert_non_null(text);
+	/* A rule, then blank lines up to exactly the cap: accepted. */
+	memcpy(text, rule, strlen(rule));
+	memset(text + strlen(rule), '\n', len - strlen(rule));
+	parse_ok_buf(text, len, &rs);
+	assert_int_equal(rs.n, 1);
+	ptrig_ruleset_free(&rs);
+
+	/* One byte more is not, reported at the line that crosses the cap
+	 * (the line counter could otherwise run past INT_MAX). */
+	text[len] = '\n';
+	expect_err_buf(text, len + 1,
+		       FNAME ":16777204: file too large (max 16 MiB)");
+	text[len] = '#';
+	expect_err_buf(text, len + 1,
+		       FNAME ":16777204: file too large (max 16 MiB)");
+	free(text);
+}
+
+static void test_quote_escapes_non_ascii(void **state)
+{
+	(void)state;
+	/* A no-break space looked like a plain one. */
+	expect_err("irc\xc2\xa0tcp:6660-6669 tcp:1 tcp:2\n",
+		   FNAME ":1: invalid rule name \"irc\\xc2\\xa0tcp:6660-6669\" "
+			 "(1-31 of A-Z a-z 0-9 _ -)");
+	/* C1 CSI, a bidi override, C0 ESC and DEL, a quote and a backslash. */
+	expect_err("a\xc2\x9b"
+		   "31m tcp:1 tcp:2\n",
+		   FNAME ":1: invalid rule name \"a\\xc2\\x9b31m\" (1-31 of "
+			 "A-Z a-z 0-9 _ -)");
+	expect_err("a\xe2\x80\xae"
+		   "b tcp:1 tcp:2\n",
+		   FNAME ":1: invalid rule name \"a\\xe2\\x80\\xaeb\" (1-31 of "
+			 "A-Z a-z 0-9 _ -)");
+	expect_err("a\x1b\x7f\"\\ tcp:1 tcp:2\n",
+		   FNAME ":1: invalid rule name \"a\\x1b\\x7f\\\"\\\\\" (1-31 "
+			 "of A-Z a-z 0-9 _ -)");
+	expect_err("a tcp:1 tcp:2 peer=\xc2\xa0\n",
+		   FNAME ":1: invalid value \"peer=\\xc2\\xa0\" (expected any "
+			 "or trigger)");
+	/* The cut is made on the input, never inside an escape. */
+	expect_err(
+		"a tcp:1 tcp:"
+		"\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2"
+		"\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
+		"\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2"
+		"\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
+		"\xc2\xa0\xc2\xa0\xc2\xa0\n",
+		FNAME ":1: invalid port \""
+		      "\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2"
+		      "\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0"
+		      "\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2"
+		      "\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0"
+		      "\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2"
+		      "\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0\\xc2\\xa0...\"");
+}
+
+/*
+ * Names whose FNV-1a hashes share their low 15 bits: they all fell into
+ * one bucket of an unkeyed 32768-slot table, which made the duplicate check
+ * quadratic. The low bits of FNV-1a depend only on the low bits of its
+ * state, and one step is invertible, so a table of 3-character suffixes,
+ * built backwards from the target, completes any prefix to a collision.
+ */
+#define FNV_PRIME 16777619u
+#define LOW_MASK 0x7fffu
+
+static const char name_chars[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+
+static uint32_t fnv_low(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * FNV_PRIME;
+	return h & LOW_MASK;
+}
+
+static void colliding_names(char (*names)[PTRIG_NAME_LEN], int n)
+{
+	static int32_t suffix_of[LOW_MASK + 1];
+	uint32_t inv = FNV_PRIME, s;
+	int a, b, c, i, found;
+
+	for (i = 0; i < 5; i++) /* Newton: inverse of the prime mod 2^32 */
+		inv *= 2 - FNV_PRIME * inv;
+	memset(suffix_of, -1, sizeof(suffix_of));
+	for (a = 0; a < 64; a++)
+		for (b = 0; b < 64; b++)
+			for (c = 0; c < 64; c++) {
+				/* Undo the steps of chars c, b, a from 0. */
+				s = ((0 * inv) ^ (uint32_t)name_chars[c]);
+				s = ((s * inv) ^ (uint32_t)name_chars[b]);
+				s = ((s * inv) ^ (uint32_t)name_chars[a]) &
+				    LOW_MASK;
+				if (suffix_of[s] < 0)
+					suffix_of[s] = (a << 12) | (b << 6) | c;
+			}
+	for (i = 0, found = 0; found < n; i++) {
+		char prefix[16];
+		int32_t sfx;
+
+		snprintf(prefix, sizeof(prefix), "c%d", i);
+		sfx = suffix_of[fnv_low(prefix)];
+		if (sfx < 0)
+			continue;
+		snprintf(names[found], PTRIG_NAME_LEN, "%s%c%c%c", prefix,
+			 name_chars[sfx >> 12], name_chars[(sfx >> 6) & 63],
+			 name_chars[sfx & 63]);
+		assert_int_equal(fnv_low(names[found]), 0);
+		found++;
+	}
+}
+
+/* Best of three parse times of a file of n rules with the given names. */
+static double parse_time(char (*names)[PTRIG_NAME_LEN], int n)
+{
+	struct ptrig_ruleset rs;
+	struct text t = {0};
+	double best = 1e9, t0;
+	int i, run;
+
+	for (i = 0; i < n; i++)
+		text_add(&t, "%s tcp:%d udp:%d\n", names[i], 1 + i, 1 + i);
+	for (run = 0; run < 3; run++) {
+		t0 = now_s();
+		parse_ok(t.s, &rs);
+		if (now_s() - t0 < best)
+			best = now_s() - t0;
+		assert_int_equal(rs.n, n);
+		ptrig_ruleset_free(&rs);
+	}
+	free(t.s);
+	return best;
+}
+
+static void test_colliding_names_stay_fast(void **state)
+{
+	int n = PTRIG_MAX_RULES - 1, i;
+	char(*names)[PTRIG_NAME_LEN] = calloc(n, PTRIG_NAME_LEN);
+	double plain, crafted;
+
+	(void)state;
+	assert_non_null(names);
+	for (i = 0; i < n; i++)
+		snprintf(names[i], PTRIG_NAME_LEN, "r%d", i);
+	plain = parse_time(names, n);
+	colliding_names(names, n);
+	crafted = parse_time(names, n);
+	print_message("16383 rules: plain names %.1f ms, colliding names %.1f "
+		      "ms\n",
+		      plain * 1e3, crafted * 1e3);
+	/* A ratio within one run; quadratic was 7x and more. Plus 10 ms of
+	 * slack for a busy machine. */
+	assert_true(crafted < 3 * plain + 0.010);
+	free(names);
+}
+
+static void test_cosmetic(void **state)
+{
+	struct ptrig_ruleset rs = {0};
+	struct text t = {0};
+	char err[512];
+	int i;
+
+	(void)state;
+	/* An empty file name is shown as such, not as nothing. */
+	assert_int_equal(ptrig_config_parse_file("", &rs, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "\"\": cannot open: empty file name");
+
+	/* The CR of a CRLF does not count against the line limit. */
+	text_add(&t, "a tcp:1 tcp:2\r\n#");
+	for (i = 1; i < PTRIG_CONFIG_MAX_LINE; i++)
+		text_add(&t, "x");
+	text_add(&t, "\r\nb tcp:3 tcp:4\r\n");
+	parse_ok(t.s, &rs);
+	assert_int_equal(rs.n, 2);
+	ptrig_ruleset_free(&rs);
+	t.len -= strlen("\r\nb tcp:3 tcp:4\r\n");
+	text_add(&t, "x\r\n");
+	expect_err(t.s, FNAME ":2: line too long (max 4096 characters)");
+	free(t.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +1293,14 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_stray_cr),
+		cmocka_unit_test(test_utf8_bom),
+		cmocka_unit_test(test_file_kinds),
+		cmocka_unit_test(test_long_path_keeps_reason),
+		cmocka_unit_test(test_file_size_cap),
+		cmocka_unit_test(test_quote_escapes_non_ascii),
+		cmocka_unit_test(test_colliding_names_stay_fast),
+		cmocka_unit_test(test_cosmetic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
