@@ -759,6 +759,24 @@ void ptrig_port_set_format(const struct ptrig_port_set *ps, char *buf,
 	}
 }
 
+int ptrig_rule_format(const struct ptrig_rule_spec *r, char *buf, size_t len)
+{
+	char trig[PTRIG_PORT_SET_STRLEN], open[PTRIG_PORT_SET_STRLEN];
+	char timeout[32] = "", flow[32] = "";
+
+	ptrig_port_set_format(&r->trigger, trig, sizeof(trig));
+	ptrig_port_set_format(&r->open, open, sizeof(open));
+	if (r->timeout_s != PTRIG_DEFAULT_TRIGGER_TIMEOUT_S)
+		snprintf(timeout, sizeof(timeout), " timeout=%u", r->timeout_s);
+	if (r->flow_timeout_s)
+		snprintf(flow, sizeof(flow), " flow-timeout=%u",
+			 r->flow_timeout_s);
+	return snprintf(
+		buf, len, "%s %s %s%s%s%s", r->name, trig, open, timeout,
+		r->peer_mode == PTRIG_PEER_TRIGGER ? " peer=trigger" : "",
+		flow);
+}
+
 uint32_t ptrig_rule_tcp_flow_timeout(const struct ptrig_rule_spec *r)
 {
 	return r->flow_timeout_s ? r->flow_timeout_s

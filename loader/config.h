@@ -72,6 +72,18 @@ void ptrig_ruleset_free(struct ptrig_ruleset *rs);
 void ptrig_port_set_format(const struct ptrig_port_set *ps, char *buf,
 			   size_t len);
 
+/* Enough for any ptrig_rule_format() output: a name, two port sets and
+ * " timeout=86400 peer=trigger flow-timeout=86400". */
+#define PTRIG_RULE_STRLEN (PTRIG_NAME_LEN + 2 * PTRIG_PORT_SET_STRLEN + 64)
+
+/*
+ * Write a rule as one line of a rule file, without a newline and with only
+ * the options that differ from their defaults ("ftp tcp:21 tcp:50000-50010
+ * timeout=300"). Parsing the line gives the rule back. Returns the length,
+ * as snprintf() does; the text is cut (but terminated) if len is too small.
+ */
+int ptrig_rule_format(const struct ptrig_rule_spec *r, char *buf, size_t len);
+
 /* Effective flow timeouts of a rule (flow-timeout overrides both). */
 uint32_t ptrig_rule_tcp_flow_timeout(const struct ptrig_rule_spec *r);
 uint32_t ptrig_rule_udp_flow_timeout(const struct ptrig_rule_spec *r);

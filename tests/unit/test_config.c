@@ -533,6 +533,64 @@ static void test_format(void **state)
 	assert_string_equal(small, "");
 }
 
+/* Formats rule i of rs into a static buffer. */
+static const char *rule_text(const struct ptrig_ruleset *rs, size_t i)
+{
+	static char buf[PTRIG_RULE_STRLEN];
+
+	assert_true(ptrig_rule_format(&rs->rules[i], buf, sizeof(buf)) <
+		    (int)sizeof(buf));
+	return buf;
+}
+
+static void test_rule_format(void **state)
+{
+	struct ptrig_ruleset rs, back;
+	struct text t = {0};
+	char small[12];
+	size_t i;
+
+	(void)state;
+	parse_ok("irc  tcp:6660-6669   tcp:113 # IRC\n"
+		 "ftp tcp:21 tcp:50000-50010 timeout=0300\n"
+		 "game udp:27015 udp:27000-27030,4380 peer=trigger "
+		 "timeout=600\n"
+		 "voip both:5060 udp:10000-10100 flow-timeout=600 peer=any\n"
+		 "all udp:1,7-7 tcp:9 flow-timeout=1 peer=trigger "
+		 "timeout=86400\n",
+		 &rs);
+	assert_int_equal(rs.n, 5);
+	assert_string_equal(rule_text(&rs, 0), "irc tcp:6660-6669 tcp:113");
+	assert_string_equal(rule_text(&rs, 1),
+			    "ftp tcp:21 tcp:50000-50010 timeout=300");
+	assert_string_equal(rule_text(&rs, 2),
+			    "game udp:27015 udp:27000-27030,4380 peer=trigger");
+	assert_string_equal(rule_text(&rs, 3),
+			    "voip both:5060 udp:10000-10100 flow-timeout=600");
+	assert_string_equal(rule_text(&rs, 4),
+			    "all udp:1,7 tcp:9 timeout=86400 peer=trigger "
+			    "flow-timeout=1");
+
+	/* Written back, the rules parse to the same set. */
+	for (i = 0; i < rs.n; i++)
+		text_add(&t, "%s\n", rule_text(&rs, i));
+	parse_ok(t.s, &back);
+	assert_int_equal(back.n, rs.n);
+	for (i = 0; i < rs.n; i++) {
+		rs.rules[i].line = back.rules[i].line;
+		assert_memory_equal(&rs.rules[i], &back.rules[i],
+				    sizeof(rs.rules[i]));
+	}
+	ptrig_ruleset_free(&back);
+
+	/* Cut but terminated; the return value is the full length. */
+	assert_int_equal(ptrig_rule_format(&rs.rules[0], small, sizeof(small)),
+			 (int)strlen("irc tcp:6660-6669 tcp:113"));
+	assert_string_equal(small, "irc tcp:666");
+	ptrig_ruleset_free(&rs);
+	free(t.s);
+}
+
 static void test_ruleset_reuse(void **state)
 {
 	struct ptrig_ruleset rs;
@@ -1274,6 +1332,7 @@ int main(void)
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_rule_format),
 		cmocka_unit_test(test_ruleset_reuse),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_missing_fields),
