@@ -120,6 +120,52 @@ demo: check-root all
 bench: check-root all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/bench.sh
 
+# ---- rule-file fuzzing ----
+# `make fuzz` runs the parser's libFuzzer target for FUZZ_SECONDS; new inputs
+# go to $(BUILD)/fuzz/corpus, the committed seeds in tests/fuzz/corpus are
+# only read. `make test` replays the seeds through the same target, built by
+# $(CC) with ASan and UBSan but without libFuzzer. `make fuzz-coverage` shows
+# the lines of config.c that the seeds reach.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SRCS    := tests/fuzz/fuzz_config.c loader/config.c
+FUZZ_DEPS    := $(FUZZ_SRCS) loader/config.h include/ptrig.h Makefile
+FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iloader -O1 -g \
+		-fno-omit-frame-pointer
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+all: $(FUZZ_DIR)/config-replay
+
+$(FUZZ_DIR)/config-replay: $(FUZZ_DEPS) tests/fuzz/replay.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_CFLAGS) $(SAN_FLAGS) $(FUZZ_SRCS) tests/fuzz/replay.c -o $@
+
+$(FUZZ_DIR)/config-fuzz: $(FUZZ_DEPS) | $(DEPS_STAMP)
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer $(FUZZ_SRCS) -o $@
+
+$(FUZZ_DIR)/config-cov: $(FUZZ_DEPS) tests/fuzz/replay.c | $(DEPS_STAMP)
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fprofile-instr-generate -fcoverage-mapping \
+		$(FUZZ_SRCS) tests/fuzz/replay.c -o $@
+
+.PHONY: fuzz fuzz-coverage
+fuzz: $(FUZZ_DIR)/config-fuzz
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+		-dict=tests/fuzz/config.dict -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/ \
+		$(FUZZ_DIR)/corpus tests/fuzz/corpus
+
+fuzz-coverage: $(FUZZ_DIR)/config-cov
+	$(Q)rm -rf $(FUZZ_DIR)/cov && mkdir -p $(FUZZ_DIR)/cov
+	$(Q)LLVM_PROFILE_FILE=$(FUZZ_DIR)/cov/%p.profraw $< tests/fuzz/corpus >/dev/null 2>&1
+	$(Q)llvm-profdata merge -sparse $(FUZZ_DIR)/cov/*.profraw -o $(FUZZ_DIR)/cov/all.profdata
+	$(Q)llvm-cov report $< -instr-profile=$(FUZZ_DIR)/cov/all.profdata loader/config.c
+
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c
 

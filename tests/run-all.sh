@@ -59,6 +59,8 @@ unit_suite() {
 		t=$BUILD/tests/$(basename "$t" .c)
 		run_one unit "$(basename "$t")" "$t"
 	done
+	# The rule-file fuzz seeds, replayed with ASan and UBSan.
+	run_one unit config-fuzz-corpus "$BUILD/fuzz/config-replay" tests/fuzz/corpus
 }
 
 bpf_suite() {

@@ -306,6 +306,13 @@ check_bad check_timeout_out_of_range bad_range.conf \
 	'bad_range.conf:1: timeout=0 out of range (1-86400)'
 check_bad check_port_out_of_range bad_port.conf \
 	'bad_port.conf:1: port 70000 out of range (1-65535)'
+# Only regular files: a FIFO without a writer is refused, not waited on.
+mkfifo fifo.conf
+check_bad check_fifo_refused fifo.conf 'fifo.conf: not a regular file (a FIFO)'
+check_bad check_empty_path '' '"": cannot open: empty file name'
+printf 'a tcp:1 tcp:2\rb tcp:3 tcp:4\r' >cr.conf
+check_bad check_cr_only_lines cr.conf \
+	'cr.conf:1: carriage return not followed by a line feed (lines end in LF or CRLF)'
 
 # ---- without root ------------------------------------------------------------
 
