@@ -30,7 +30,7 @@
 #include "config.h"
 
 #define QUOTE_MAX 64 /* user text longer than this is cut in messages */
-/* Longest reason in a message: fixed text plus at most two quoted bits. */
+/* Longest reason in a message: fixed text, one quoted token and a name. */
 #define REASON_MAX 512
 
 enum side {
@@ -678,7 +678,7 @@ static const char *file_kind(mode_t mode)
 	case S_IFSOCK:
 		return "a socket";
 	}
-	return "not a file";
+	return "of an unknown kind";
 }
 
 /*
@@ -703,23 +703,23 @@ int ptrig_config_parse_file(const char *path, struct ptrig_ruleset *rs,
 	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(reason, sizeof(reason), "cannot open: %s",
 			 strerror(errno));
-		goto fail;
+		goto refuse;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(reason, sizeof(reason), "not a regular file (%s)",
 			 file_kind(st.st_mode));
-		goto fail;
+		goto refuse;
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
 		snprintf(reason, sizeof(reason), "cannot open: %s",
 			 strerror(errno));
-		goto fail;
+		goto refuse;
 	}
 	ret = ptrig_config_parse_stream(f, path, rs, err, errlen);
 	fclose(f);
 	return ret;
-fail:
+refuse:
 	if (fd >= 0)
 		close(fd);
 	put_error(err, errlen, path, 0, reason);
@@ -761,18 +761,18 @@ void ptrig_port_set_format(const struct ptrig_port_set *ps, char *buf,
 
 int ptrig_rule_format(const struct ptrig_rule_spec *r, char *buf, size_t len)
 {
-	char trig[PTRIG_PORT_SET_STRLEN], open[PTRIG_PORT_SET_STRLEN];
+	char trig[PTRIG_PORT_SET_STRLEN], opens[PTRIG_PORT_SET_STRLEN];
 	char timeout[32] = "", flow[32] = "";
 
 	ptrig_port_set_format(&r->trigger, trig, sizeof(trig));
-	ptrig_port_set_format(&r->open, open, sizeof(open));
+	ptrig_port_set_format(&r->open, opens, sizeof(opens));
 	if (r->timeout_s != PTRIG_DEFAULT_TRIGGER_TIMEOUT_S)
 		snprintf(timeout, sizeof(timeout), " timeout=%u", r->timeout_s);
 	if (r->flow_timeout_s)
 		snprintf(flow, sizeof(flow), " flow-timeout=%u",
 			 r->flow_timeout_s);
 	return snprintf(
-		buf, len, "%s %s %s%s%s%s", r->name, trig, open, timeout,
+		buf, len, "%s %s %s%s%s%s", r->name, trig, opens, timeout,
 		r->peer_mode == PTRIG_PEER_TRIGGER ? " peer=trigger" : "",
 		flow);
 }
