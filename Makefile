@@ -136,7 +136,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all
 
 all: $(FUZZ_DIR)/config-replay
 
-$(FUZZ_DIR)/config-replay: $(FUZZ_DEPS) tests/fuzz/replay.c
+$(FUZZ_DIR)/config-replay: $(FUZZ_DEPS) tests/fuzz/replay.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(FUZZ_CFLAGS) $(SAN_FLAGS) $(FUZZ_SRCS) tests/fuzz/replay.c -o $@
