@@ -11,8 +11,10 @@
 #   -t SECS  kill the guest after SECS       VM_TIMEOUT, 900
 #   -m MB    guest memory                    VM_MEM, 2048
 #   -s N     guest CPUs                      VM_SMP, 2
-#   -a ACCEL tcg or kvm                      VM_ACCEL, tcg (same speed everywhere)
-#   -C DIR   working directory in the guest  (default: the current one)
+#   -a ACCEL tcg or kvm                      VM_ACCEL, tcg (same speed everywhere;
+#            kvm needs working (nested) KVM, which the development VM lacks)
+#   -C DIR   working directory in the guest  (default: the current one; not
+#            under /tmp, /run, /dev, /proc or /sys: the guest has its own)
 #   -e VAR=VALUE   set VAR in the guest (repeatable); BUILD, PTRIG_* and LAB_*
 #                  pass through from the caller's environment
 #   -v       show the guest's kernel console after the run
@@ -69,7 +71,7 @@ usage() {
 
 # prepare: sets KVER, KDIR (the unpacked package) and INITRD.
 prepare() {
-	local deb tmp mods m stage
+	local deb mods m stage
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (tools/install-deps.sh)"
 	[ -x /bin/busybox ] || die "busybox missing (package busybox-static; tools/install-deps.sh)"
 	command -v cpio >/dev/null || die "cpio missing (tools/install-deps.sh)"
@@ -94,18 +96,20 @@ prepare() {
 		fi
 		rm -rf "$KDIR"
 		dpkg-deb -x "$deb" "$KDIR" || die "dpkg-deb -x $deb failed"
-		KVER=$(ls "$KDIR/lib/modules" 2>/dev/null | head -1)
-		[ -n "$KVER" ] && [ -e "$KDIR/boot/vmlinuz-$KVER" ] || die "$deb: no kernel and modules inside"
+		KVER=$(find "$KDIR/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -1)
+		if [ -z "$KVER" ] || [ ! -e "$KDIR/boot/vmlinuz-$KVER" ]; then
+			die "$deb: no kernel and modules inside"
+		fi
 		depmod -b "$KDIR" "$KVER" || die "depmod failed"
 		touch "$KDIR/.done"
 	fi
-	KVER=$(ls "$KDIR/lib/modules" | head -1)
+	KVER=$(find "$KDIR/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | head -1)
 	INITRD=$KDIR/initrd.gz
 	# Rebuilt when this script changes (the init below lives here).
 	if [ ! -e "$INITRD" ] || [ "${BASH_SOURCE[0]}" -nt "$INITRD" ]; then
 		stage=$(mktemp -d) || die "mktemp"
-		mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lower,mods,run} &&
-			cp /bin/busybox "$stage/bin/busybox" || die "staging the initramfs"
+		mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lower,mods,run} || die "staging the initramfs"
+		cp /bin/busybox "$stage/bin/busybox" || die "staging the initramfs"
 		# --show-depends lists each module after its dependencies; a
 		# module shared by two chains appears twice, so keep the first.
 		# shellcheck disable=SC2086
@@ -117,8 +121,9 @@ prepare() {
 			basename "$m" >>"$stage/mods/order"
 		done
 		write_init >"$stage/init" && chmod 755 "$stage/init"
-		(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$INITRD.tmp" &&
-			mv "$INITRD.tmp" "$INITRD" || die "building the initramfs"
+		(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$INITRD.tmp" ||
+			die "building the initramfs"
+		mv "$INITRD.tmp" "$INITRD" || die "building the initramfs"
 		rm -rf "$stage"
 	fi
 	flock -u 9
@@ -242,7 +247,7 @@ run() {
 		echo "vm.sh: the guest did not run the command (qemu exit $rc)" >&2
 		rc=125
 	fi
-	if [ $rc -eq 125 ] || [ $rc -eq 124 ] || [ "$VERBOSE" = 1 ]; then
+	if [ "$rc" -eq 125 ] || [ "$rc" -eq 124 ] || [ "$VERBOSE" = 1 ]; then
 		echo "vm.sh: guest console ($PKG, $ACCEL):" >&2
 		sed 's/^/  | /' "$run_dir/qemu.log" "$run_dir/console" | tail -40 >&2
 	fi

@@ -64,6 +64,7 @@ case "$CT0" in
 absent)
 	assert_eq absent "$(ct_state)" "the lab without firewall left nf_conntrack unloaded"
 	assert_match 'warning: conntrack kfuncs not found' "$err" "attach warns: conntrack kfuncs not found"
+	# shellcheck disable=SC2016 # backquotes, not an expansion
 	advice=$(grep -o '`[^`]*`' <<<"$err" | tr -d '`' | head -1)
 	assert_eq "modprobe nf_conntrack" "$advice" "the warning advises \`modprobe nf_conntrack\`"
 	# Follow it as a user would, word for word.

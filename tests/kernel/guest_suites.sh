@@ -56,7 +56,10 @@ without-ct)
 esac
 
 for t in "$@"; do
-	name=$(basename "$(dirname "$t")")/$(basename "$t" .sh)
+	case "$t" in
+	*.sh) name=$(basename "$(dirname "$t")")/$(basename "$t" .sh) ;;
+	*) name=$(basename "$t") ;;
+	esac
 	log=$logs/$(basename "$t").log
 	if [ "$mode" = without-ct ] && ct_loaded; then
 		fail "$label: $name: nf_conntrack got loaded by an earlier test; not run"
