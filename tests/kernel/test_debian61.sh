@@ -84,14 +84,29 @@ if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$T/host-verifier.log"; then
 	fail "verifier budget on $(uname -r): exit $rc"
 fi
 
-# Boot time alone: a guest that only runs `true`.
+# The boot time, and tools/vm.sh handing back the command's output and exit
+# status.
 start=$(date +%s%N)
-if bash tools/vm.sh true; then
-	pass "guest boots and powers off ($((($(date +%s%N) - start) / 1000000))ms)"
+out=$(bash tools/vm.sh sh -c 'echo "in $(uname -r)"; exit 7' 2>"$T/vm.err")
+rc=$?
+kver=${VM_KERNEL_PKG:-linux-image-6.1.0-57-amd64}
+kver=${kver#linux-image-}
+if [ $rc -eq 7 ] && [ "$out" = "in $kver" ]; then
+	pass "guest boots, runs a command, returns its output and exit status 7 ($((($(date +%s%N) - start) / 1000000))ms)"
 else
-	fail "guest boots and runs a command (tools/vm.sh exit $?)"
+	fail "guest boots and runs a command (exit $rc, output '$out': $(tail -3 "$T/vm.err" | tr '\n' '|'))"
 	echo "$passed passed, $failed failed"
 	exit 1
+fi
+if [ $full -eq 1 ]; then
+	start=$SECONDS
+	bash tools/vm.sh -t 20 sleep 300 >/dev/null 2>&1
+	rc=$?
+	if [ $rc -eq 124 ] && [ $((SECONDS - start)) -le 40 ]; then
+		pass "tools/vm.sh -t 20: a guest that runs too long is killed (exit 124, $((SECONDS - start))s)"
+	else
+		fail "tools/vm.sh -t 20 sleep 300: exit $rc after $((SECONDS - start))s, want 124 within 40 s"
+	fi
 fi
 
 if [ $full -eq 0 ]; then
