@@ -42,13 +42,15 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 PROG_SRCS  := $(wildcard tests/bpf/test_*.c)
 PROG_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(PROG_SRCS))
+KERNEL_SRCS := $(wildcard tests/kernel/*.c)
+KERNEL_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/%,$(KERNEL_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps vmlinux install clean test demo bench format check-root
-all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS)
+.PHONY: all deps vmlinux install clean test test-kernels demo bench format check-root
+all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS) $(KERNEL_BINS)
 
 # Install the Debian packages once per machine (re-run when the list changes).
 $(DEPS_STAMP): tools/install-deps.sh
@@ -95,6 +97,11 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/tests/%: tests/kernel/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -113,6 +120,11 @@ check-root:
 
 test: check-root all
 	$(Q)BUILD=$(BUILD) bash tests/run-all.sh
+
+# Every suite inside Debian kernels under qemu (tools/vm.sh), with and
+# without nf_conntrack, and the verifier budget (bench/results/verifier.md).
+test-kernels: check-root all
+	$(Q)BUILD=$(BUILD) bash tests/kernel/test_debian61.sh --full
 
 demo: check-root all
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
@@ -167,7 +179,7 @@ fuzz-coverage: $(FUZZ_DIR)/config-cov
 	$(Q)llvm-cov report $< -instr-profile=$(FUZZ_DIR)/cov/all.profdata loader/config.c
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c tests/kernel/*.c
 
 # Header dependencies written by -MMD (absent before the first build).
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -228,14 +228,11 @@ fail:
 	return err;
 }
 
-/* Where the conntrack kfuncs are, by the same test the datapath makes at
- * load time (struct bpf_ct_opts is defined exactly where they are): in
- * vmlinux, in the nf_conntrack module's BTF, or nowhere. */
-enum ct_kfuncs { CT_KFUNCS_NONE, CT_KFUNCS_BUILTIN, CT_KFUNCS_MODULE };
-
-static enum ct_kfuncs ct_kfuncs_find(void)
+/* By the same test the datapath makes at load time (struct bpf_ct_opts is
+ * defined exactly where the kfuncs are). */
+enum ptrig_ct_kfuncs ptrig_ct_kfuncs_find(void)
 {
-	enum ct_kfuncs where = CT_KFUNCS_NONE;
+	enum ptrig_ct_kfuncs where = CT_KFUNCS_NONE;
 	struct btf *vmlinux, *mod;
 
 	vmlinux = btf__load_vmlinux_btf();
@@ -259,7 +256,7 @@ static enum ct_kfuncs ct_kfuncs_find(void)
  * operator guessing. */
 static void report_conntrack(void)
 {
-	switch (ct_kfuncs_find()) {
+	switch (ptrig_ct_kfuncs_find()) {
 	case CT_KFUNCS_BUILTIN:
 		printf("ptrig: conntrack kfuncs: built into the kernel\n");
 		break;

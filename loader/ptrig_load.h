@@ -17,6 +17,11 @@ enum {
 	PTRIG_EXIT_USAGE = 2, /* usage or config error */
 };
 
+/* Where the conntrack kfuncs (bpf_xdp_ct_lookup, ...) are: in vmlinux, in
+ * the nf_conntrack module's BTF (module loaded), or nowhere. */
+enum ptrig_ct_kfuncs { CT_KFUNCS_NONE, CT_KFUNCS_BUILTIN, CT_KFUNCS_MODULE };
+enum ptrig_ct_kfuncs ptrig_ct_kfuncs_find(void);
+
 /* File descriptors of one interface's maps. */
 struct ptrig_map_fds {
 	int cfg;

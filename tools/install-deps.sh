@@ -13,6 +13,8 @@ PACKAGES=(
 	# lab, end-to-end tests and demo
 	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod jq
 	vsftpd lftp
+	# kernel lab: Debian kernels under qemu (tools/vm.sh)
+	qemu-system-x86 busybox-static cpio
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox
 )
