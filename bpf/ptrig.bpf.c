@@ -55,7 +55,7 @@ static __always_inline bool ct_kfuncs_present(void)
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&ptrig_stats_v1, &idx);
+	__u64 *v = bpf_map_lookup_elem(&PTRIG_MAP(stats), &idx);
 
 	if (v)
 		*v += 1;
@@ -63,14 +63,14 @@ static __always_inline void stat_inc(__u32 idx)
 
 static __always_inline struct ptrig_rule_counters *rule_counters(__u32 id)
 {
-	return bpf_map_lookup_elem(&ptrig_cnt_v1, &id);
+	return bpf_map_lookup_elem(&PTRIG_MAP(cnt), &id);
 }
 
 static __always_inline const struct ptrig_config *ptrig_config_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&ptrig_cfg_v1, &zero);
+	return bpf_map_lookup_elem(&PTRIG_MAP(cfg), &zero);
 }
 
 static __always_inline struct ptrig_port_rules *
@@ -78,7 +78,7 @@ port_rules(const struct ptrig_config *cfg, __be16 port)
 {
 	__u32 idx = (cfg->active_set & 1) * PTRIG_PORTS + bpf_ntohs(port);
 
-	return bpf_map_lookup_elem(&ptrig_ports_v1, &idx);
+	return bpf_map_lookup_elem(&PTRIG_MAP(ports), &idx);
 }
 
 static __always_inline struct ptrig_rule *
@@ -86,7 +86,7 @@ rule_get(const struct ptrig_config *cfg, __u32 id)
 {
 	__u32 idx = (cfg->active_set & 1) * PTRIG_MAX_RULES + id;
 
-	return bpf_map_lookup_elem(&ptrig_rules_v1, &idx);
+	return bpf_map_lookup_elem(&PTRIG_MAP(rules), &idx);
 }
 
 /* Idle past timeout? Signed, so a stamp slightly ahead of the coarse "now"
@@ -131,7 +131,7 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 {
 	struct ptrig_event *ev;
 
-	ev = bpf_ringbuf_reserve(&ptrig_events_v1, sizeof(*ev), 0);
+	ev = bpf_ringbuf_reserve(&PTRIG_MAP(events), sizeof(*ev), 0);
 	if (!ev)
 		return;
 	ev->ts_ns = now;
@@ -285,7 +285,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
 		if (flow->external != p.daddr) {
 			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
@@ -322,7 +322,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	cnt = rule_counters(rule_id);
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
-	trig = bpf_map_lookup_elem(&ptrig_trig_v1, &tkey);
+	trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
 	if (!trig || trig->generation != rule->generation ||
 	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
 		return xdp_refuse(
@@ -349,7 +349,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 	nf.last_seen_ns = now;
 	nf.opened_ns = now;
-	if (bpf_map_update_elem(&ptrig_flows_v1, &fkey, &nf,
+	if (bpf_map_update_elem(&PTRIG_MAP(flows), &fkey, &nf,
 				had_expired ? BPF_ANY : BPF_NOEXIST) == 0) {
 		if (cnt)
 			cnt->flows_opened++;
@@ -357,7 +357,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 			   true, 0, now);
 	}
 	/* On a lost creation race another CPU's entry serves this packet. */
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (!flow) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
@@ -445,7 +445,7 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	key.rule_id = rule_id;
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
 
-	t = bpf_map_lookup_elem(&ptrig_trig_v1, &key);
+	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
 	if (t && t->generation == rule->generation &&
 	    !idle_past(now, t->last_seen_ns, rule->trigger_timeout_s)) {
 		if (t->owner != owner) {
@@ -473,7 +473,7 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	nt.generation = rule->generation;
 	nt.last_seen_ns = now;
 	nt.opened_ns = now;
-	if (bpf_map_update_elem(&ptrig_trig_v1, &key, &nt, BPF_ANY)) {
+	if (bpf_map_update_elem(&PTRIG_MAP(trig), &key, &nt, BPF_ANY)) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return;
 	}
@@ -497,7 +497,7 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	fkey.remote_port = p->dport;
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (!flow)
 		return false;
 	if (flow->owner != from) {
@@ -506,7 +506,7 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 		 * connection conntrack tracks wins: drop the flow, so its
 		 * replies are no longer diverted to the trigger's owner. */
 		if (from == flow->external) {
-			bpf_map_delete_elem(&ptrig_flows_v1, &fkey);
+			bpf_map_delete_elem(&PTRIG_MAP(flows), &fkey);
 			stat_inc(PTRIG_STAT_FLOW_COLLISION);
 		}
 		return false;

@@ -20,6 +20,28 @@
 
 #define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
 
+/* Every pinned map, once: X(field) per map. The BPF definitions, the pin
+ * names, struct ptrig_map_fds and the tests all follow this list. A map's
+ * name is ptrig_FIELD_vLAYOUT (at most 15 characters, BPF_OBJ_NAME_LEN), so
+ * an upgrade across layouts never reuses a stale map. */
+#define PTRIG_MAPS(X)                                                          \
+	X(cfg)                                                                 \
+	X(ports)                                                               \
+	X(rules)                                                               \
+	X(trig)                                                                \
+	X(flows)                                                               \
+	X(cnt)                                                                 \
+	X(stats)                                                               \
+	X(events)
+
+#define PTRIG_CAT_(a, b) a##b
+#define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
+#define PTRIG_STR_(a) #a
+#define PTRIG_STR(a) PTRIG_STR_(a)
+/* The C identifier (BPF map, skeleton member) and pin name of a map. */
+#define PTRIG_MAP(field) PTRIG_CAT(ptrig_##field##_v, PTRIG_LAYOUT_VERSION)
+#define PTRIG_MAP_NAME(field) PTRIG_STR(PTRIG_MAP(field))
+
 #define PTRIG_NAME_LEN 32 /* rule names: 1..31 chars + NUL */
 
 /* Rule ids are u16 in the port table; id 0 means "no rule". */

@@ -399,10 +399,10 @@ int do_attach(const struct cmd_opts *o)
 		goto rollback;
 	}
 	if (o->max_flows)
-		bpf_map__set_max_entries(skel->maps.ptrig_flows_v1,
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(flows),
 					 o->max_flows);
 	if (o->max_triggers)
-		bpf_map__set_max_entries(skel->maps.ptrig_trig_v1,
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(trig),
 					 o->max_triggers);
 	i = 0;
 	bpf_object__for_each_map(map, skel->obj)
@@ -412,9 +412,9 @@ int do_attach(const struct cmd_opts *o)
 
 		if (bpf_map__is_internal(map))
 			continue;
-		if (map == skel->maps.ptrig_flows_v1)
+		if (map == skel->maps.PTRIG_MAP(flows))
 			wanted = o->max_flows;
-		else if (map == skel->maps.ptrig_trig_v1)
+		else if (map == skel->maps.PTRIG_MAP(trig))
 			wanted = o->max_triggers;
 		else
 			wanted = bpf_map__max_entries(map);
@@ -431,7 +431,7 @@ int do_attach(const struct cmd_opts *o)
 	mark = o->mark_set ? o->mark : PTRIG_DEFAULT_MARK;
 	if (upgrade) {
 		/* Keep what the running attachment was set up with. */
-		int cfd = bpf_map__fd(skel->maps.ptrig_cfg_v1);
+		int cfd = bpf_map__fd(skel->maps.PTRIG_MAP(cfg));
 
 		if (bpf_map_lookup_elem(cfd, &zero, &cfg) == 0 &&
 		    !o->mark_set && cfg.mark)

@@ -15,8 +15,9 @@
 #include "ptrig_load.h"
 
 const char *const ptrig_map_names[PTRIG_N_MAPS] = {
-	"ptrig_cfg_v1",	  "ptrig_ports_v1", "ptrig_rules_v1", "ptrig_trig_v1",
-	"ptrig_flows_v1", "ptrig_cnt_v1",   "ptrig_stats_v1", "ptrig_events_v1",
+#define X(f) PTRIG_MAP_NAME(f),
+	PTRIG_MAPS(X)
+#undef X
 };
 
 uint64_t ptrig_now_ns(void)

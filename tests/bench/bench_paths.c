@@ -279,7 +279,7 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	in->skel = ptrig__open();
 	if (!in->skel)
 		die("ptrig__open: %s", strerror(errno));
-	if (bpf_map__set_max_entries(in->skel->maps.ptrig_flows_v1,
+	if (bpf_map__set_max_entries(in->skel->maps.PTRIG_MAP(flows),
 				     (uint32_t)opt.max_flows))
 		die("set max_entries");
 	err = ptrig__load(in->skel);

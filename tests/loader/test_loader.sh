@@ -28,8 +28,14 @@ PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig} # as the loader picks it
 PIN=$PIN_ROOT/$IF
 MISSING_IF=ptldmissing0
 BR=ltbr0 # a bridge: no native XDP, so attach fails after touching the hooks
-MAPS="ptrig_cfg_v1 ptrig_ports_v1 ptrig_rules_v1 ptrig_trig_v1 ptrig_flows_v1
-      ptrig_cnt_v1 ptrig_stats_v1 ptrig_events_v1"
+# Map names come from the one list in include/ptrig.h (make writes it out):
+# MAP_cfg=ptrig_cfg_vN, ..., and MAPS, all of them.
+MAPS=
+while read -r field name; do
+	printf -v "MAP_$field" '%s' "$name"
+	MAPS="$MAPS $name"
+done <"$BUILD/ptrig-maps.txt"
+[ -n "$MAPS" ] || { echo "FAIL: map list: $BUILD/ptrig-maps.txt is empty"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
@@ -143,10 +149,10 @@ status_json() { "$P" --netns "$NS" status "$IF" --json 2>"$T/status.err"; }
 # with bpftool from the pinned maps (not through the loader).
 rule_id_of() {
 	local set id v
-	set=$(bpftool -j map lookup pinned "$PIN/ptrig_cfg_v1" key 0 0 0 0 | jq -r '.formatted.value.active_set')
+	set=$(bpftool -j map lookup pinned "$PIN/${MAP_cfg}" key 0 0 0 0 | jq -r '.formatted.value.active_set')
 	for id in $(seq 1 16); do
 		# shellcheck disable=SC2046
-		v=$(bpftool -j map lookup pinned "$PIN/ptrig_rules_v1" key hex $(le32 $((set * 16384 + id))) |
+		v=$(bpftool -j map lookup pinned "$PIN/${MAP_rules}" key hex $(le32 $((set * 16384 + id))) |
 			jq -r '"\(.formatted.value.name) \(.formatted.value.generation)"')
 		if [ "${v% *}" = "$1" ]; then
 			echo "$id ${v#* }"
@@ -381,7 +387,7 @@ else
 	fail attach_xdp_generic "$(ctx) status xdp_mode=$mode bpftool xdp=[$xdp_line]"
 fi
 
-created=$(bpftool -j map lookup pinned "$PIN/ptrig_cfg_v1" key 0 0 0 0 | jq -r '.formatted.value.created_clsact')
+created=$(bpftool -j map lookup pinned "$PIN/${MAP_cfg}" key 0 0 0 0 | jq -r '.formatted.value.created_clsact')
 if [ "$created" = 0 ]; then
 	pass foreign_clsact_not_claimed
 else
@@ -418,7 +424,7 @@ if ip -n "$NS" link add "$BR" type bridge 2>/dev/null && ip -n "$NS" link set "$
 	ptrig attach "$BR" -c good.conf --xdp-mode native
 	ids2=$(prog_ids "$BR")
 	if [ $rc -eq 1 ] && grep -q "nothing was changed on $BR" <<<"$err" &&
-		[ "$ids2" = "$ids" ] && [ -e "$PIN_ROOT/$BR/ptrig_cfg_v1" ]; then
+		[ "$ids2" = "$ids" ] && [ -e "$PIN_ROOT/$BR/${MAP_cfg}" ]; then
 		pass failed_upgrade_keeps_programs
 	else
 		fail failed_upgrade_keeps_programs "$(ctx) programs before [$ids] after [$ids2]"
@@ -459,7 +465,7 @@ else
 	fail maps_pinned "missing in $PIN:$missing"
 fi
 
-dump=$(bpftool map dump pinned "$PIN/ptrig_cfg_v1" 2>&1)
+dump=$(bpftool map dump pinned "$PIN/${MAP_cfg}" 2>&1)
 if grep -q '"layout_version": 1,' <<<"$dump" && grep -q '"created_clsact": 1,' <<<"$dump" &&
 	grep -q '"rule_count": 3,' <<<"$dump" && grep -q '"mark": 1048576,' <<<"$dump"; then
 	pass cfg_map_named_fields
@@ -469,7 +475,7 @@ fi
 
 # The whole rules map is 2 x 16384 entries (12 MB of text): look for the
 # fields, not a shape.
-bpftool map dump pinned "$PIN/ptrig_rules_v1" >"$T/rules.dump" 2>&1
+bpftool map dump pinned "$PIN/${MAP_rules}" >"$T/rules.dump" 2>&1
 if grep -q '"name": "game",' "$T/rules.dump" && grep -q '"trigger_timeout_s": 300,' "$T/rules.dump" &&
 	grep -q '"peer_mode": 1,' "$T/rules.dump" && grep -q '"tcp_flow_timeout_s": 120,' "$T/rules.dump"; then
 	pass rules_map_named_fields
@@ -531,7 +537,7 @@ if [ -n "$NOBODY" ]; then
 	run as_nobody "$T/ptrig-load" --netns "$NS" detach "$IF"
 	ids=$(prog_ids)
 	if [ $rc -eq 1 ] && grep -q 'needs root' <<<"$err" && [ "$ids" = "$xdp_id $tci_id $tce_id" ] &&
-		[ -e "$PIN/ptrig_cfg_v1" ]; then
+		[ -e "$PIN/${MAP_cfg}" ]; then
 		pass detach_without_root
 	else
 		fail detach_without_root "via $NOBODY: $(ctx) programs now [$ids]"
@@ -551,7 +557,7 @@ if read -r irc_id irc_gen <<<"$(rule_id_of irc)" && [ -n "$irc_id" ]; then
 	now=$(now_ns)
 	trig_val="$(ipbe $OWNER) $(ipbe $IF_ADDR) $(ipbe 192.0.2.99) $(le32 "$irc_gen") $(le64 "$now") $(le64 "$now")"
 	# shellcheck disable=SC2086
-	run bpftool map update pinned "$PIN/ptrig_trig_v1" key hex $trig_key value hex $trig_val
+	run bpftool map update pinned "$PIN/${MAP_trig}" key hex $trig_key value hex $trig_val
 	owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "irc") | .owner')
 	if [ $rc -eq 0 ] && [ "$owner" = $OWNER ]; then
 		pass trigger_written_shows_in_status
@@ -560,19 +566,19 @@ if read -r irc_id irc_gen <<<"$(rule_id_of irc)" && [ -n "$irc_id" ]; then
 	fi
 else
 	trig_key=
-	fail trigger_written_shows_in_status "rule irc not found in the active set of ptrig_rules_v1"
+	fail trigger_written_shows_in_status "rule irc not found in the active set of ${MAP_rules}"
 fi
 
 # trig_owner: the owner bytes of the hand-written trigger, as stored.
 trig_owner() {
 	# shellcheck disable=SC2086
-	bpftool -j map lookup pinned "$PIN/ptrig_trig_v1" key hex $trig_key 2>/dev/null |
+	bpftool -j map lookup pinned "$PIN/${MAP_trig}" key hex $trig_key 2>/dev/null |
 		jq -r '.value[0:4] | map(ltrimstr("0x")) | join(" ")'
 }
 
 ptrig attach "$IF" -c good.conf --max-flows 1024
 ids=$(prog_ids)
-if [ $rc -eq 1 ] && grep -q 'ptrig_flows_v1 .*does not match' <<<"$err" &&
+if [ $rc -eq 1 ] && grep -q "${MAP_flows} .*does not match" <<<"$err" &&
 	grep -q "nothing was changed on $IF" <<<"$err" &&
 	[ "$ids" = "$xdp_id $tci_id $tce_id" ] && [ "$(trig_owner)" = "$(ipbe $OWNER)" ]; then
 	pass attach_other_max_flows_refused
@@ -597,7 +603,7 @@ fi
 if [ -n "$trig_key" ] && [ "$(trig_owner)" = "$(ipbe $OWNER)" ]; then
 	pass upgrade_keeps_trigger_entry
 else
-	fail upgrade_keeps_trigger_entry "ptrig_trig_v1[$trig_key] owner=[$(trig_owner)], want [$(ipbe $OWNER)]"
+	fail upgrade_keeps_trigger_entry "${MAP_trig}[$trig_key] owner=[$(trig_owner)], want [$(ipbe $OWNER)]"
 fi
 
 owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "irc") | .owner')
