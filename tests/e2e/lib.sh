@@ -139,6 +139,20 @@ e2e_init() {
 	trap 'exit 143' TERM
 }
 
+# e2e_private_pins: export PTRIG_PIN_ROOT as a fresh directory of its own in
+# bpffs, removed (with whatever was pinned in it) on exit. A test, demo or
+# benchmark never uses the live pin root: on an edge box whose WAN interface
+# is called wan0, /sys/fs/bpf/ptrig/wan0 is a running ptrig's state.
+E2E_PIN_ROOT=
+e2e_private_pins() {
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+	fi
+	E2E_PIN_ROOT=$(mktemp -d "/sys/fs/bpf/ptrig-test-$E2E_NAME-XXXXXX") ||
+		die "cannot create a private pin root in /sys/fs/bpf"
+	export PTRIG_PIN_ROOT=$E2E_PIN_ROOT
+}
+
 # e2e_cleanup: runs on every exit path (EXIT trap).
 e2e_cleanup() {
 	local rc=$? pid
@@ -147,6 +161,7 @@ e2e_cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	lab_down
+	[ -n "$E2E_PIN_ROOT" ] && rm -rf -- "$E2E_PIN_ROOT"
 	[ -n "$E2E_TMP" ] && rm -rf -- "$E2E_TMP"
 	exit "$rc"
 }
@@ -356,33 +371,26 @@ csum_errors() {
 }
 
 # ---- ptrig in the lab ------------------------------------------------------------
-# Env: PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig) and LAB_PREFIX (default ptl-)
-# let runs side by side use their own pins and namespaces.
+# Env: LAB_PREFIX (default ptl-) lets runs side by side use their own
+# namespaces; pins always go to a private root (e2e_private_pins).
 
 PL= # the test's private copy of ptrig-load (e2e_ptrig_lab)
 
 # e2e_ptrig_lab: after e2e_init, for a test that attaches ptrig to the lab
 # router's wan0: checks ptrig-load and jq, copies ptrig-load to $PL (private: a
-# concurrent `make clean` must not pull it away mid-test), exports
-# PTRIG_PIN_ROOT, sets PIN_DIR (wan0's pins) and removes stale ones, brings
-# the lab up (e2e_lab) and registers the cleanup: detach, remove PIN_DIR and
-# (if empty) PTRIG_PIN_ROOT.
+# concurrent `make clean` must not pull it away mid-test), exports a private
+# PTRIG_PIN_ROOT, sets PIN_DIR (wan0's pins), brings the lab up (e2e_lab)
+# and registers the cleanup: detach, then remove the private pin root.
 e2e_ptrig_lab() {
 	[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
 	e2e_need jq
 	PL=$E2E_TMP/ptrig-load
 	cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
-	export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
+	e2e_private_pins
 	PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
-	if [ -e "$PIN_DIR" ]; then
-		note "removing stale pins in $PIN_DIR"
-		rm -rf -- "$PIN_DIR"
-	fi
 	e2e_lab
 	# After lab_up: it starts with a lab_down, which runs and clears the
-	# hooks. lab_down runs them in reverse order.
-	lab_on_down rmdir "$PTRIG_PIN_ROOT"
-	lab_on_down rm -rf -- "$PIN_DIR"
+	# hooks. The private pin root goes in e2e_cleanup.
 	lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"
 }
 

@@ -7,8 +7,9 @@
 # the monitor event check (skipped without it). Runs in a namespace of its own
 # (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24); the only traffic is
 # one UDP datagram from 192.0.2.1 to 192.0.2.2 inside that namespace. ptrig's
-# pins are in the host's bpffs, /sys/fs/bpf/ptrig/lt0 (or $PTRIG_PIN_ROOT/lt0);
-# everything is removed on exit, failed or not.
+# pins are in the host's bpffs under a private root made for this run
+# (/sys/fs/bpf/ptrig-test-loader-*; bpffs allows no dots in names), removed
+# on exit with everything else, failed or not.
 #
 # Output: one "PASS: name" or "FAIL: name: detail" line per check, then
 # "N passed, M failed"; exit status 1 if any check failed.
@@ -24,8 +25,8 @@ IF=lt0
 PEER_IF=lt1
 IF_ADDR=192.0.2.1
 PEER_ADDR=192.0.2.2
-PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig} # as the loader picks it
-PIN=$PIN_ROOT/$IF
+PIN_ROOT= # private, made in setup: the live /sys/fs/bpf/ptrig is never touched
+PIN=
 MISSING_IF=ptldmissing0
 BR=ltbr0 # a bridge: no native XDP, so attach fails after touching the hooks
 # Map names come from the one list in include/ptrig.h (make writes it out):
@@ -168,14 +169,12 @@ cleanup() {
 		wait "$mon_pid" 2>/dev/null
 		mon_pid=
 	fi
-	for dev in "$IF" "$BR"; do
-		if [ -e "$PIN_ROOT/$dev" ]; then
-			"$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
-			rm -rf "${PIN_ROOT:?}/$dev"
-		fi
-	done
-	rm -rf "${PIN_ROOT:?}/$MISSING_IF" 2>/dev/null
-	rmdir "$PIN_ROOT" 2>/dev/null # only when no other interface uses it
+	if [ -n "$PIN_ROOT" ]; then
+		for dev in "$IF" "$BR"; do
+			[ -e "$PIN_ROOT/$dev" ] && "$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
+		done
+		rm -rf -- "$PIN_ROOT"
+	fi
 	ip netns del "$NS" 2>/dev/null
 	[ -n "$T" ] && rm -rf "$T"
 	return 0
@@ -189,17 +188,15 @@ for tool in ip tc bpftool jq; do
 	command -v "$tool" >/dev/null 2>&1 || die setup "$tool is not installed"
 done
 mountpoint -q /sys/fs/bpf || die setup "bpffs is not mounted on /sys/fs/bpf"
-# Pins are per interface name in the host's bpffs: never touch another run's.
-for dev in "$IF" "$BR" "$MISSING_IF"; do
-	[ -e "$PIN_ROOT/$dev" ] &&
-		die setup "$PIN_ROOT/$dev exists (another run of this test, or a leftover): remove it first"
-done
 [ -e "/run/netns/$NS" ] && die setup "network namespace $NS exists"
 
 T=$(mktemp -d /tmp/ptld.XXXXXX) || die setup "mktemp"
 chmod 755 "$T" # the unprivileged checks read the configs and binary here
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+PIN_ROOT=$(mktemp -d /sys/fs/bpf/ptrig-test-loader-XXXXXX) || die setup "mktemp in bpffs"
+export PTRIG_PIN_ROOT=$PIN_ROOT
+PIN=$PIN_ROOT/$IF
 
 ip netns add "$NS" || die setup "ip netns add $NS"
 if ! { ip -n "$NS" link set lo up &&
