@@ -390,20 +390,33 @@ pass:
 
 /* ----------------------------------------------------------- TC egress -- */
 
-/* The LAN host behind a trigger packet: conntrack's original source when the
- * box source-NATed it, the packet's own source otherwise. */
-static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
-					    const struct pkt *p)
+/*
+ * Is this packet trigger traffic, and which LAN host sent it? Trigger
+ * traffic is the original direction of a connection that a LAN host started
+ * and the box forwarded, NATed or not: never a reply (the box's own
+ * services' SYN-ACKs and RSTs, replies of port forwards) and never a packet
+ * the box itself sends, whatever its ports. Returns -1 with *owner set to
+ * the pre-NAT source, or the enum ptrig_stat reason to ignore the packet.
+ */
+static __always_inline int trigger_owner(struct __sk_buff *skb,
+					 const struct pkt *p, __be32 *owner)
 {
 	struct bpf_sock_tuple tuple = {};
 	struct bpf_ct_opts opts = {};
-	__be32 owner = p->saddr;
+	struct nf_conntrack_tuple *rt;
 	struct nf_conn *ct;
+	bool original;
 
+	if (!skb->ingress_ifindex)
+		return PTRIG_STAT_PASS_TRIG_LOCAL;
+	if (skb->ingress_ifindex == skb->ifindex)
+		return PTRIG_STAT_PASS_TRIG_FROM_WAN;
+	*owner = p->saddr;
 	if (!ct_kfuncs_present())
-		return owner;
-	/* The packet already carries the NATed source: look up the reply
-	 * direction, which conntrack hashes too. */
+		return -1; /* no conntrack, so no NAT: the source is the host */
+	/* The packet already carries the NATed source, so look up its
+	 * inverse: in the original direction that is the connection's reply
+	 * tuple, which conntrack hashes too. */
 	tuple.ipv4.saddr = p->daddr;
 	tuple.ipv4.daddr = p->saddr;
 	tuple.ipv4.sport = p->dport;
@@ -413,15 +426,27 @@ static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
 	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
 			       CT_OPTS_SZ);
 	if (!ct) {
+		/* Untracked (a notrack rule): only a connection opening
+		 * counts; anything else may answer a stranger. */
+		if (p->proto == IPPROTO_TCP &&
+		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST |
+				     TCP_FLAG_FIN)) != TCP_FLAG_SYN)
+			return PTRIG_STAT_PASS_TRIG_UNTRACKED;
 		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
-		return owner;
+		return -1;
 	}
-	if (ct->status & IPS_SRC_NAT)
-		owner = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
-	else
-		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+	/* Which direction matched: the inverse equals the reply tuple only
+	 * when the packet goes the connection's original way. */
+	rt = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	original = rt->src.u3.ip == p->daddr && rt->dst.u3.ip == p->saddr &&
+		   rt->src.u.all == p->dport && rt->dst.u.all == p->sport;
+	if (original) {
+		*owner = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
+		if (!(ct->status & IPS_SRC_NAT))
+			stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+	}
 	bpf_ct_release(ct);
-	return owner;
+	return original ? -1 : PTRIG_STAT_PASS_TRIG_REPLY;
 }
 
 static __always_inline void tc_trigger(struct __sk_buff *skb,
@@ -436,12 +461,18 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	struct ptrig_rule *rule;
 	__be32 owner;
 
+	int reason;
+
 	rule = rule_get(cfg, rule_id);
 	if (!rule)
 		return;
+	reason = trigger_owner(skb, p, &owner);
+	if (reason >= 0) {
+		stat_inc(reason);
+		return;
+	}
 	stat_inc(PTRIG_STAT_TC_EGRESS_TRIGGER);
 	cnt = rule_counters(rule_id);
-	owner = trigger_owner(skb, p);
 	key.rule_id = rule_id;
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
 
@@ -582,22 +613,29 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 
+	now = 0;
+	/* The owner's reply on a triggered flow is never trigger traffic,
+	 * even towards a remote whose source port is a trigger port. */
+	ports = port_rules(cfg, p.sport);
+	if (ports && ports->open_rule[p.l4 & 1]) {
+		now = bpf_ktime_get_coarse_ns();
+		if (tc_reply(skb, &p, now)) {
+			ports = port_rules(cfg, p.dport);
+			if (ports && ports->trigger_rule[p.l4 & 1])
+				stat_inc(PTRIG_STAT_PASS_TRIG_FLOW_REPLY);
+			return TC_ACT_OK;
+		}
+	}
+
 	ports = port_rules(cfg, p.dport);
 	if (!ports)
 		return TC_ACT_OK;
 	trig_id = ports->trigger_rule[p.l4 & 1];
-	now = 0;
 	if (trig_id) {
-		now = bpf_ktime_get_coarse_ns();
+		if (!now)
+			now = bpf_ktime_get_coarse_ns();
 		tc_trigger(skb, cfg, &p, trig_id, now);
 	}
-
-	ports = port_rules(cfg, p.sport);
-	if (!ports || !ports->open_rule[p.l4 & 1])
-		return TC_ACT_OK;
-	if (!now)
-		now = bpf_ktime_get_coarse_ns();
-	tc_reply(skb, &p, now);
 	return TC_ACT_OK;
 }
 

@@ -16,7 +16,7 @@
 
 /* Bumped on any change of a pinned map's key or value layout. It is part of
  * every map name, so an upgrade across layouts never reuses a stale map. */
-#define PTRIG_LAYOUT_VERSION 1
+#define PTRIG_LAYOUT_VERSION 2
 
 #define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
 
@@ -229,6 +229,14 @@ enum ptrig_stat {
 	PTRIG_STAT_MARKED,	   /* TC ingress set the firewall mark */
 	PTRIG_STAT_ERROR,	   /* map update or rewrite failed */
 	PTRIG_STAT_FLOW_COLLISION, /* the box's NAT reused a flow's WAN ports */
+	/* TC egress: a packet to a trigger port that is not trigger traffic
+	 * (only the original direction of a connection a LAN host started
+	 * and the box forwarded is); it changes nothing. */
+	PTRIG_STAT_PASS_TRIG_LOCAL,	/* sent by the box itself */
+	PTRIG_STAT_PASS_TRIG_FROM_WAN,	/* came in on the WAN interface */
+	PTRIG_STAT_PASS_TRIG_REPLY,	/* reply direction of a connection */
+	PTRIG_STAT_PASS_TRIG_UNTRACKED, /* no conntrack entry, not an opening */
+	PTRIG_STAT_PASS_TRIG_FLOW_REPLY, /* the owner's reply on a flow */
 	PTRIG_STAT_MAX,
 };
 

@@ -64,6 +64,11 @@ static const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_MARKED] = "marked",
 	[PTRIG_STAT_ERROR] = "errors",
 	[PTRIG_STAT_FLOW_COLLISION] = "flow_nat_collision",
+	[PTRIG_STAT_PASS_TRIG_LOCAL] = "pass_trigger_local",
+	[PTRIG_STAT_PASS_TRIG_FROM_WAN] = "pass_trigger_from_wan",
+	[PTRIG_STAT_PASS_TRIG_REPLY] = "pass_trigger_reply",
+	[PTRIG_STAT_PASS_TRIG_UNTRACKED] = "pass_trigger_untracked",
+	[PTRIG_STAT_PASS_TRIG_FLOW_REPLY] = "pass_trigger_flow_reply",
 };
 
 static void stats_read(int fd, uint64_t *out)

@@ -404,7 +404,7 @@ static long inst_count_prefilled(const struct inst *in)
 static int test_run(int fd, bool xdp, const uint8_t *pkt, size_t len,
 		    uint32_t repeat, struct prog_run *r)
 {
-	return prog_run(fd, xdp, pkt, len, repeat, 0, r);
+	return prog_run(fd, xdp, pkt, len, repeat, 0, PRUN_IIF_LAN, r);
 }
 
 enum kind {

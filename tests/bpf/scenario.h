@@ -168,6 +168,23 @@ static inline int set_flow_last_seen(struct tctx *c, uint32_t remote,
 	return 0;
 }
 
+/* Add a conntrack entry to this process's (private) network namespace with
+ * the conntrack tool, e.g. "-p tcp -s A -d B --sport 1 --dport 2
+ * --reply-src B --reply-dst C --reply-port-src 2 --reply-port-dst 3": the
+ * TC-egress direction check then sees a real connection. */
+static inline int ct_add(const char *args)
+{
+	char cmd[512];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "conntrack -I %s%s -t 600 >/dev/null 2>&1",
+		 args,
+		 strncmp(args, "-p tcp", 6) ? "" : " --state ESTABLISHED");
+	rc = system(cmd);
+	ASSERT_TRUE(rc == 0, "%s: exit %d", cmd, rc);
+	return 0;
+}
+
 static inline int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			       va_list ap)
 {

@@ -222,12 +222,12 @@ struct run_res {
 /* One BPF_PROG_TEST_RUN, repeat 1 (a rewrite must not be applied twice). */
 static inline int run_prog(const struct tctx *c, enum prog_id p,
 			   const uint8_t *in, size_t len, uint32_t mark_in,
-			   struct run_res *r)
+			   uint32_t iif, struct run_res *r)
 {
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in,
+	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in, iif,
 		       &r->raw);
 	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(-err));
 	r->retval = r->raw.retval;
@@ -282,7 +282,21 @@ struct step {
 	struct pkt_spec exp; /* else: the expected output, built fresh */
 	bool meta;	     /* XDP: expect the metadata marker */
 	uint32_t mark_in;    /* TC: skb->mark to start with */
+	/* TC: where the packet came from; default (0) a LAN interface. */
+	enum { FROM_LAN, FROM_BOX, FROM_WAN } from;
 };
+
+static inline uint32_t step_iif(const struct step *st)
+{
+	switch (st->from) {
+	case FROM_BOX:
+		return PRUN_IIF_LOCAL;
+	case FROM_WAN:
+		return PRUN_IIF_WAN;
+	default:
+		return PRUN_IIF_LAN;
+	}
+}
 
 static inline bool spec_is_full_ipv4(const struct pkt_spec *s)
 {
@@ -305,7 +319,7 @@ static inline int run_step_at(const struct tctx *c, const struct step *st,
 			 st->name, why);
 		return -1;
 	}
-	if (run_prog(c, st->prog, in, in_len, st->mark_in, r)) {
+	if (run_prog(c, st->prog, in, in_len, st->mark_in, step_iif(st), r)) {
 		FAIL_MSG(file, line, "step '%s': run failed", st->name);
 		return -1;
 	}

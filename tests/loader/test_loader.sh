@@ -5,8 +5,9 @@
 #
 # Needs root, bpffs on /sys/fs/bpf, bpftool, iproute2 (ip, tc), jq; socat for
 # the monitor event check (skipped without it). Runs in a namespace of its own
-# (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24); the only traffic is
-# one UDP datagram from 192.0.2.1 to 192.0.2.2 inside that namespace. ptrig's
+# (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24), and a LAN host
+# (ptldc-$$, 198.51.100.2) routed through it; the only traffic is one UDP
+# datagram from that host to 192.0.2.3, forwarded out of lt0 to lt1. ptrig's
 # pins are in the host's bpffs under a private root made for this run
 # (/sys/fs/bpf/ptrig-test-loader-*; bpffs allows no dots in names), removed
 # on exit with everything else, failed or not.
@@ -25,6 +26,12 @@ IF=lt0
 PEER_IF=lt1
 IF_ADDR=192.0.2.1
 PEER_ADDR=192.0.2.2
+# A LAN host in a namespace of its own, routed through $NS out of lt0: only
+# forwarded traffic can be trigger traffic.
+CLIENT_NS=ptldc-$$
+CLIENT_ADDR=198.51.100.2
+CLIENT_GW=198.51.100.1
+REMOTE_ADDR=192.0.2.3 # beyond lt0: a static neighbour, lt1's MAC
 PIN_ROOT= # private, made in setup: the live /sys/fs/bpf/ptrig is never touched
 PIN=
 MISSING_IF=ptldmissing0
@@ -176,6 +183,7 @@ cleanup() {
 		rm -rf -- "$PIN_ROOT"
 	fi
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$CLIENT_NS" 2>/dev/null
 	[ -n "$T" ] && rm -rf "$T"
 	return 0
 }
@@ -189,6 +197,7 @@ for tool in ip tc bpftool jq; do
 done
 mountpoint -q /sys/fs/bpf || die setup "bpffs is not mounted on /sys/fs/bpf"
 [ -e "/run/netns/$NS" ] && die setup "network namespace $NS exists"
+[ -e "/run/netns/$CLIENT_NS" ] && die setup "network namespace $CLIENT_NS exists"
 
 T=$(mktemp -d /tmp/ptld.XXXXXX) || die setup "mktemp"
 chmod 755 "$T" # the unprivileged checks read the configs and binary here
@@ -206,6 +215,21 @@ if ! { ip -n "$NS" link set lo up &&
 	ip -n "$NS" link set "$IF" up &&
 	ip -n "$NS" link set "$PEER_IF" up; }; then
 	die setup "veth $IF/$PEER_IF in $NS"
+fi
+ip netns add "$CLIENT_NS" || die setup "ip netns add $CLIENT_NS"
+if ! { ip -n "$CLIENT_NS" link set lo up &&
+	ip -n "$NS" link add ltc0 type veth peer name ltc1 netns "$CLIENT_NS" &&
+	ip -n "$NS" addr add "$CLIENT_GW/24" dev ltc0 &&
+	ip -n "$NS" link set ltc0 up &&
+	ip -n "$CLIENT_NS" addr add "$CLIENT_ADDR/24" dev ltc1 &&
+	ip -n "$CLIENT_NS" link set ltc1 up &&
+	ip -n "$CLIENT_NS" route add default via "$CLIENT_GW" &&
+	ip netns exec "$NS" sysctl -q -w net.ipv4.ip_forward=1 \
+		net.ipv4.conf.$PEER_IF.forwarding=0 &&
+	ip -n "$NS" route add "$REMOTE_ADDR/32" dev "$IF" &&
+	ip -n "$NS" neigh replace "$REMOTE_ADDR" dev "$IF" nud permanent \
+		lladdr "$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")"; }; then
+	die setup "LAN host $CLIENT_NS routed through $NS"
 fi
 
 cat >"$T/good.conf" <<'EOF'
@@ -463,7 +487,7 @@ else
 fi
 
 dump=$(bpftool map dump pinned "$PIN/${MAP_cfg}" 2>&1)
-if grep -q '"layout_version": 1,' <<<"$dump" && grep -q '"created_clsact": 1,' <<<"$dump" &&
+if grep -q "\"layout_version\": ${MAP_cfg##*_v}," <<<"$dump" && grep -q '"created_clsact": 1,' <<<"$dump" &&
 	grep -q '"rule_count": 3,' <<<"$dump" && grep -q '"mark": 1048576,' <<<"$dump"; then
 	pass cfg_map_named_fields
 else
@@ -618,12 +642,10 @@ timeout 15 "$P" --netns "$NS" monitor "$IF" --json --duration 3 >"$T/mon.out" 2>
 mon_pid=$!
 if [ $have_socat = 1 ]; then
 	sleep 0.5
-	# Out of lt0 to lt1's address: bound to lt0, so it is not routed over lo;
-	# a static neighbour, so no ARP is needed. TC egress sees udp:27015.
-	mac=$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")
-	ip -n "$NS" neigh replace "$PEER_ADDR" lladdr "$mac" dev "$IF" nud permanent
-	echo ptrig-test | ip netns exec "$NS" socat -u - \
-		"UDP4-SENDTO:$PEER_ADDR:27015,bind=$IF_ADDR:40000,so-bindtodevice=$IF" 2>"$T/socat.err"
+	# The LAN host's datagram, forwarded out of lt0 (lt1 receives it and,
+	# not forwarding, drops it). TC egress sees udp:27015.
+	echo ptrig-test | ip netns exec "$CLIENT_NS" socat -u - \
+		"UDP4-SENDTO:$REMOTE_ADDR:27015,bind=$CLIENT_ADDR:40000" 2>"$T/socat.err"
 	sent=$?
 fi
 wait "$mon_pid"
@@ -642,14 +664,14 @@ if [ $have_socat = 0 ]; then
 	game_owner=
 else
 	if [ "$sent" = 0 ] && jq -e -s 'any(.[]; .event == "trigger_opened" and .rule == "game" and
-		.proto == "udp" and .host == "192.0.2.1" and .remote == "192.0.2.2" and
+		.proto == "udp" and .host == "198.51.100.2" and .remote == "192.0.2.3" and
 		.remote_port == 27015 and .local_port == 40000)' "$T/mon.out" >/dev/null; then
 		pass monitor_trigger_event
 	else
 		fail monitor_trigger_event "socat rc=$sent [$(brief "$(cat "$T/socat.err")")]; monitor: $(brief "$(cat "$T/mon.out")")"
 	fi
 	game_owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "game") | "\(.owner) \(.peer)"')
-	if [ "$game_owner" = "$IF_ADDR $PEER_ADDR" ]; then
+	if [ "$game_owner" = "$CLIENT_ADDR $REMOTE_ADDR" ]; then
 		pass datapath_trigger_in_status
 	else
 		fail datapath_trigger_in_status "game trigger owner/peer=[$game_owner]"
