@@ -109,12 +109,12 @@ static __always_inline void touch(__u64 *stamp, __u64 now, __u32 timeout_s)
 		*stamp = now;
 }
 
-/* Conflicts and refused connections can come with every packet of a
- * conflicting LAN host or a port scan: their events are limited to one per
- * EVENT_MIN_GAP_NS each (the counters stay exact), so `monitor` stays
- * readable and the ring buffer is not flooded. */
+/* Conflicts, refused connections and new flows can come with every packet
+ * of a conflicting LAN host, a port scan or a SYN flood: their events are
+ * limited to one per EVENT_MIN_GAP_NS each (the counters stay exact), so
+ * `monitor` stays readable and the ring buffer is not flooded. */
 #define EVENT_MIN_GAP_NS 10000000ull
-enum { NOISY_CONFLICT, NOISY_REFUSED, NOISY_MAX };
+enum { NOISY_CONFLICT, NOISY_REFUSED, NOISY_FLOW_OPENED, NOISY_MAX };
 __u64 last_noisy_event_ns[NOISY_MAX];
 
 static __always_inline bool noisy_event_due(int kind, __u64 now)
@@ -148,6 +148,8 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* Only the owner's FIN or RST (seen leaving through TC egress) shortens a
+ * flow's life: anyone can send the remote's with a spoofed source. */
 static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 						const struct pkt *p)
 {
@@ -245,6 +247,87 @@ static __always_inline int xdp_refuse(struct ptrig_rule_counters *cnt,
 	return XDP_PASS;
 }
 
+/* A TCP SYN without ACK: a connection opening. */
+static __always_inline bool tcp_opening(const struct pkt *p)
+{
+	return p->proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
+/* A SYN for a live established flow: does conntrack consider that flow's
+ * connection over (gone, TIME_WAIT or CLOSE), so that the SYN opens a new
+ * one? Asking conntrack, which checked every segment's checksum and window,
+ * means a blind RST or FIN cannot end a flow. Conntrack saw the connection
+ * after ptrig's DNAT: remote -> owner. */
+static __always_inline bool xdp_ct_conn_over(struct xdp_md *ctx,
+					     const struct pkt *p, __be32 owner)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+	struct nf_conn *ct;
+	__u8 state;
+
+	if (!ct_kfuncs_present())
+		return false;
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = owner;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	ct = bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
+			       CT_OPTS_SZ);
+	if (!ct)
+		return true;
+	state = ct->proto.tcp.state;
+	bpf_ct_release(ct);
+	return state == TCP_CONNTRACK_TIME_WAIT || state == TCP_CONNTRACK_CLOSE;
+}
+
+/* Does this remote packet complete an embryonic flow? TCP: the ACK of
+ * exactly the owner's SYN-ACK (a blind spoofer never saw its sequence
+ * number). UDP: a datagram after the owner answered. */
+static __always_inline bool xdp_completes(struct xdp_md *ctx,
+					  const struct pkt *p,
+					  const struct ptrig_flow *f)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *tcp = p->l4h;
+
+	if (!(f->flags & PTRIG_FLOW_SEEN_REPLY))
+		return false;
+	if (p->proto != IPPROTO_TCP)
+		return true;
+	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) !=
+	    TCP_FLAG_ACK)
+		return false;
+	if ((void *)(tcp + 1) > data_end)
+		return false;
+	return bpf_ntohl(tcp->ack_seq) == f->synack_next;
+}
+
+/* Move a completed flow from the embryonic to the established table. On a
+ * race with another CPU, the entry that got there first serves. */
+static __always_inline struct ptrig_flow *
+flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
+	     __u64 now)
+{
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_flow nf = *f;
+
+	nf.flags &= ~PTRIG_FLOW_EMBRYONIC;
+	nf.last_seen_ns = now;
+	if (bpf_map_update_elem(&PTRIG_MAP(flows), key, &nf, BPF_NOEXIST) ==
+	    0) {
+		stat_inc(PTRIG_STAT_FLOW_PROMOTED);
+		cnt = rule_counters(nf.rule_id);
+		if (cnt)
+			cnt->flows_established++;
+	}
+	bpf_map_delete_elem(&PTRIG_MAP(embryo), key);
+	return bpf_map_lookup_elem(&PTRIG_MAP(flows), key);
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -259,7 +342,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	struct ptrig_flow *flow;
 	struct ptrig_flow nf = {};
 	struct ptrig_rule *rule;
-	bool had_expired = false;
+	bool stale_established = false, stale_embryo = false;
 	struct pkt p = {};
 	__u32 rule_id;
 	__u64 now;
@@ -291,18 +374,43 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 			goto pass;
 		}
-		/* A SYN on a closing flow is a new connection reusing the
-		 * ports: it must pass the trigger checks and be marked again.
-		 */
-		if (!(flow->flags & PTRIG_FLOW_CLOSING &&
-		      (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
-			      TCP_FLAG_SYN)) {
-			if (!idle_past(now, flow->last_seen_ns,
-				       ptrig_flow_idle_timeout(flow)))
+		if (!idle_past(now, flow->last_seen_ns,
+			       ptrig_flow_idle_timeout(flow))) {
+			if (!tcp_opening(&p))
 				goto forward;
+			/* A SYN reusing the ports opens a new connection
+			 * (trigger checks, a new mark) only once the old
+			 * one is over. */
+			if (!(flow->flags & PTRIG_FLOW_CLOSING) &&
+			    !xdp_ct_conn_over(ctx, &p, flow->owner)) {
+				stat_inc(PTRIG_STAT_SYN_ON_LIVE_FLOW);
+				goto forward;
+			}
+		} else {
 			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
 		}
-		had_expired = true;
+		stale_established = true;
+	} else {
+		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
+		if (flow) {
+			if (flow->external != p.daddr) {
+				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
+				goto pass;
+			}
+			if (!idle_past(now, flow->last_seen_ns,
+				       ptrig_flow_idle_timeout(flow))) {
+				if (xdp_completes(ctx, &p, flow)) {
+					flow = flow_promote(&fkey, flow, now);
+					if (!flow) {
+						stat_inc(PTRIG_STAT_ERROR);
+						return XDP_PASS;
+					}
+				}
+				goto forward;
+			}
+			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+			stale_embryo = true;
+		}
 	}
 
 	/* No live flow: only a connection opening may create one, and only
@@ -311,8 +419,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		reason = PTRIG_STAT_PASS_NO_RULE;
 		goto pass;
 	}
-	if (p.proto == IPPROTO_TCP &&
-	    (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
+	if (p.proto == IPPROTO_TCP && !tcp_opening(&p)) {
 		reason = PTRIG_STAT_PASS_TCP_NO_FLOW;
 		goto pass;
 	}
@@ -337,9 +444,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		goto pass;
 	}
 
+	/* The old connection on these ports is over: its flow goes. */
+	if (stale_established)
+		bpf_map_delete_elem(&PTRIG_MAP(flows), &fkey);
 	nf.owner = trig->owner;
 	nf.external = p.daddr;
 	nf.rule_id = rule_id;
+	nf.flags = PTRIG_FLOW_EMBRYONIC;
 	if (p.proto == IPPROTO_TCP) {
 		nf.timeout_s = rule->tcp_flow_timeout_s;
 		nf.closing_timeout_s = rule->tcp_closing_timeout_s;
@@ -349,15 +460,16 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 	nf.last_seen_ns = now;
 	nf.opened_ns = now;
-	if (bpf_map_update_elem(&PTRIG_MAP(flows), &fkey, &nf,
-				had_expired ? BPF_ANY : BPF_NOEXIST) == 0) {
+	if (bpf_map_update_elem(&PTRIG_MAP(embryo), &fkey, &nf,
+				stale_embryo ? BPF_ANY : BPF_NOEXIST) == 0) {
 		if (cnt)
 			cnt->flows_opened++;
-		emit_event(PTRIG_EV_FLOW_OPENED, rule_id, nf.owner, p.daddr, &p,
-			   true, 0, now);
+		if (noisy_event_due(NOISY_FLOW_OPENED, now))
+			emit_event(PTRIG_EV_FLOW_OPENED, rule_id, nf.owner,
+				   p.daddr, &p, true, 0, now);
 	}
 	/* On a lost creation race another CPU's entry serves this packet. */
-	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
 	if (!flow) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
@@ -365,8 +477,6 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 
 forward:
 	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
-	if (p.proto == IPPROTO_TCP)
-		flow_note_tcp_close(flow, &p);
 	cnt = rule_counters(flow->rule_id);
 	if (cnt) {
 		cnt->pkts_in++;
@@ -429,8 +539,9 @@ static __always_inline int trigger_owner(struct __sk_buff *skb,
 		/* Untracked (a notrack rule): only a connection opening
 		 * counts; anything else may answer a stranger. */
 		if (p->proto == IPPROTO_TCP &&
-		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST |
-				     TCP_FLAG_FIN)) != TCP_FLAG_SYN)
+		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK |
+				     TCP_FLAG_RST | TCP_FLAG_FIN)) !=
+			    TCP_FLAG_SYN)
 			return PTRIG_STAT_PASS_TRIG_UNTRACKED;
 		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
 		return -1;
@@ -524,20 +635,26 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	__u32 csum_off, l4_flags;
 	__be32 from = p->saddr, to;
 
+	void *map = &PTRIG_MAP(flows);
+
 	fkey.remote = p->daddr;
 	fkey.remote_port = p->dport;
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
-	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
-	if (!flow)
-		return false;
+	flow = bpf_map_lookup_elem(map, &fkey);
+	if (!flow) {
+		map = &PTRIG_MAP(embryo);
+		flow = bpf_map_lookup_elem(map, &fkey);
+		if (!flow)
+			return false;
+	}
 	if (flow->owner != from) {
 		/* The box's own NAT gave another connection this flow's WAN
 		 * address and ports (conntrack never saw ptrig's DNAT). The
 		 * connection conntrack tracks wins: drop the flow, so its
 		 * replies are no longer diverted to the trigger's owner. */
 		if (from == flow->external) {
-			bpf_map_delete_elem(&PTRIG_MAP(flows), &fkey);
+			bpf_map_delete_elem(map, &fkey);
 			stat_inc(PTRIG_STAT_FLOW_COLLISION);
 		}
 		return false;
@@ -546,6 +663,16 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 		return false;
 
 	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	if (p->proto == IPPROTO_TCP && (flow->flags & PTRIG_FLOW_EMBRYONIC) &&
+	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+		    (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+		__be32 seq;
+
+		/* The handshake ACK must acknowledge exactly this. */
+		if (bpf_skb_load_bytes(skb, p->l4_off + 4, &seq, sizeof(seq)))
+			return false;
+		flow->synack_next = bpf_ntohl(seq) + 1;
+	}
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_SEEN_REPLY);
 	if (p->proto == IPPROTO_TCP)

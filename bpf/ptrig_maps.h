@@ -39,13 +39,23 @@ struct {
 	__type(value, struct ptrig_trigger);
 } PTRIG_MAP(trig) SEC(".maps");
 
-/* Accepted inbound connections; one entry serves both directions. */
+/* Established inbound connections; one entry serves both directions. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS);
 	__type(key, struct ptrig_flow_key);
 	__type(value, struct ptrig_flow);
 } PTRIG_MAP(flows) SEC(".maps");
+
+/* Flows that have not completed their handshake yet (include/ptrig.h):
+ * a table of their own, so they can never evict established flows. The
+ * loader sizes it from --max-flows (ptrig_embryo_entries()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS / 4);
+	__type(key, struct ptrig_flow_key);
+	__type(value, struct ptrig_flow);
+} PTRIG_MAP(embryo) SEC(".maps");
 
 /* Per-rule counters; per-CPU so counting never bounces a cache line. */
 struct {

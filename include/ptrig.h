@@ -30,6 +30,7 @@
 	X(rules)                                                               \
 	X(trig)                                                                \
 	X(flows)                                                               \
+	X(embryo)                                                              \
 	X(cnt)                                                                 \
 	X(stats)                                                               \
 	X(events)
@@ -146,9 +147,21 @@ struct ptrig_flow_key {
 
 enum ptrig_flow_flags {
 	PTRIG_FLOW_SEEN_REPLY = 1 << 0, /* the owner answered */
-	PTRIG_FLOW_CLOSING = 1 << 1,	/* TCP FIN or RST seen */
+	PTRIG_FLOW_CLOSING = 1 << 1,	/* the owner sent a TCP FIN or RST */
+	PTRIG_FLOW_EMBRYONIC = 1 << 2,	/* in the embryonic table */
 };
 
+/*
+ * A flow lives in one of two tables with the same key and value:
+ *   - embryonic (ptrig_embryo): created by a remote's SYN or first datagram,
+ *     which anyone can send with any source address;
+ *   - established: TCP once the three-way handshake completed (the owner's
+ *     SYN-ACK, then the remote's ACK of exactly that SYN-ACK, which a blind
+ *     spoofer cannot produce), UDP once traffic went both ways (the owner
+ *     answered, then the remote sent again).
+ * Each table is an LRU of fixed size, so a flood of embryonic flows only
+ * ever pushes out other embryonic flows, never an established one.
+ */
 struct ptrig_flow {
 	__be32 owner;
 	__be32 external;
@@ -157,14 +170,18 @@ struct ptrig_flow {
 	__u32 timeout_s;
 	__u32 closing_timeout_s;
 	__u32 flags; /* enum ptrig_flow_flags */
+	/* TCP, embryonic: the owner's SYN-ACK sequence number + 1 (host
+	 * order), the acknowledgement the remote's handshake ACK must carry. */
+	__u32 synack_next;
+	__u32 pad;
 	__u64 last_seen_ns;
 	__u64 opened_ns;
 };
 
-/* A flow the owner never answered (an unanswered or firewalled SYN, a
- * stray datagram) lives only this long, so a remote host cannot fill the
- * flow table with them and push out live connections. */
-#define PTRIG_UNREPLIED_TIMEOUT_S 30
+/* An embryonic flow lives at most this long without becoming established,
+ * so spoofed SYNs and stray datagrams cycle through the embryonic table
+ * quickly. */
+#define PTRIG_EMBRYONIC_TIMEOUT_S 30
 
 /* The idle timeout that applies to a flow now; the datapath and the loader
  * must agree on it. */
@@ -174,10 +191,17 @@ ptrig_flow_idle_timeout(const struct ptrig_flow *f)
 	__u32 t = (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s
 						  : f->timeout_s;
 
-	if (!(f->flags & PTRIG_FLOW_SEEN_REPLY) &&
-	    t > PTRIG_UNREPLIED_TIMEOUT_S)
-		t = PTRIG_UNREPLIED_TIMEOUT_S;
+	if ((f->flags & PTRIG_FLOW_EMBRYONIC) && t > PTRIG_EMBRYONIC_TIMEOUT_S)
+		t = PTRIG_EMBRYONIC_TIMEOUT_S;
 	return t;
+}
+
+/* The embryonic table's size for a flow table of max_flows entries: a
+ * quarter, at least 64. Embryonic flows turn over within seconds. */
+static inline __attribute__((always_inline)) __u32
+ptrig_embryo_entries(__u32 max_flows)
+{
+	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
 /* ptrig_cfg_v1[0]: one entry, written by the loader. */
@@ -198,7 +222,8 @@ struct ptrig_rule_counters {
 	__u64 triggers_opened;
 	__u64 refreshes;
 	__u64 conflicts;
-	__u64 flows_opened;
+	__u64 flows_opened;	 /* embryonic flows created */
+	__u64 flows_established; /* ... that completed the handshake */
 	__u64 pkts_in;
 	__u64 bytes_in;
 	__u64 pkts_out;
@@ -237,6 +262,9 @@ enum ptrig_stat {
 	PTRIG_STAT_PASS_TRIG_REPLY,	/* reply direction of a connection */
 	PTRIG_STAT_PASS_TRIG_UNTRACKED, /* no conntrack entry, not an opening */
 	PTRIG_STAT_PASS_TRIG_FLOW_REPLY, /* the owner's reply on a flow */
+	PTRIG_STAT_FLOW_PROMOTED,	 /* embryonic -> established */
+	PTRIG_STAT_SYN_ON_LIVE_FLOW,	 /* a SYN conntrack keeps on its live
+					    connection: forwarded, no new flow */
 	PTRIG_STAT_MAX,
 };
 

@@ -398,9 +398,12 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_err("cannot open the BPF object: %s", strerror(errno));
 		goto rollback;
 	}
-	if (o->max_flows)
+	if (o->max_flows) {
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(flows),
 					 o->max_flows);
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(embryo),
+					 ptrig_embryo_entries(o->max_flows));
+	}
 	if (o->max_triggers)
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(trig),
 					 o->max_triggers);
@@ -414,6 +417,10 @@ int do_attach(const struct cmd_opts *o)
 			continue;
 		if (map == skel->maps.PTRIG_MAP(flows))
 			wanted = o->max_flows;
+		else if (map == skel->maps.PTRIG_MAP(embryo))
+			wanted = o->max_flows
+					 ? ptrig_embryo_entries(o->max_flows)
+					 : 0;
 		else if (map == skel->maps.PTRIG_MAP(trig))
 			wanted = o->max_triggers;
 		else

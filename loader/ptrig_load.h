@@ -30,7 +30,7 @@ enum {
 #define X(f) PTRIG_MAP_IDX_##f,
 	PTRIG_MAPS(X)
 #undef X
-	PTRIG_N_MAPS
+		PTRIG_N_MAPS
 };
 extern const char *const ptrig_map_names[PTRIG_N_MAPS];
 

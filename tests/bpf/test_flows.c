@@ -23,12 +23,22 @@ static int test_flow_timeouts(struct tctx *c)
 		 .verdict = XDP_PASS,
 		 .exp = TCP(REM1, 40001, LAN1, 113, TH_SYN),
 		 .meta = true},
-		{.name = "inbound FIN on 40000 is DNATed",
+		{.name = "owner answers 40000",
+		 .prog = PROG_TC_EGRESS,
+		 .in = TCP(LAN1, 113, REM1, 40000, TH_SYN | TH_ACK),
+		 .verdict = TC_ACT_OK,
+		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK)},
+		{.name = "remote's handshake ACK on 40000: established",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK,
+			    .ack = HS_ACK(113))},
+		{.name = "remote's FIN on 40000 is DNATed, changes nothing",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40000, WAN, 113, TH_FIN | TH_ACK),
 		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_FIN | TH_ACK),
-		 .meta = true},
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_FIN | TH_ACK)},
 	};
 	static const struct step closing_alive[] = {
 		{.name = "owner's FIN on the closing flow is SNATed",
@@ -48,7 +58,7 @@ static int test_flow_timeouts(struct tctx *c)
 		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK),
 		 .verdict = TC_ACT_OK,
 		 .same = true},
-		{.name = "ACK of flow 40001 idle past 60 s: untouched",
+		{.name = "ACK of embryonic flow 40001 idle 31 s: untouched",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40001, WAN, 113, TH_ACK),
 		 .verdict = XDP_PASS,
@@ -74,17 +84,39 @@ static int test_flow_timeouts(struct tctx *c)
 		 .in = TCP(LAN1, 113, REM1, 40001, TH_SYN | TH_ACK),
 		 .verdict = TC_ACT_OK,
 		 .exp = TCP(WAN, 113, REM1, 40001, TH_SYN | TH_ACK)},
+		{.name = "remote completes 40001",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40001, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40001, LAN1, 113, TH_ACK,
+			    .ack = HS_ACK(113))},
 		{.name = "SYN on 40002, never answered",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40002, WAN, 113, TH_SYN),
 		 .verdict = XDP_PASS,
 		 .exp = TCP(REM1, 40002, LAN1, 113, TH_SYN),
 		 .meta = true},
+		{.name = "SYN on 40003",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40003, WAN, 113, TH_SYN),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40003, LAN1, 113, TH_SYN),
+		 .meta = true},
+		{.name = "owner answers 40003, the remote never completes",
+		 .prog = PROG_TC_EGRESS,
+		 .in = TCP(LAN1, 113, REM1, 40003, TH_SYN | TH_ACK),
+		 .verdict = TC_ACT_OK,
+		 .exp = TCP(WAN, 113, REM1, 40003, TH_SYN | TH_ACK)},
 	};
 	static const struct step unanswered_expired[] = {
 		{.name = "ACK of unanswered flow 40002 idle 31 s: untouched",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40002, WAN, 113, TH_ACK),
+		 .verdict = XDP_PASS,
+		 .same = true},
+		{.name = "ACK of half-open flow 40003 idle 31 s: untouched",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40003, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
 		 .verdict = XDP_PASS,
 		 .same = true},
 	};
@@ -109,9 +141,10 @@ static int test_flow_timeouts(struct tctx *c)
 	ASSERT_EQ(f.timeout_s, 60, "per-rule flow-timeout in the flow");
 	ASSERT_EQ(f.closing_timeout_s, PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S,
 		  "closing timeout");
-	ASSERT_EQ(f.flags, 0, "flags of 40001");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_EMBRYONIC, "flags of 40001");
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
-	ASSERT_EQ(f.flags, PTRIG_FLOW_CLOSING, "FIN seen: CLOSING");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY,
+		  "the remote's FIN: still established, not closing");
 	RUN_STEPS(c, closing_alive);
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
 	ASSERT_EQ(f.flags, PTRIG_FLOW_CLOSING | PTRIG_FLOW_SEEN_REPLY, "flags");
@@ -120,8 +153,9 @@ static int test_flow_timeouts(struct tctx *c)
 	ASSERT_OK(set_flow_last_seen(
 		c, REM1, 40000, 113, TCP_,
 		now_ns() - (PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S + 1) * SEC_NS));
-	ASSERT_OK(set_flow_last_seen(c, REM1, 40001, 113, TCP_,
-				     now_ns() - 61 * SEC_NS));
+	ASSERT_OK(set_flow_last_seen(
+		c, REM1, 40001, 113, TCP_,
+		now_ns() - (PTRIG_EMBRYONIC_TIMEOUT_S + 1) * SEC_NS));
 	RUN_STEPS(c, expired);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_PASS_TCP_NO_FLOW), 2,
 		  "PASS_TCP_NO_FLOW");
@@ -131,18 +165,27 @@ static int test_flow_timeouts(struct tctx *c)
 	before = now_ns();
 	RUN_STEPS(c, reopen);
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
-	ASSERT_EQ(f.flags, 0, "flags of the new flow");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_EMBRYONIC, "flags of the new flow");
+	ASSERT_EQ(map_count(c->fds.flows, sizeof(struct ptrig_flow_key)), 0,
+		  "established entries (the closed flow's went)");
 	ASSERT_STAMP(f.opened_ns, before, "opened_ns of the new flow");
 	ASSERT_EQ(cnt_get(c, id).flows_opened, 3, "flows_opened");
 
-	/* An answered flow just inside its timeout is alive; one the owner
-	 * never answered lives only PTRIG_UNREPLIED_TIMEOUT_S. */
+	/* An established flow just inside its timeout is alive; one the
+	 * owner never answered, or whose handshake never completed, lives
+	 * only PTRIG_EMBRYONIC_TIMEOUT_S. */
 	RUN_STEPS(c, reopen_answered);
+	ASSERT_OK(flow_get(c, REM1, 40003, 113, TCP_, &f));
+	ASSERT_EQ(f.flags, PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_SEEN_REPLY,
+		  "the owner's SYN-ACK alone does not establish");
 	ASSERT_OK(set_flow_last_seen(c, REM1, 40001, 113, TCP_,
 				     now_ns() - 59 * SEC_NS));
 	ASSERT_OK(set_flow_last_seen(
 		c, REM1, 40002, 113, TCP_,
-		now_ns() - (PTRIG_UNREPLIED_TIMEOUT_S + 1) * SEC_NS));
+		now_ns() - (PTRIG_EMBRYONIC_TIMEOUT_S + 1) * SEC_NS));
+	ASSERT_OK(set_flow_last_seen(
+		c, REM1, 40003, 113, TCP_,
+		now_ns() - (PTRIG_EMBRYONIC_TIMEOUT_S + 1) * SEC_NS));
 	RUN_STEPS(c, alive);
 	RUN_STEPS(c, unanswered_expired);
 	return 0;
@@ -168,11 +211,17 @@ static int test_syn_reuses_closing_flow(struct tctx *c)
 		 .in = TCP(LAN1, 113, REM1, 40000, TH_SYN | TH_ACK),
 		 .verdict = TC_ACT_OK,
 		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK)},
-		{.name = "remote closes (FIN): no marker on an answered flow",
+		{.name = "remote completes the handshake: no marker",
 		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_FIN | TH_ACK),
+		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
 		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_FIN | TH_ACK)},
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK,
+			    .ack = HS_ACK(113))},
+		{.name = "owner closes (FIN)",
+		 .prog = PROG_TC_EGRESS,
+		 .in = TCP(LAN1, 113, REM1, 40000, TH_FIN | TH_ACK),
+		 .verdict = TC_ACT_OK,
+		 .exp = TCP(WAN, 113, REM1, 40000, TH_FIN | TH_ACK)},
 	};
 	static const struct step reuse[] = {
 		{.name = "new SYN from the same port goes to the new owner, "
@@ -200,7 +249,7 @@ static int test_syn_reuses_closing_flow(struct tctx *c)
 	ASSERT_OK(open_trigger(c, id, TCP_, LAN2, REM1, 6667, 0));
 	RUN_STEPS(c, reuse);
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
-	ASSERT_EQ(f.flags, 0, "fresh flow flags");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_EMBRYONIC, "fresh flow flags");
 	ASSERT_IP(f.owner, LAN2, "fresh flow owner");
 	ASSERT_EQ(cnt_get(c, id).flows_opened, 2, "flows_opened");
 	return 0;
@@ -272,6 +321,12 @@ static int test_flow_outlives_rule(struct tctx *c)
 		 .in = TCP(LAN1, 113, REM1, 40000, TH_SYN | TH_ACK),
 		 .verdict = TC_ACT_OK,
 		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK)},
+		{.name = "remote completes the handshake",
+		 .prog = PROG_XDP,
+		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
+		 .verdict = XDP_PASS,
+		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK,
+			    .ack = HS_ACK(113))},
 	};
 	static const struct step after[] = {
 		{.name = "rule removed: the flow's inbound ACK still DNATed",
@@ -314,7 +369,7 @@ static int test_flow_outlives_rule(struct tctx *c)
 	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY, "flow still in the map");
 	RUN_STEPS(c, after);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_PASS_NO_RULE), 1, "PASS_NO_RULE");
-	ASSERT_EQ(cnt_get(c, id).pkts_in, 2, "pkts_in of the removed rule");
+	ASSERT_EQ(cnt_get(c, id).pkts_in, 3, "pkts_in of the removed rule");
 
 	/* Once the flow is idle past its timeout, the next push drops the
 	 * port: nothing is looked up there any more. */

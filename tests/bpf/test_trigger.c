@@ -33,14 +33,14 @@ static int test_trigger_flow(struct tctx *c)
 		 .verdict = TC_ACT_OK,
 		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK,
 			    .tcp_mss = true)},
-		{.name = "inbound ACK with data (flow hit) is DNATed, no "
-			 "marker",
+		{.name = "inbound ACK of the SYN-ACK, with data, is DNATed, "
+			 "no marker: established",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK | TH_PSH,
-			   .payload_len = 13),
+			   .payload_len = 13, .ack = HS_ACK(113)),
 		 .verdict = XDP_PASS,
 		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK | TH_PSH,
-			    .payload_len = 13)},
+			    .payload_len = 13, .ack = HS_ACK(113))},
 		{.name = "owner data LAN1:113 -> remote:40000 is SNATed",
 		 .prog = PROG_TC_EGRESS,
 		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK | TH_PSH,
@@ -98,7 +98,7 @@ static int test_trigger_flow(struct tctx *c)
 	ASSERT_EQ(f.timeout_s, PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S, "timeout_s");
 	ASSERT_EQ(f.closing_timeout_s, PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S,
 		  "closing_timeout_s");
-	ASSERT_EQ(f.flags, 0, "flow flags");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_EMBRYONIC, "flow flags");
 	ASSERT_STAMP(f.last_seen_ns, before, "flow last_seen");
 	ASSERT_EQ(f.opened_ns, f.last_seen_ns, "flow opened == last_seen");
 	syn_len = pkt_build(&flow[0].in, syn);
@@ -111,9 +111,14 @@ static int test_trigger_flow(struct tctx *c)
 
 	RUN_STEPS(c, reply);
 	ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
-	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY, "flags after the reply");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY,
+		  "flags after the handshake: established");
+	ASSERT_EQ(f.synack_next, HS_ACK(113), "synack_next");
+	ASSERT_EQ(map_count(c->fds.embryo, sizeof(struct ptrig_flow_key)), 0,
+		  "embryonic entries after the handshake");
 	k = cnt_get(c, id);
 	ASSERT_EQ(k.flows_opened, 1, "flows_opened after the flow hit");
+	ASSERT_EQ(k.flows_established, 1, "flows_established");
 	ASSERT_EQ(k.pkts_in, 2, "pkts_in");
 	ASSERT_EQ(k.pkts_out, 2, "pkts_out");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_XDP_TRANSLATED), 2, "XDP_TRANSLATED");

@@ -453,6 +453,8 @@ static inline struct ptrig_flow_key flow_key(uint32_t remote_host,
 	return k;
 }
 
+/* A flow from whichever table holds it (PTRIG_FLOW_EMBRYONIC in its flags
+ * says which); 0 if found, -ENOENT if not. */
 static inline int flow_get(const struct tctx *c, uint32_t remote_host,
 			   uint16_t remote_port, uint16_t local_port,
 			   uint8_t proto, struct ptrig_flow *f)
@@ -460,17 +462,38 @@ static inline int flow_get(const struct tctx *c, uint32_t remote_host,
 	struct ptrig_flow_key k =
 		flow_key(remote_host, remote_port, local_port, proto);
 
-	return bpf_map_lookup_elem(c->fds.flows, &k, f) ? -errno : 0;
+	if (bpf_map_lookup_elem(c->fds.flows, &k, f) == 0)
+		return 0;
+	return bpf_map_lookup_elem(c->fds.embryo, &k, f) ? -errno : 0;
 }
 
+/* Write a flow into the table its flags say (embryonic or established). */
 static inline int flow_put(const struct tctx *c, uint32_t remote_host,
 			   uint16_t remote_port, uint16_t local_port,
 			   uint8_t proto, const struct ptrig_flow *f)
 {
 	struct ptrig_flow_key k =
 		flow_key(remote_host, remote_port, local_port, proto);
+	int fd = f->flags & PTRIG_FLOW_EMBRYONIC ? c->fds.embryo : c->fds.flows;
 
-	return bpf_map_update_elem(c->fds.flows, &k, f, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(fd, &k, f, BPF_ANY) ? -errno : 0;
+}
+
+/* Entries in a map (expired ones included). */
+static inline int map_count(int fd, size_t key_size)
+{
+	uint8_t k[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	if (key_size > sizeof(k))
+		return -1;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, key_size);
+		prev = k;
+		n++;
+	}
+	return n;
 }
 
 /* Per-rule counters, summed over CPUs. Fails the test on a read error. */
