@@ -52,7 +52,9 @@ struct pkt_spec {
 	bool tcp_mss;	      /* SYN-style MSS option: doff 6 instead of 5 */
 	uint8_t ip_opt_words; /* IPv4 option words: IHL = 5 + this */
 	uint8_t ihl_raw; /* nonzero: write this IHL, whatever the options */
-	uint16_t frag;	 /* frag_off field, host order (IP_MF | offset) */
+	uint16_t tot_len_raw; /* nonzero: IPv4 total length to write (the
+				 frame keeps all its bytes) */
+	uint16_t frag;	      /* frag_off field, host order (IP_MF | offset) */
 	uint16_t payload_len; /* L4 payload bytes (pattern filled) */
 	uint8_t payload_seed; /* varies the pattern */
 	bool has_tail; /* last two payload bytes are `tail` (checksum games) */
@@ -237,7 +239,8 @@ static inline size_t pkt_build_ipv4(const struct pkt_spec *s, uint8_t *b)
 
 	l4 = ip + ihl;
 	l4len = pkt_l4(s, l4);
-	put16(ip + 2, (uint16_t)(ihl + l4len));
+	put16(ip + 2,
+	      s->tot_len_raw ? s->tot_len_raw : (uint16_t)(ihl + l4len));
 	coff = l4_csum_off(s->proto);
 	if (coff >= 0) {
 		uint32_t sum = csum_add_bytes(0, l4, l4len);

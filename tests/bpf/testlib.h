@@ -145,9 +145,11 @@ static inline void tctx_teardown(struct tctx *c)
 }
 
 /* Fresh skeleton (so fresh, empty maps), config entry, and rule set: every
- * scenario starts from a clean state and cannot see another's entries. */
-static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
-			     size_t n)
+ * scenario starts from a clean state and cannot see another's entries.
+ * max_flows: the flow table's size as --max-flows sets it (0: default). */
+static inline int tctx_setup_sized(struct tctx *c,
+				   const struct ptrig_rule_spec *r, size_t n,
+				   uint32_t max_flows)
 {
 	struct ptrig_ruleset rs = {
 		.rules = (struct ptrig_rule_spec *)r,
@@ -159,8 +161,16 @@ static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
 	memset(c, 0, sizeof(*c));
 	c->ncpu = libbpf_num_possible_cpus();
 	ASSERT_TRUE(c->ncpu > 0, "libbpf_num_possible_cpus: %d", c->ncpu);
-	c->skel = ptrig__open_and_load();
-	ASSERT_TRUE(c->skel, "ptrig__open_and_load: %s", strerror(errno));
+	c->skel = ptrig__open();
+	ASSERT_TRUE(c->skel, "ptrig__open: %s", strerror(errno));
+	if (max_flows) {
+		bpf_map__set_max_entries(c->skel->maps.PTRIG_MAP(flows),
+					 max_flows);
+		bpf_map__set_max_entries(c->skel->maps.PTRIG_MAP(embryo),
+					 ptrig_embryo_entries(max_flows));
+	}
+	err = ptrig__load(c->skel);
+	ASSERT_TRUE(err == 0, "ptrig__load: %s", strerror(-err));
 	ptrig_skel_map_fds(c->skel, &c->fds);
 	err = ptrig_config_init(&c->fds, PTRIG_DEFAULT_MARK);
 	ASSERT_TRUE(err == 0, "ptrig_config_init: %s", strerror(-err));
@@ -169,6 +179,12 @@ static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
 	err = ptrig_rules_push(&c->fds, &rs);
 	ASSERT_TRUE(err == 0, "ptrig_rules_push: %s", strerror(-err));
 	return 0;
+}
+
+static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
+			     size_t n)
+{
+	return tctx_setup_sized(c, r, n, 0);
 }
 
 static inline int rules_push(struct tctx *c, const struct ptrig_rule_spec *r,
@@ -301,7 +317,7 @@ static inline uint32_t step_iif(const struct step *st)
 static inline bool spec_is_full_ipv4(const struct pkt_spec *s)
 {
 	return (!s->l3 || s->l3 == ETH_P_IP) && !s->trunc && !s->ihl_raw &&
-	       !s->bad_ip_csum && !s->bad_l4_csum;
+	       !s->tot_len_raw && !s->bad_ip_csum && !s->bad_l4_csum;
 }
 
 static inline int run_step_at(const struct tctx *c, const struct step *st,
