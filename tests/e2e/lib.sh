@@ -23,6 +23,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) E2E_BUILD=$BUILD ;; *) E2E_BUILD=$E2E_ROOT/$BUILD ;; esac
 PTRIG_LOAD=${PTRIG_LOAD:-$E2E_BUILD/ptrig-load}
 RAWSEND= # set by build_rawsend
+CONNHOLD= # set by build_connhold
 
 # shellcheck source-path=SCRIPTDIR source=../../tools/lab.sh
 source "$E2E_ROOT/tools/lab.sh"
@@ -169,10 +170,24 @@ e2e_cleanup() {
 # build_rawsend: compile tests/e2e/rawsend.c (packet crafter/sniffer) into
 # the test's private tmp dir and set $RAWSEND. Private on purpose: a
 # concurrent `make clean` must not pull the binary away mid-test.
+# shellcheck disable=SC2034 # used by the tests
 build_rawsend() {
 	RAWSEND=$E2E_TMP/rawsend
+	build_tool rawsend
+}
+
+# build_connhold: the same for tests/e2e/connhold.c (many idle TCP
+# connections, and an echo server for them); sets $CONNHOLD.
+# shellcheck disable=SC2034 # used by the tests
+build_connhold() {
+	CONNHOLD=$E2E_TMP/connhold
+	build_tool connhold
+}
+
+# build_tool NAME: compile tests/e2e/NAME.c into $E2E_TMP/NAME.
+build_tool() {
 	${CC:-gcc} -O2 -g -std=gnu11 -Wall -Wextra -Werror \
-		"$E2E_ROOT/tests/e2e/rawsend.c" -o "$RAWSEND"
+		"$E2E_ROOT/tests/e2e/$1.c" -o "$E2E_TMP/$1"
 }
 
 # e2e_need CMD...: die unless every CMD is installed.
@@ -387,6 +402,7 @@ e2e_ptrig_lab() {
 	PL=$E2E_TMP/ptrig-load
 	cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
 	e2e_private_pins
+	# shellcheck disable=SC2034 # used by the tests
 	PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
 	e2e_lab
 	# After lab_up: it starts with a lab_down, which runs and clears the

@@ -14,7 +14,10 @@ LIVE_DIR=$LIVE_ROOT/wan0
 SENTINEL=$LIVE_DIR/ptrig_test_live
 cmd=${1:-}
 state=${2:-}
-[ -n "$cmd" ] && [ -n "$state" ] || { echo "usage: $0 setup|check STATE" >&2; exit 2; }
+if [ -z "$cmd" ] || [ -z "$state" ]; then
+	echo "usage: $0 setup|check STATE" >&2
+	exit 2
+fi
 
 fingerprint() {
 	local f id
@@ -36,9 +39,11 @@ setup)
 		[ -e "$LIVE_ROOT" ] || made="root "
 		mkdir -p "$LIVE_DIR" || exit 1
 		made="${made}dir"
-		bpftool map create "$SENTINEL" type array key 4 value 4 entries 1 name ptrig_test_live &&
-			bpftool map update pinned "$SENTINEL" key 0 0 0 0 value 0x2a 0x70 0x74 0x67 ||
-			{ echo "live_pins: cannot pin a dummy map in $LIVE_DIR" >&2; exit 1; }
+		if ! bpftool map create "$SENTINEL" type array key 4 value 4 entries 1 name ptrig_test_live ||
+			! bpftool map update pinned "$SENTINEL" key 0 0 0 0 value 0x2a 0x70 0x74 0x67; then
+			echo "live_pins: cannot pin a dummy map in $LIVE_DIR" >&2
+			exit 1
+		fi
 	fi
 	{
 		echo "made: $made"

@@ -39,6 +39,7 @@ BR=ltbr0 # a bridge: no native XDP, so attach fails after touching the hooks
 # Map names come from the one list in include/ptrig.h (make writes it out):
 # MAP_cfg=ptrig_cfg_vN, ..., and MAPS, all of them.
 MAPS=
+MAP_cfg='' MAP_rules='' MAP_trig='' MAP_flows=''
 while read -r field name; do
 	printf -v "MAP_$field" '%s' "$name"
 	MAPS="$MAPS $name"
