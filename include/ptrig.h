@@ -54,7 +54,11 @@
 #define PTRIG_PORTS 65536
 
 #define PTRIG_DEFAULT_TRIGGER_TIMEOUT_S 600
-#define PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S 7200
+/* Linux's tcp_keepalive_time is 7200 s: an idle connection's first
+ * keepalive arrives after exactly that. The flow must outlive it by more
+ * than the refresh lag (touch(), up to 1 s) and a few lost probes (sent every
+ * 75 s): 7200 + 240. */
+#define PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S 7440
 #define PTRIG_DEFAULT_UDP_FLOW_TIMEOUT_S 300
 #define PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S 10
 #define PTRIG_MAX_TIMEOUT_S 86400
@@ -62,6 +66,16 @@
 #define PTRIG_DEFAULT_MARK 0x00100000u
 #define PTRIG_DEFAULT_MAX_FLOWS 262144
 #define PTRIG_DEFAULT_MAX_TRIGGERS 65536
+/* Table sizes accepted by --max-flows / --max-triggers. LRU hash maps are
+ * preallocated: about PTRIG_FLOW_ENTRY_BYTES of kernel memory per flow
+ * (the embryonic table adds a quarter) and PTRIG_TRIGGER_ENTRY_BYTES per
+ * trigger, as the kernel accounts them (memlock) on 6.18. 4Mi flows take
+ * about 640 MiB. */
+#define PTRIG_MIN_TABLE 16
+#define PTRIG_MAX_FLOWS_LIMIT (1u << 22)
+#define PTRIG_MAX_TRIGGERS_LIMIT (1u << 20)
+#define PTRIG_FLOW_ENTRY_BYTES 128
+#define PTRIG_TRIGGER_ENTRY_BYTES 104
 
 /* Timestamps are refreshed only when they moved by more than this, so a busy
  * flow does not dirty its cache line on every packet. */

@@ -6,9 +6,10 @@
  *       Accepts every connection on PORT and echoes what it reads, until
  *       SECONDS (default 60) pass. Prints "ready" on stderr once listening.
  *
- *   connhold hold -d ADDR -p PORT -n N [-t SECONDS]
+ *   connhold hold -d ADDR -p PORT -n N [-t SECONDS] [-k IDLE]
  *       Opens N connections to ADDR:PORT one after the other (3 s connect
- *       timeout each), prints "open K ports P1 P2 ..." (the local ports of
+ *       timeout each; -k: TCP keepalive probes after IDLE seconds idle,
+ *       then every second), prints "open K ports P1 P2 ..." (the local ports of
  *       the K that connected), then answers commands read from stdin:
  *         check   each open connection sends "ping" and must get it echoed
  *                 within 2 s; prints "alive A lost L" (lost: reset, closed,
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,7 +40,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: connhold serve -p PORT [-t SECONDS]\n"
 			"       connhold hold -d ADDR -p PORT -n N "
-			"[-t SECONDS]\n");
+			"[-t SECONDS] [-k IDLE]\n");
 	exit(2);
 }
 
@@ -102,14 +104,21 @@ static int serve(int port)
 	}
 }
 
-static int connect_timeout(const struct sockaddr_in *sa)
+static int connect_timeout(const struct sockaddr_in *sa, int keepidle)
 {
 	struct pollfd p;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
 	socklen_t len = sizeof(err);
+	int one = 1;
 
 	if (fd < 0)
 		return -1;
+	if (keepidle &&
+	    (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle,
+			sizeof(keepidle)) ||
+	     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof(one))))
+		goto fail;
 	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) &&
 	    errno != EINPROGRESS)
 		goto fail;
@@ -147,7 +156,7 @@ static int ping(int fd)
 	return memcmp(buf, "ping", 4) ? -1 : 0;
 }
 
-static int hold(const char *addr, int port, int n)
+static int hold(const char *addr, int port, int n, int keepidle)
 {
 	static int fds[MAX_CONNS];
 	struct sockaddr_in sa = {0};
@@ -159,7 +168,7 @@ static int hold(const char *addr, int port, int n)
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
 		usage();
 	for (i = 0; i < n; i++) {
-		int fd = connect_timeout(&sa);
+		int fd = connect_timeout(&sa, keepidle);
 
 		if (fd >= 0)
 			fds[k++] = fd;
@@ -200,13 +209,13 @@ static int hold(const char *addr, int port, int n)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
-	int port = 0, n = 1, c;
+	int port = 0, n = 1, keepidle = 0, c;
 	long secs = 0;
 
 	if (argc < 2)
 		usage();
 	optind = 2;
-	while ((c = getopt(argc, argv, "d:p:n:t:")) != -1) {
+	while ((c = getopt(argc, argv, "d:p:n:t:k:")) != -1) {
 		switch (c) {
 		case 'd':
 			addr = optarg;
@@ -219,6 +228,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			secs = parse_num(optarg, 1, 3600);
+			break;
+		case 'k':
+			keepidle = (int)parse_num(optarg, 1, 3600);
 			break;
 		default:
 			usage();
@@ -233,7 +245,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "hold") && addr) {
 		alarm((unsigned)(secs ? secs : 120));
-		return hold(addr, port, n);
+		return hold(addr, port, n, keepidle);
 	}
 	usage();
 	return 2;

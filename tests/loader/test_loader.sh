@@ -381,6 +381,23 @@ else
 		"$(ctx) $left $([ -e "$PIN_ROOT/$MISSING_IF" ] && echo "$PIN_ROOT/$MISSING_IF exists")"
 fi
 
+# Preallocated LRU tables: a size needing gigabytes of kernel memory is
+# refused, saying how much it would take (4Mi+1 flows x 1.25 x 128 B).
+ptrig attach "$IF" -c good.conf --max-flows 67108864
+left=$(leftovers)
+if [ $rc -eq 2 ] && grep -q -- '--max-flows 67108864: at most 4194304; the flow tables would take about 10240 MiB of kernel memory' <<<"$err" &&
+	[ -z "$left" ]; then
+	pass attach_max_flows_too_large_says_memory
+else
+	fail attach_max_flows_too_large_says_memory "$(ctx) $left"
+fi
+ptrig attach "$IF" -c good.conf --max-triggers 2097152
+if [ $rc -eq 2 ] && grep -q -- '--max-triggers 2097152: at most 1048576; the trigger table would take about 208 MiB' <<<"$err"; then
+	pass attach_max_triggers_too_large_says_memory
+else
+	fail attach_max_triggers_too_large_says_memory "$(ctx)"
+fi
+
 ptrig attach "$IF" -c good.conf --xdp-mode bogus
 left=$(leftovers)
 if [ $rc -eq 2 ] && grep -q -- '--xdp-mode: "bogus"' <<<"$err" && [ -z "$left" ]; then
