@@ -560,6 +560,44 @@ static __always_inline int trigger_owner(struct __sk_buff *skb,
 	return original ? -1 : PTRIG_STAT_PASS_TRIG_REPLY;
 }
 
+/* Another LAN host's trigger traffic for a rule someone owns. */
+static __always_inline void trigger_conflict(struct ptrig_rule_counters *cnt,
+					     __u32 rule_id, __be32 owner,
+					     const struct pkt *p, __u64 now)
+{
+	/* First device wins until it has been idle. */
+	if (cnt)
+		cnt->conflicts++;
+	if (noisy_event_due(NOISY_CONFLICT, now))
+		emit_event(PTRIG_EV_CONFLICT, rule_id, owner, p->saddr, p,
+			   false, 0, now);
+}
+
+/* Trigger traffic on a live trigger: the owner's refreshes it, another
+ * host's is a conflict. */
+static __always_inline void trigger_seen(struct ptrig_trigger *t,
+					 const struct ptrig_rule *rule,
+					 struct ptrig_rule_counters *cnt,
+					 __u32 rule_id, __be32 owner,
+					 const struct pkt *p, __u64 now)
+{
+	if (t->owner != owner) {
+		trigger_conflict(cnt, rule_id, owner, p, now);
+		return;
+	}
+	touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
+	if (t->external != p->saddr)
+		t->external = p->saddr;
+	if (t->peer != p->daddr)
+		t->peer = p->daddr;
+	if (cnt)
+		cnt->refreshes++;
+}
+
+/* last_seen_ns of a stale trigger while one CPU rewrites it: readers see
+ * it as expired, other writers as taken. */
+#define TRIGGER_CLAIMING 1ull
+
 static __always_inline void tc_trigger(struct __sk_buff *skb,
 				       const struct ptrig_config *cfg,
 				       const struct pkt *p, __u32 rule_id,
@@ -571,7 +609,7 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	struct ptrig_trigger nt = {};
 	struct ptrig_rule *rule;
 	__be32 owner;
-
+	__u64 old;
 	int reason;
 
 	rule = rule_get(cfg, rule_id);
@@ -588,36 +626,47 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
 
 	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
-	if (t && t->generation == rule->generation &&
-	    !idle_past(now, t->last_seen_ns, rule->trigger_timeout_s)) {
-		if (t->owner != owner) {
-			/* First device wins until it has been idle. */
-			if (cnt)
-				cnt->conflicts++;
-			if (noisy_event_due(NOISY_CONFLICT, now))
-				emit_event(PTRIG_EV_CONFLICT, rule_id, owner,
-					   p->saddr, p, false, 0, now);
+	if (t) {
+		old = t->last_seen_ns;
+		if (t->generation == rule->generation &&
+		    !idle_past(now, old, rule->trigger_timeout_s)) {
+			trigger_seen(t, rule, cnt, rule_id, owner, p, now);
 			return;
 		}
-		touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
-		if (t->external != p->saddr)
-			t->external = p->saddr;
-		if (t->peer != p->daddr)
-			t->peer = p->daddr;
-		if (cnt)
-			cnt->refreshes++;
-		return;
-	}
-
-	nt.owner = owner;
-	nt.external = p->saddr;
-	nt.peer = p->daddr;
-	nt.generation = rule->generation;
-	nt.last_seen_ns = now;
-	nt.opened_ns = now;
-	if (bpf_map_update_elem(&PTRIG_MAP(trig), &key, &nt, BPF_ANY)) {
-		stat_inc(PTRIG_STAT_ERROR);
-		return;
+		/* Expired or left by an older rule: whoever swaps the stamp
+		 * first takes the rule over; a host racing it on another
+		 * CPU has lost, as if it had come a moment later. */
+		if (old == TRIGGER_CLAIMING ||
+		    __sync_val_compare_and_swap(&t->last_seen_ns, old,
+						TRIGGER_CLAIMING) != old) {
+			trigger_conflict(cnt, rule_id, owner, p, now);
+			return;
+		}
+		t->owner = owner;
+		t->external = p->saddr;
+		t->peer = p->daddr;
+		t->generation = rule->generation;
+		t->opened_ns = now;
+		t->last_seen_ns = now;
+	} else {
+		nt.owner = owner;
+		nt.external = p->saddr;
+		nt.peer = p->daddr;
+		nt.generation = rule->generation;
+		nt.last_seen_ns = now;
+		nt.opened_ns = now;
+		/* Two hosts creating the trigger at once: the first insert
+		 * wins, the other one finds it. */
+		if (bpf_map_update_elem(&PTRIG_MAP(trig), &key, &nt,
+					BPF_NOEXIST)) {
+			t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
+			if (t)
+				trigger_seen(t, rule, cnt, rule_id, owner, p,
+					     now);
+			else
+				stat_inc(PTRIG_STAT_ERROR);
+			return;
+		}
 	}
 	if (cnt)
 		cnt->triggers_opened++;
