@@ -413,6 +413,36 @@ else
 	fail detach_not_attached_exit_1 "$(ctx)"
 fi
 
+# ---- an attach killed at every step -------------------------------------------
+# PTRIG_TEST_KILL_AT makes the loader SIGKILL itself at a named step of
+# attach (no cleanup runs). Whatever it left must go with `detach`, and the
+# next `attach` must work over it (then a detach leaves nothing).
+for step in pin-dir maps-pinned clsact tc-ingress tc-egress xdp; do
+	PTRIG_TEST_KILL_AT=$step ptrig attach "$IF" -c good.conf --xdp-mode generic
+	killed_rc=$rc
+	ptrig detach "$IF"
+	left=$(leftovers)
+	if [ "$killed_rc" -eq 137 ] && [ $rc -eq 0 ] && [ -z "$left" ]; then
+		pass "killed_at_${step}_detach_cleans_up"
+	else
+		fail "killed_at_${step}_detach_cleans_up" "attach rc=$killed_rc; detach $(ctx) $left"
+	fi
+	PTRIG_TEST_KILL_AT=$step ptrig attach "$IF" -c good.conf --xdp-mode generic
+	killed_rc=$rc
+	ptrig attach "$IF" -c good.conf --xdp-mode generic
+	attach_rc=$rc attach_ctx=$(ctx)
+	progs=$(ip netns exec "$NS" bpftool net show dev "$IF" | grep -c "^$IF(")
+	ptrig detach "$IF"
+	left=$(leftovers)
+	if [ "$killed_rc" -eq 137 ] && [ "$attach_rc" -eq 0 ] && [ "$progs" -eq 3 ] &&
+		[ $rc -eq 0 ] && [ -z "$left" ]; then
+		pass "killed_at_${step}_next_attach_recovers"
+	else
+		fail "killed_at_${step}_next_attach_recovers" \
+			"attach rc=$killed_rc; re-attach [$attach_ctx], $progs programs (want xdp, tc ingress, tc egress); detach $(ctx) $left"
+	fi
+done
+
 # ---- generic XDP on an interface that already has a clsact qdisc -------------
 
 tc -n "$NS" qdisc add dev "$IF" clsact || die setup "tc qdisc add clsact"
