@@ -205,25 +205,35 @@ static __always_inline void xdp_mark(struct xdp_md *ctx)
 	*(__u32 *)meta = PTRIG_META_MAGIC;
 }
 
+/* The conntrack entry of the packet's source and ports towards daddr (the
+ * packet's own destination, or the owner after ptrig's DNAT), or NULL;
+ * release it with bpf_ct_release(). */
+static __always_inline struct nf_conn *
+xdp_ct_get(struct xdp_md *ctx, const struct pkt *p, __be32 daddr)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	return bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
+				 CT_OPTS_SZ);
+}
+
 /* Does conntrack already track this packet's connection (e.g. a masqueraded
  * outbound connection that happens to use an open port)? */
 static __always_inline bool xdp_ct_tracked(struct xdp_md *ctx,
 					   const struct pkt *p)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
 	struct nf_conn *ct;
 
 	if (!ct_kfuncs_present())
 		return false;
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = p->daddr;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	ct = bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
-			       CT_OPTS_SZ);
+	ct = xdp_ct_get(ctx, p, p->daddr);
 	if (!ct)
 		return false;
 	bpf_ct_release(ct);
@@ -262,21 +272,12 @@ static __always_inline bool tcp_opening(const struct pkt *p)
 static __always_inline bool xdp_ct_conn_over(struct xdp_md *ctx,
 					     const struct pkt *p, __be32 owner)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
 	struct nf_conn *ct;
 	__u8 state;
 
 	if (!ct_kfuncs_present())
 		return false;
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = owner;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	ct = bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
-			       CT_OPTS_SZ);
+	ct = xdp_ct_get(ctx, p, owner);
 	if (!ct)
 		return true;
 	state = ct->proto.tcp.state;

@@ -589,6 +589,20 @@ static void flows_list(int fd, struct flows_out *out)
 	}
 }
 
+/* Root check, then the maps pinned for one interface; says what is wrong. */
+static int open_iface_maps(const char *cmd, const char *ifname, char *dir,
+			   size_t len, struct ptrig_map_fds *m)
+{
+	if (!ptrig_is_root(cmd) || ptrig_pin_dir(ifname, dir, len))
+		return -1;
+	if (ptrig_maps_open_pinned(dir, m)) {
+		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,
+			  dir);
+		return -1;
+	}
+	return 0;
+}
+
 int do_flows(const struct cmd_opts *o)
 {
 	struct ptrig_installed_rule *rules = NULL;
@@ -598,14 +612,8 @@ int do_flows(const struct cmd_opts *o)
 	char dir[256];
 	int n_rules;
 
-	if (!ptrig_is_root("flows") ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (open_iface_maps("flows", o->ifname, dir, sizeof(dir), &m))
 		return PTRIG_EXIT_FAIL;
-	if (ptrig_maps_open_pinned(dir, &m)) {
-		ptrig_err("ptrig is not attached to %s (no maps in %s)",
-			  o->ifname, dir);
-		return PTRIG_EXIT_FAIL;
-	}
 	n_rules = ptrig_rules_read(&m, &rules);
 	out.rules = rules;
 	out.n_rules = n_rules < 0 ? 0 : n_rules;
@@ -740,14 +748,8 @@ int do_monitor(const struct cmd_opts *o)
 	char dir[256];
 	int err;
 
-	if (!ptrig_is_root("monitor") ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (open_iface_maps("monitor", o->ifname, dir, sizeof(dir), &m))
 		return PTRIG_EXIT_FAIL;
-	if (ptrig_maps_open_pinned(dir, &m)) {
-		ptrig_err("ptrig is not attached to %s (no maps in %s)",
-			  o->ifname, dir);
-		return PTRIG_EXIT_FAIL;
-	}
 	mc.m = &m;
 	mc.n_rules = ptrig_rules_read(&m, &mc.rules);
 	if (mc.n_rules < 0)

@@ -56,6 +56,26 @@
 		.daddr = (d), .dport = (dp), __VA_ARGS__                       \
 	}
 
+/* Step rows of a handshake through ptrig, lanhost1 owning the flow: its
+ * SYN-ACK to remote:rport leaves from WAN:lport, and the remote's ACK of
+ * exactly that SYN-ACK (which establishes the flow) is DNATed. */
+#define STEP_OWNER_SYNACK(remote, rport, lport)                                \
+	{                                                                      \
+		.name = "owner's SYN-ACK", .prog = PROG_TC_EGRESS,             \
+		.in = TCP(LAN1, lport, remote, rport, TH_SYN | TH_ACK),        \
+		.verdict = TC_ACT_OK,                                          \
+		.exp = TCP(WAN, lport, remote, rport, TH_SYN | TH_ACK)         \
+	}
+#define STEP_HANDSHAKE_ACK(remote, rport, lport)                               \
+	{                                                                      \
+		.name = "remote's handshake ACK", .prog = PROG_XDP,            \
+		.in = TCP(remote, rport, WAN, lport, TH_ACK,                   \
+			  .ack = HS_ACK(lport)),                               \
+		.verdict = XDP_PASS,                                           \
+		.exp = TCP(remote, rport, LAN1, lport, TH_ACK,                 \
+			   .ack = HS_ACK(lport))                               \
+	}
+
 /* Was nf_conntrack there when the program loaded? Then the __weak ct
  * kfuncs resolved and the owner lookup counts TRIGGER_NO_NAT. */
 static bool have_conntrack;

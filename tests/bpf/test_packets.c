@@ -593,11 +593,7 @@ static int test_untouched(struct tctx *c)
 		 .verdict = XDP_PASS,
 		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
 		 .meta = true},
-		{.name = "control: reply is SNATed",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_SYN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 40000, TH_SYN | TH_ACK)},
+		STEP_OWNER_SYNACK(REM1, 40000, 113),
 	};
 	static const struct step control_again[] = {
 		{.name = "control: flow's ACK is DNATed (answered: no marker)",

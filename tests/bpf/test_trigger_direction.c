@@ -158,11 +158,7 @@ static int test_flow_reply_is_not_trigger(struct tctx *c)
 		 .verdict = XDP_PASS,
 		 .exp = TCP(REM1, 6667, LAN1, 113, TH_SYN),
 		 .meta = true},
-		{.name = "LAN1 answers REM1:6667",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 6667, TH_SYN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 6667, TH_SYN | TH_ACK)},
+		STEP_OWNER_SYNACK(REM1, 6667, 113),
 	};
 	struct ptrig_trigger before, after;
 	uint32_t id;

@@ -184,6 +184,16 @@ build_connhold() {
 	build_tool connhold
 }
 
+# hold_line IN_FD [SECONDS] [CMD OUT_FD]: with CMD, send it to a connhold
+# first (on OUT_FD); print the next line it writes on IN_FD (empty after
+# SECONDS, default 30).
+hold_line() {
+	local line=
+	[ $# -ge 4 ] && echo "$3" >&"$4"
+	read -r -t "${2:-30}" line <&"$1"
+	printf '%s\n' "$line"
+}
+
 # build_tool NAME: compile tests/e2e/NAME.c into $E2E_TMP/NAME.
 build_tool() {
 	${CC:-gcc} -O2 -g -std=gnu11 -Wall -Wextra -Werror \

@@ -35,24 +35,19 @@ done
 coproc KA { ip netns exec "$LAB_REMOTE1" timeout 40 "$CONNHOLD" hold -d "$WAN" -p 7500 -n 1 -k 4 -t 40; }
 KA_IN=${KA[0]} KA_OUT=${KA[1]}
 E2E_BG_PIDS+=("$KA_PID")
-line=
-read -r -t 10 line <&"$KA_IN"
+line=$(hold_line "$KA_IN" 10)
 assert_match "^open 1 ports" "$line" "remote1 -> WAN:7500 connected (flow-timeout 6 s)"
 exec {K0}< <({ sleep 13; echo check; echo quit; } |
 	ip netns exec "$LAB_REMOTE1" timeout 40 "$CONNHOLD" hold -d "$WAN" -p 7501 -n 1 -k 4 -t 40)
-line=
-read -r -t 10 line <&"$K0"
+line=$(hold_line "$K0" 10)
 assert_match "^open 1 ports" "$line" "remote1 -> WAN:7501 connected (flow-timeout 4 s)"
 
 # 13 s idle: three keepalive rounds, no data.
 sleep 13
-echo check >&"$KA_OUT"
-line=
-read -r -t 10 line <&"$KA_IN"
+line=$(hold_line "$KA_IN" 10 check "$KA_OUT")
 assert_eq "alive 1 lost 0" "$line" "keepalive every 4 s, flow timeout 6 s: alive after 13 s idle"
 echo quit >&"$KA_OUT"
-line=
-read -r -t 10 line <&"$K0"
+line=$(hold_line "$K0" 10)
 assert_eq "alive 0 lost 1" "$line" "control: keepalive every 4 s, flow timeout 4 s: lost"
 exec {K0}<&-
 assert_gt "$(status_jq '.interfaces[0].counters.flow_expired')" 0 "control: flow_expired > 0"

@@ -108,12 +108,9 @@ EST0=$(rule_counter bulk flows_established)
 coproc HOLD { ip netns exec "$LAB_REMOTE1" timeout 100 "$CONNHOLD" hold -d "$WAN" -p 7300 -n "$N_EST" -t 100; }
 HPID=$HOLD_PID # bash unsets HOLD_PID when the coproc ends
 E2E_BG_PIDS+=("$HPID")
-line=
-read -r -t 30 line <&"${HOLD[0]}"
+line=$(hold_line "${HOLD[0]}")
 assert_match "^open $N_EST ports" "$line" "2: remote1 opened $N_EST connections to WAN:7300"
-echo check >&"${HOLD[1]}"
-line=
-read -r -t 30 line <&"${HOLD[0]}"
+line=$(hold_line "${HOLD[0]}" 30 check "${HOLD[1]}")
 assert_eq "alive $N_EST lost 0" "$line" "2: before the flood: all $N_EST echo"
 snap
 assert_eq "$N_EST" "$(($(rule_counter bulk flows_established) - EST0))" "2: $N_EST flows established"
@@ -121,9 +118,7 @@ assert_eq "$N_EST" "$(($(rule_counter bulk flows_established) - EST0))" "2: $N_E
 lab_exec stranger "$RAWSEND" send -p tcp -s 192.0.2.1 -V 250 -S 1024 -d "$WAN" -D 7300 -f S -n "$FLOOD"
 assert_eq 0 $? "2: stranger sent $FLOOD SYNs from 192.0.2.1-250"
 sleep 1
-echo check >&"${HOLD[1]}"
-line=
-read -r -t 120 line <&"${HOLD[0]}"
+line=$(hold_line "${HOLD[0]}" 120 check "${HOLD[1]}")
 assert_eq "alive $N_EST lost 0" "$line" \
 	"2: after $FLOOD spoofed SYNs (16x a $MAX_FLOWS-flow table): 0 of $N_EST established connections lost"
 note "flood: ${line:-no answer} (flow table $MAX_FLOWS, embryonic $((MAX_FLOWS / 4)), $FLOOD SYNs)"
@@ -148,8 +143,7 @@ bg_wait "$HPID" 5 >/dev/null
 coproc HOLD { ip netns exec "$LAB_REMOTE1" timeout 60 "$CONNHOLD" hold -d "$WAN" -p 7100 -n 1 -t 60; }
 HPID=$HOLD_PID
 E2E_BG_PIDS+=("$HPID")
-line=
-read -r -t 30 line <&"${HOLD[0]}"
+line=$(hold_line "${HOLD[0]}")
 P=$(awk '{ print $4 }' <<<"$line")
 assert_match "^open 1 ports [0-9]+$" "$line" "3: remote1:$P -> WAN:7100 -> lanhost1 connected"
 [ -n "$P" ] || die "3: no connection to attack"
@@ -183,9 +177,7 @@ assert_ne 0 $? "3: a spoofed SYN on the live flow's ports never reaches lanhost2
 snap
 assert_eq "$H1" "$(jq -r --argjson p "$P" '.flows[] | select(.remote_port == $p and .external_port == 7100) | .owner' "$E2E_TMP/flows.json")" \
 	"3: the flow's owner is still $H1"
-echo check >&"${HOLD[1]}"
-line=
-read -r -t 30 line <&"${HOLD[0]}"
+line=$(hold_line "${HOLD[0]}" 30 check "${HOLD[1]}")
 assert_eq "alive 1 lost 0" "$line" "3: the connection still echoes"
 echo quit >&"${HOLD[1]}"
 assert_eq 0 "$(gstat errors)" "status: errors = 0"
