@@ -58,13 +58,26 @@ static int events_traffic(struct tctx *c, uint32_t id)
 	for (i = 0; i < 20; i++)
 		ASSERT_OK(send_trigger(c, TCP_, LAN2, 50001, REM1, 6667));
 	RUN_STEPS(c, inbound);
+	/* A SYN flood's worth of new flows, back to back. */
+	for (i = 0; i < 20; i++) {
+		struct step st = {
+			.name = "another new flow",
+			.prog = PROG_XDP,
+			.in = TCP(STRANGER, 30000 + i, WAN, 113, TH_SYN),
+			.verdict = XDP_PASS,
+			.exp = TCP(STRANGER, 30000 + i, LAN1, 113, TH_SYN),
+			.meta = true,
+		};
+
+		RUN_STEP(c, &st);
+	}
 	return 0;
 }
 
-/* The ring buffer carries one event per trigger opened and flow opened,
- * with the right fields; conflicts (which a conflicting host's session
- * causes per packet) are limited to one per 10 ms while the counter stays
- * exact. */
+/* The ring buffer carries one event per trigger opened, with the right
+ * fields; conflicts (which a conflicting host's session causes per packet)
+ * and new flows (a SYN flood's) are limited to one per 10 ms each while the
+ * counters stay exact. */
 static int test_events(struct tctx *c)
 {
 	struct ptrig_rule_spec rules[] = {
@@ -105,7 +118,12 @@ static int test_events(struct tctx *c)
 	ev = ev_find(&log, PTRIG_EV_CONFLICT);
 	ASSERT_IP(ev->owner, LAN2, "conflict names the conflicting host");
 
-	ASSERT_EQ(log.n[PTRIG_EV_FLOW_OPENED], 1, "flow_opened events");
+	/* 21 flows back to back: limited like conflicts, counter exact. */
+	ASSERT_EQ(cnt_get(c, id).flows_opened, 21, "flows_opened (exact)");
+	ASSERT_TRUE(log.n[PTRIG_EV_FLOW_OPENED] >= 1 &&
+			    log.n[PTRIG_EV_FLOW_OPENED] <= 2,
+		    "flow_opened events: %d for 21 new flows",
+		    log.n[PTRIG_EV_FLOW_OPENED]);
 	ev = ev_find(&log, PTRIG_EV_FLOW_OPENED);
 	ASSERT_IP(ev->owner, LAN1, "flow_opened owner");
 	ASSERT_IP(ev->remote, REM1, "flow_opened remote");
@@ -119,7 +137,7 @@ static int test_events(struct tctx *c)
 }
 
 static const struct test_case cases[] = {
-	{.name = "events: fields, and conflicts rate-limited",
+	{.name = "events: fields; conflicts and new flows rate-limited",
 	 .fn = test_events},
 };
 
