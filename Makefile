@@ -50,7 +50,15 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps vmlinux install clean test test-kernels demo bench format check-root
-all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS) $(KERNEL_BINS)
+all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS) $(KERNEL_BINS) $(BUILD)/ptrig-maps.txt
+
+# "FIELD NAME" per pinned map, from the one list in include/ptrig.h, for the
+# shell tests.
+$(BUILD)/ptrig-maps.txt: include/ptrig.h Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#include "ptrig.h"\n#define X(f) @f PTRIG_MAP(f)@\nPTRIG_MAPS(X)\n' | \
+		$(CC) -E -P -Iinclude -x c - | tr '@' '\n' | sed -n 's/^ *\([a-z]\+\) \+\(ptrig_[a-z0-9_]\+\) *$$/\1 \2/p' >$@.tmp && mv $@.tmp $@
 
 # Install the Debian packages once per machine (re-run when the list changes).
 $(DEPS_STAMP): tools/install-deps.sh

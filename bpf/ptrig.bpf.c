@@ -55,7 +55,7 @@ static __always_inline bool ct_kfuncs_present(void)
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&ptrig_stats_v1, &idx);
+	__u64 *v = bpf_map_lookup_elem(&PTRIG_MAP(stats), &idx);
 
 	if (v)
 		*v += 1;
@@ -63,14 +63,14 @@ static __always_inline void stat_inc(__u32 idx)
 
 static __always_inline struct ptrig_rule_counters *rule_counters(__u32 id)
 {
-	return bpf_map_lookup_elem(&ptrig_cnt_v1, &id);
+	return bpf_map_lookup_elem(&PTRIG_MAP(cnt), &id);
 }
 
 static __always_inline const struct ptrig_config *ptrig_config_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&ptrig_cfg_v1, &zero);
+	return bpf_map_lookup_elem(&PTRIG_MAP(cfg), &zero);
 }
 
 static __always_inline struct ptrig_port_rules *
@@ -78,7 +78,7 @@ port_rules(const struct ptrig_config *cfg, __be16 port)
 {
 	__u32 idx = (cfg->active_set & 1) * PTRIG_PORTS + bpf_ntohs(port);
 
-	return bpf_map_lookup_elem(&ptrig_ports_v1, &idx);
+	return bpf_map_lookup_elem(&PTRIG_MAP(ports), &idx);
 }
 
 static __always_inline struct ptrig_rule *
@@ -86,7 +86,7 @@ rule_get(const struct ptrig_config *cfg, __u32 id)
 {
 	__u32 idx = (cfg->active_set & 1) * PTRIG_MAX_RULES + id;
 
-	return bpf_map_lookup_elem(&ptrig_rules_v1, &idx);
+	return bpf_map_lookup_elem(&PTRIG_MAP(rules), &idx);
 }
 
 /* Idle past timeout? Signed, so a stamp slightly ahead of the coarse "now"
@@ -109,12 +109,12 @@ static __always_inline void touch(__u64 *stamp, __u64 now, __u32 timeout_s)
 		*stamp = now;
 }
 
-/* Conflicts and refused connections can come with every packet of a
- * conflicting LAN host or a port scan: their events are limited to one per
- * EVENT_MIN_GAP_NS each (the counters stay exact), so `monitor` stays
- * readable and the ring buffer is not flooded. */
+/* Conflicts, refused connections and new flows can come with every packet
+ * of a conflicting LAN host, a port scan or a SYN flood: their events are
+ * limited to one per EVENT_MIN_GAP_NS each (the counters stay exact), so
+ * `monitor` stays readable and the ring buffer is not flooded. */
 #define EVENT_MIN_GAP_NS 10000000ull
-enum { NOISY_CONFLICT, NOISY_REFUSED, NOISY_MAX };
+enum { NOISY_CONFLICT, NOISY_REFUSED, NOISY_FLOW_OPENED, NOISY_MAX };
 __u64 last_noisy_event_ns[NOISY_MAX];
 
 static __always_inline bool noisy_event_due(int kind, __u64 now)
@@ -131,7 +131,7 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 {
 	struct ptrig_event *ev;
 
-	ev = bpf_ringbuf_reserve(&ptrig_events_v1, sizeof(*ev), 0);
+	ev = bpf_ringbuf_reserve(&PTRIG_MAP(events), sizeof(*ev), 0);
 	if (!ev)
 		return;
 	ev->ts_ns = now;
@@ -148,6 +148,8 @@ static __always_inline void emit_event(__u32 type, __u32 rule_id, __be32 owner,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* Only the owner's FIN or RST (seen leaving through TC egress) shortens a
+ * flow's life: anyone can send the remote's with a spoofed source. */
 static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 						const struct pkt *p)
 {
@@ -203,25 +205,35 @@ static __always_inline void xdp_mark(struct xdp_md *ctx)
 	*(__u32 *)meta = PTRIG_META_MAGIC;
 }
 
+/* The conntrack entry of the packet's source and ports towards daddr (the
+ * packet's own destination, or the owner after ptrig's DNAT), or NULL;
+ * release it with bpf_ct_release(). */
+static __always_inline struct nf_conn *
+xdp_ct_get(struct xdp_md *ctx, const struct pkt *p, __be32 daddr)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	return bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
+				 CT_OPTS_SZ);
+}
+
 /* Does conntrack already track this packet's connection (e.g. a masqueraded
  * outbound connection that happens to use an open port)? */
 static __always_inline bool xdp_ct_tracked(struct xdp_md *ctx,
 					   const struct pkt *p)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
 	struct nf_conn *ct;
 
 	if (!ct_kfuncs_present())
 		return false;
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = p->daddr;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	ct = bpf_xdp_ct_lookup(ctx, &tuple, sizeof(tuple.ipv4), &opts,
-			       CT_OPTS_SZ);
+	ct = xdp_ct_get(ctx, p, p->daddr);
 	if (!ct)
 		return false;
 	bpf_ct_release(ct);
@@ -245,6 +257,78 @@ static __always_inline int xdp_refuse(struct ptrig_rule_counters *cnt,
 	return XDP_PASS;
 }
 
+/* A TCP SYN without ACK: a connection opening. */
+static __always_inline bool tcp_opening(const struct pkt *p)
+{
+	return p->proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
+/* A SYN for a live established flow: does conntrack consider that flow's
+ * connection over (gone, TIME_WAIT or CLOSE), so that the SYN opens a new
+ * one? Asking conntrack, which checked every segment's checksum and window,
+ * means a blind RST or FIN cannot end a flow. Conntrack saw the connection
+ * after ptrig's DNAT: remote -> owner. */
+static __always_inline bool xdp_ct_conn_over(struct xdp_md *ctx,
+					     const struct pkt *p, __be32 owner)
+{
+	struct nf_conn *ct;
+	__u8 state;
+
+	if (!ct_kfuncs_present())
+		return false;
+	ct = xdp_ct_get(ctx, p, owner);
+	if (!ct)
+		return true;
+	state = ct->proto.tcp.state;
+	bpf_ct_release(ct);
+	return state == TCP_CONNTRACK_TIME_WAIT || state == TCP_CONNTRACK_CLOSE;
+}
+
+/* Does this remote packet complete an embryonic flow? TCP: the ACK of
+ * exactly the owner's SYN-ACK (a blind spoofer never saw its sequence
+ * number). UDP: a datagram after the owner answered. */
+static __always_inline bool xdp_completes(struct xdp_md *ctx,
+					  const struct pkt *p,
+					  const struct ptrig_flow *f)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *tcp = p->l4h;
+
+	if (!(f->flags & PTRIG_FLOW_SEEN_REPLY))
+		return false;
+	if (p->proto != IPPROTO_TCP)
+		return true;
+	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) !=
+	    TCP_FLAG_ACK)
+		return false;
+	if ((void *)(tcp + 1) > data_end)
+		return false;
+	return bpf_ntohl(tcp->ack_seq) == f->synack_next;
+}
+
+/* Move a completed flow from the embryonic to the established table. On a
+ * race with another CPU, the entry that got there first serves. */
+static __always_inline struct ptrig_flow *
+flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
+	     __u64 now)
+{
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_flow nf = *f;
+
+	nf.flags &= ~PTRIG_FLOW_EMBRYONIC;
+	nf.last_seen_ns = now;
+	if (bpf_map_update_elem(&PTRIG_MAP(flows), key, &nf, BPF_NOEXIST) ==
+	    0) {
+		stat_inc(PTRIG_STAT_FLOW_PROMOTED);
+		cnt = rule_counters(nf.rule_id);
+		if (cnt)
+			cnt->flows_established++;
+	}
+	bpf_map_delete_elem(&PTRIG_MAP(embryo), key);
+	return bpf_map_lookup_elem(&PTRIG_MAP(flows), key);
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -259,7 +343,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	struct ptrig_flow *flow;
 	struct ptrig_flow nf = {};
 	struct ptrig_rule *rule;
-	bool had_expired = false;
+	bool stale_established = false, stale_embryo = false;
 	struct pkt p = {};
 	__u32 rule_id;
 	__u64 now;
@@ -285,24 +369,49 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
 		if (flow->external != p.daddr) {
 			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 			goto pass;
 		}
-		/* A SYN on a closing flow is a new connection reusing the
-		 * ports: it must pass the trigger checks and be marked again.
-		 */
-		if (!(flow->flags & PTRIG_FLOW_CLOSING &&
-		      (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
-			      TCP_FLAG_SYN)) {
-			if (!idle_past(now, flow->last_seen_ns,
-				       ptrig_flow_idle_timeout(flow)))
+		if (!idle_past(now, flow->last_seen_ns,
+			       ptrig_flow_idle_timeout(flow))) {
+			if (!tcp_opening(&p))
 				goto forward;
+			/* A SYN reusing the ports opens a new connection
+			 * (trigger checks, a new mark) only once the old
+			 * one is over. */
+			if (!(flow->flags & PTRIG_FLOW_CLOSING) &&
+			    !xdp_ct_conn_over(ctx, &p, flow->owner)) {
+				stat_inc(PTRIG_STAT_SYN_ON_LIVE_FLOW);
+				goto forward;
+			}
+		} else {
 			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
 		}
-		had_expired = true;
+		stale_established = true;
+	} else {
+		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
+		if (flow) {
+			if (flow->external != p.daddr) {
+				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
+				goto pass;
+			}
+			if (!idle_past(now, flow->last_seen_ns,
+				       ptrig_flow_idle_timeout(flow))) {
+				if (xdp_completes(ctx, &p, flow)) {
+					flow = flow_promote(&fkey, flow, now);
+					if (!flow) {
+						stat_inc(PTRIG_STAT_ERROR);
+						return XDP_PASS;
+					}
+				}
+				goto forward;
+			}
+			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+			stale_embryo = true;
+		}
 	}
 
 	/* No live flow: only a connection opening may create one, and only
@@ -311,8 +420,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		reason = PTRIG_STAT_PASS_NO_RULE;
 		goto pass;
 	}
-	if (p.proto == IPPROTO_TCP &&
-	    (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
+	if (p.proto == IPPROTO_TCP && !tcp_opening(&p)) {
 		reason = PTRIG_STAT_PASS_TCP_NO_FLOW;
 		goto pass;
 	}
@@ -322,7 +430,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	cnt = rule_counters(rule_id);
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
-	trig = bpf_map_lookup_elem(&ptrig_trig_v1, &tkey);
+	trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
 	if (!trig || trig->generation != rule->generation ||
 	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
 		return xdp_refuse(
@@ -337,9 +445,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		goto pass;
 	}
 
+	/* The old connection on these ports is over: its flow goes. */
+	if (stale_established)
+		bpf_map_delete_elem(&PTRIG_MAP(flows), &fkey);
 	nf.owner = trig->owner;
 	nf.external = p.daddr;
 	nf.rule_id = rule_id;
+	nf.flags = PTRIG_FLOW_EMBRYONIC;
 	if (p.proto == IPPROTO_TCP) {
 		nf.timeout_s = rule->tcp_flow_timeout_s;
 		nf.closing_timeout_s = rule->tcp_closing_timeout_s;
@@ -349,15 +461,16 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 	nf.last_seen_ns = now;
 	nf.opened_ns = now;
-	if (bpf_map_update_elem(&ptrig_flows_v1, &fkey, &nf,
-				had_expired ? BPF_ANY : BPF_NOEXIST) == 0) {
+	if (bpf_map_update_elem(&PTRIG_MAP(embryo), &fkey, &nf,
+				stale_embryo ? BPF_ANY : BPF_NOEXIST) == 0) {
 		if (cnt)
 			cnt->flows_opened++;
-		emit_event(PTRIG_EV_FLOW_OPENED, rule_id, nf.owner, p.daddr, &p,
-			   true, 0, now);
+		if (noisy_event_due(NOISY_FLOW_OPENED, now))
+			emit_event(PTRIG_EV_FLOW_OPENED, rule_id, nf.owner,
+				   p.daddr, &p, true, 0, now);
 	}
 	/* On a lost creation race another CPU's entry serves this packet. */
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
 	if (!flow) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
@@ -365,8 +478,6 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 
 forward:
 	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
-	if (p.proto == IPPROTO_TCP)
-		flow_note_tcp_close(flow, &p);
 	cnt = rule_counters(flow->rule_id);
 	if (cnt) {
 		cnt->pkts_in++;
@@ -390,20 +501,33 @@ pass:
 
 /* ----------------------------------------------------------- TC egress -- */
 
-/* The LAN host behind a trigger packet: conntrack's original source when the
- * box source-NATed it, the packet's own source otherwise. */
-static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
-					    const struct pkt *p)
+/*
+ * Is this packet trigger traffic, and which LAN host sent it? Trigger
+ * traffic is the original direction of a connection that a LAN host started
+ * and the box forwarded, NATed or not: never a reply (the box's own
+ * services' SYN-ACKs and RSTs, replies of port forwards) and never a packet
+ * the box itself sends, whatever its ports. Returns -1 with *owner set to
+ * the pre-NAT source, or the enum ptrig_stat reason to ignore the packet.
+ */
+static __always_inline int trigger_owner(struct __sk_buff *skb,
+					 const struct pkt *p, __be32 *owner)
 {
 	struct bpf_sock_tuple tuple = {};
 	struct bpf_ct_opts opts = {};
-	__be32 owner = p->saddr;
+	struct nf_conntrack_tuple *rt;
 	struct nf_conn *ct;
+	bool original;
 
+	if (!skb->ingress_ifindex)
+		return PTRIG_STAT_PASS_TRIG_LOCAL;
+	if (skb->ingress_ifindex == skb->ifindex)
+		return PTRIG_STAT_PASS_TRIG_FROM_WAN;
+	*owner = p->saddr;
 	if (!ct_kfuncs_present())
-		return owner;
-	/* The packet already carries the NATed source: look up the reply
-	 * direction, which conntrack hashes too. */
+		return -1; /* no conntrack, so no NAT: the source is the host */
+	/* The packet already carries the NATed source, so look up its
+	 * inverse: in the original direction that is the connection's reply
+	 * tuple, which conntrack hashes too. */
 	tuple.ipv4.saddr = p->daddr;
 	tuple.ipv4.daddr = p->saddr;
 	tuple.ipv4.sport = p->dport;
@@ -413,16 +537,67 @@ static __always_inline __be32 trigger_owner(struct __sk_buff *skb,
 	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
 			       CT_OPTS_SZ);
 	if (!ct) {
+		/* Untracked (a notrack rule): only a connection opening
+		 * counts; anything else may answer a stranger. */
+		if (p->proto == IPPROTO_TCP &&
+		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK |
+				     TCP_FLAG_RST | TCP_FLAG_FIN)) !=
+			    TCP_FLAG_SYN)
+			return PTRIG_STAT_PASS_TRIG_UNTRACKED;
 		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
-		return owner;
+		return -1;
 	}
-	if (ct->status & IPS_SRC_NAT)
-		owner = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
-	else
-		stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+	/* Which direction matched: the inverse equals the reply tuple only
+	 * when the packet goes the connection's original way. */
+	rt = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	original = rt->src.u3.ip == p->daddr && rt->dst.u3.ip == p->saddr &&
+		   rt->src.u.all == p->dport && rt->dst.u.all == p->sport;
+	if (original) {
+		*owner = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.ip;
+		if (!(ct->status & IPS_SRC_NAT))
+			stat_inc(PTRIG_STAT_TRIGGER_NO_NAT);
+	}
 	bpf_ct_release(ct);
-	return owner;
+	return original ? -1 : PTRIG_STAT_PASS_TRIG_REPLY;
 }
+
+/* Another LAN host's trigger traffic for a rule someone owns. */
+static __always_inline void trigger_conflict(struct ptrig_rule_counters *cnt,
+					     __u32 rule_id, __be32 owner,
+					     const struct pkt *p, __u64 now)
+{
+	/* First device wins until it has been idle. */
+	if (cnt)
+		cnt->conflicts++;
+	if (noisy_event_due(NOISY_CONFLICT, now))
+		emit_event(PTRIG_EV_CONFLICT, rule_id, owner, p->saddr, p,
+			   false, 0, now);
+}
+
+/* Trigger traffic on a live trigger: the owner's refreshes it, another
+ * host's is a conflict. */
+static __always_inline void trigger_seen(struct ptrig_trigger *t,
+					 const struct ptrig_rule *rule,
+					 struct ptrig_rule_counters *cnt,
+					 __u32 rule_id, __be32 owner,
+					 const struct pkt *p, __u64 now)
+{
+	if (t->owner != owner) {
+		trigger_conflict(cnt, rule_id, owner, p, now);
+		return;
+	}
+	touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
+	if (t->external != p->saddr)
+		t->external = p->saddr;
+	if (t->peer != p->daddr)
+		t->peer = p->daddr;
+	if (cnt)
+		cnt->refreshes++;
+}
+
+/* last_seen_ns of a stale trigger while one CPU rewrites it: readers see
+ * it as expired, other writers as taken. */
+#define TRIGGER_CLAIMING 1ull
 
 static __always_inline void tc_trigger(struct __sk_buff *skb,
 				       const struct ptrig_config *cfg,
@@ -435,47 +610,64 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	struct ptrig_trigger nt = {};
 	struct ptrig_rule *rule;
 	__be32 owner;
+	__u64 old;
+	int reason;
 
 	rule = rule_get(cfg, rule_id);
 	if (!rule)
 		return;
+	reason = trigger_owner(skb, p, &owner);
+	if (reason >= 0) {
+		stat_inc(reason);
+		return;
+	}
 	stat_inc(PTRIG_STAT_TC_EGRESS_TRIGGER);
 	cnt = rule_counters(rule_id);
-	owner = trigger_owner(skb, p);
 	key.rule_id = rule_id;
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
 
-	t = bpf_map_lookup_elem(&ptrig_trig_v1, &key);
-	if (t && t->generation == rule->generation &&
-	    !idle_past(now, t->last_seen_ns, rule->trigger_timeout_s)) {
-		if (t->owner != owner) {
-			/* First device wins until it has been idle. */
-			if (cnt)
-				cnt->conflicts++;
-			if (noisy_event_due(NOISY_CONFLICT, now))
-				emit_event(PTRIG_EV_CONFLICT, rule_id, owner,
-					   p->saddr, p, false, 0, now);
+	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
+	if (t) {
+		old = t->last_seen_ns;
+		if (t->generation == rule->generation &&
+		    !idle_past(now, old, rule->trigger_timeout_s)) {
+			trigger_seen(t, rule, cnt, rule_id, owner, p, now);
 			return;
 		}
-		touch(&t->last_seen_ns, now, rule->trigger_timeout_s);
-		if (t->external != p->saddr)
-			t->external = p->saddr;
-		if (t->peer != p->daddr)
-			t->peer = p->daddr;
-		if (cnt)
-			cnt->refreshes++;
-		return;
-	}
-
-	nt.owner = owner;
-	nt.external = p->saddr;
-	nt.peer = p->daddr;
-	nt.generation = rule->generation;
-	nt.last_seen_ns = now;
-	nt.opened_ns = now;
-	if (bpf_map_update_elem(&ptrig_trig_v1, &key, &nt, BPF_ANY)) {
-		stat_inc(PTRIG_STAT_ERROR);
-		return;
+		/* Expired or left by an older rule: whoever swaps the stamp
+		 * first takes the rule over; a host racing it on another
+		 * CPU has lost, as if it had come a moment later. */
+		if (old == TRIGGER_CLAIMING ||
+		    __sync_val_compare_and_swap(&t->last_seen_ns, old,
+						TRIGGER_CLAIMING) != old) {
+			trigger_conflict(cnt, rule_id, owner, p, now);
+			return;
+		}
+		t->owner = owner;
+		t->external = p->saddr;
+		t->peer = p->daddr;
+		t->generation = rule->generation;
+		t->opened_ns = now;
+		t->last_seen_ns = now;
+	} else {
+		nt.owner = owner;
+		nt.external = p->saddr;
+		nt.peer = p->daddr;
+		nt.generation = rule->generation;
+		nt.last_seen_ns = now;
+		nt.opened_ns = now;
+		/* Two hosts creating the trigger at once: the first insert
+		 * wins, the other one finds it. */
+		if (bpf_map_update_elem(&PTRIG_MAP(trig), &key, &nt,
+					BPF_NOEXIST)) {
+			t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
+			if (t)
+				trigger_seen(t, rule, cnt, rule_id, owner, p,
+					     now);
+			else
+				stat_inc(PTRIG_STAT_ERROR);
+			return;
+		}
 	}
 	if (cnt)
 		cnt->triggers_opened++;
@@ -493,20 +685,26 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	__u32 csum_off, l4_flags;
 	__be32 from = p->saddr, to;
 
+	void *map = &PTRIG_MAP(flows);
+
 	fkey.remote = p->daddr;
 	fkey.remote_port = p->dport;
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
-	flow = bpf_map_lookup_elem(&ptrig_flows_v1, &fkey);
-	if (!flow)
-		return false;
+	flow = bpf_map_lookup_elem(map, &fkey);
+	if (!flow) {
+		map = &PTRIG_MAP(embryo);
+		flow = bpf_map_lookup_elem(map, &fkey);
+		if (!flow)
+			return false;
+	}
 	if (flow->owner != from) {
 		/* The box's own NAT gave another connection this flow's WAN
 		 * address and ports (conntrack never saw ptrig's DNAT). The
 		 * connection conntrack tracks wins: drop the flow, so its
 		 * replies are no longer diverted to the trigger's owner. */
 		if (from == flow->external) {
-			bpf_map_delete_elem(&ptrig_flows_v1, &fkey);
+			bpf_map_delete_elem(map, &fkey);
 			stat_inc(PTRIG_STAT_FLOW_COLLISION);
 		}
 		return false;
@@ -515,6 +713,16 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 		return false;
 
 	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	if (p->proto == IPPROTO_TCP && (flow->flags & PTRIG_FLOW_EMBRYONIC) &&
+	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+		    (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+		__be32 seq;
+
+		/* The handshake ACK must acknowledge exactly this. */
+		if (bpf_skb_load_bytes(skb, p->l4_off + 4, &seq, sizeof(seq)))
+			return false;
+		flow->synack_next = bpf_ntohl(seq) + 1;
+	}
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_SEEN_REPLY);
 	if (p->proto == IPPROTO_TCP)
@@ -582,22 +790,29 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 
+	now = 0;
+	/* The owner's reply on a triggered flow is never trigger traffic,
+	 * even towards a remote whose source port is a trigger port. */
+	ports = port_rules(cfg, p.sport);
+	if (ports && ports->open_rule[p.l4 & 1]) {
+		now = bpf_ktime_get_coarse_ns();
+		if (tc_reply(skb, &p, now)) {
+			ports = port_rules(cfg, p.dport);
+			if (ports && ports->trigger_rule[p.l4 & 1])
+				stat_inc(PTRIG_STAT_PASS_TRIG_FLOW_REPLY);
+			return TC_ACT_OK;
+		}
+	}
+
 	ports = port_rules(cfg, p.dport);
 	if (!ports)
 		return TC_ACT_OK;
 	trig_id = ports->trigger_rule[p.l4 & 1];
-	now = 0;
 	if (trig_id) {
-		now = bpf_ktime_get_coarse_ns();
+		if (!now)
+			now = bpf_ktime_get_coarse_ns();
 		tc_trigger(skb, cfg, &p, trig_id, now);
 	}
-
-	ports = port_rules(cfg, p.sport);
-	if (!ports || !ports->open_rule[p.l4 & 1])
-		return TC_ACT_OK;
-	if (!now)
-		now = bpf_ktime_get_coarse_ns();
-	tc_reply(skb, &p, now);
 	return TC_ACT_OK;
 }
 

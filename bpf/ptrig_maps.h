@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* ptrig's maps. Names carry the layout version so an upgrade never reuses a
- * map whose layout changed; the loader pins them under /sys/fs/bpf/ptrig/IF/.
- */
+/* ptrig's maps, one definition per entry of PTRIG_MAPS (include/ptrig.h);
+ * the loader pins them under /sys/fs/bpf/ptrig/IF/. */
 #ifndef PTRIG_MAPS_H
 #define PTRIG_MAPS_H
 
@@ -13,7 +12,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ptrig_config);
-} ptrig_cfg_v1 SEC(".maps");
+} PTRIG_MAP(cfg) SEC(".maps");
 
 /* port -> rule ids, per rule set: the O(1) rule lookup for both directions. */
 struct {
@@ -21,7 +20,7 @@ struct {
 	__uint(max_entries, PTRIG_RULE_SETS *PTRIG_PORTS);
 	__type(key, __u32);
 	__type(value, struct ptrig_port_rules);
-} ptrig_ports_v1 SEC(".maps");
+} PTRIG_MAP(ports) SEC(".maps");
 
 /* Rule definitions (timeouts, peer mode), per rule set, indexed by rule id. */
 struct {
@@ -29,7 +28,7 @@ struct {
 	__uint(max_entries, PTRIG_RULE_SETS *PTRIG_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct ptrig_rule);
-} ptrig_rules_v1 SEC(".maps");
+} PTRIG_MAP(rules) SEC(".maps");
 
 /* Open triggers: who owns a rule (per peer for peer=trigger) and since when.
  * LRU so a flood of triggers can never fill it up. */
@@ -38,15 +37,25 @@ struct {
 	__uint(max_entries, PTRIG_DEFAULT_MAX_TRIGGERS);
 	__type(key, struct ptrig_trigger_key);
 	__type(value, struct ptrig_trigger);
-} ptrig_trig_v1 SEC(".maps");
+} PTRIG_MAP(trig) SEC(".maps");
 
-/* Accepted inbound connections; one entry serves both directions. */
+/* Established inbound connections; one entry serves both directions. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS);
 	__type(key, struct ptrig_flow_key);
 	__type(value, struct ptrig_flow);
-} ptrig_flows_v1 SEC(".maps");
+} PTRIG_MAP(flows) SEC(".maps");
+
+/* Flows that have not completed their handshake yet (include/ptrig.h):
+ * a table of their own, so they can never evict established flows. The
+ * loader sizes it from --max-flows (ptrig_embryo_entries()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS / 4);
+	__type(key, struct ptrig_flow_key);
+	__type(value, struct ptrig_flow);
+} PTRIG_MAP(embryo) SEC(".maps");
 
 /* Per-rule counters; per-CPU so counting never bounces a cache line. */
 struct {
@@ -54,7 +63,7 @@ struct {
 	__uint(max_entries, PTRIG_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct ptrig_rule_counters);
-} ptrig_cnt_v1 SEC(".maps");
+} PTRIG_MAP(cnt) SEC(".maps");
 
 /* Global counters (enum ptrig_stat): why packets were passed untouched. */
 struct {
@@ -62,12 +71,12 @@ struct {
 	__uint(max_entries, PTRIG_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} ptrig_stats_v1 SEC(".maps");
+} PTRIG_MAP(stats) SEC(".maps");
 
 /* Rare events (trigger opened, conflict, flow opened/refused) for `monitor`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
-} ptrig_events_v1 SEC(".maps");
+} PTRIG_MAP(events) SEC(".maps");
 
 #endif

@@ -31,7 +31,7 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
-	__u32 ihl_len;
+	__u32 ihl_len, tot_len;
 
 	if ((void *)(eth + 1) > data_end)
 		return PTRIG_STAT_PASS_MALFORMED;
@@ -48,7 +48,8 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 		return PTRIG_STAT_PASS_OTHER_PROTO;
 
 	ihl_len = ip->ihl * 4;
-	if (bpf_ntohs(ip->tot_len) < ihl_len)
+	tot_len = bpf_ntohs(ip->tot_len);
+	if (tot_len < ihl_len)
 		return PTRIG_STAT_PASS_MALFORMED;
 	p->l4h = (void *)ip + ihl_len;
 	p->l4_off = sizeof(*eth) + ihl_len;
@@ -60,7 +61,10 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = p->l4h;
 
-		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
+		/* The header must be in the datagram IPv4 delimits, not
+		 * only in the frame (whose tail may be link padding). */
+		if ((void *)(tcp + 1) > data_end || tcp->doff < 5 ||
+		    tot_len < ihl_len + tcp->doff * 4)
 			return PTRIG_STAT_PASS_MALFORMED;
 		p->sport = tcp->source;
 		p->dport = tcp->dest;
@@ -71,7 +75,8 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 	{
 		struct udphdr *udp = p->l4h;
 
-		if ((void *)(udp + 1) > data_end)
+		if ((void *)(udp + 1) > data_end ||
+		    tot_len < ihl_len + sizeof(*udp))
 			return PTRIG_STAT_PASS_MALFORMED;
 		p->sport = udp->source;
 		p->dport = udp->dest;

@@ -16,9 +16,32 @@
 
 /* Bumped on any change of a pinned map's key or value layout. It is part of
  * every map name, so an upgrade across layouts never reuses a stale map. */
-#define PTRIG_LAYOUT_VERSION 1
+#define PTRIG_LAYOUT_VERSION 2
 
 #define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
+
+/* Every pinned map, once: X(field) per map. The BPF definitions, the pin
+ * names, struct ptrig_map_fds and the tests all follow this list. A map's
+ * name is ptrig_FIELD_vLAYOUT (at most 15 characters, BPF_OBJ_NAME_LEN), so
+ * an upgrade across layouts never reuses a stale map. */
+#define PTRIG_MAPS(X)                                                          \
+	X(cfg)                                                                 \
+	X(ports)                                                               \
+	X(rules)                                                               \
+	X(trig)                                                                \
+	X(flows)                                                               \
+	X(embryo)                                                              \
+	X(cnt)                                                                 \
+	X(stats)                                                               \
+	X(events)
+
+#define PTRIG_CAT_(a, b) a##b
+#define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
+#define PTRIG_STR_(a) #a
+#define PTRIG_STR(a) PTRIG_STR_(a)
+/* The C identifier (BPF map, skeleton member) and pin name of a map. */
+#define PTRIG_MAP(field) PTRIG_CAT(ptrig_##field##_v, PTRIG_LAYOUT_VERSION)
+#define PTRIG_MAP_NAME(field) PTRIG_STR(PTRIG_MAP(field))
 
 #define PTRIG_NAME_LEN 32 /* rule names: 1..31 chars + NUL */
 
@@ -31,7 +54,11 @@
 #define PTRIG_PORTS 65536
 
 #define PTRIG_DEFAULT_TRIGGER_TIMEOUT_S 600
-#define PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S 7200
+/* Linux's tcp_keepalive_time is 7200 s: an idle connection's first
+ * keepalive arrives after exactly that. The flow must outlive it by more
+ * than the refresh lag (touch(), up to 1 s) and a few lost probes (sent every
+ * 75 s): 7200 + 240. */
+#define PTRIG_DEFAULT_TCP_FLOW_TIMEOUT_S 7440
 #define PTRIG_DEFAULT_UDP_FLOW_TIMEOUT_S 300
 #define PTRIG_DEFAULT_TCP_CLOSING_TIMEOUT_S 10
 #define PTRIG_MAX_TIMEOUT_S 86400
@@ -39,6 +66,16 @@
 #define PTRIG_DEFAULT_MARK 0x00100000u
 #define PTRIG_DEFAULT_MAX_FLOWS 262144
 #define PTRIG_DEFAULT_MAX_TRIGGERS 65536
+/* Table sizes accepted by --max-flows / --max-triggers. LRU hash maps are
+ * preallocated: about PTRIG_FLOW_ENTRY_BYTES of kernel memory per flow
+ * (the embryonic table adds a quarter) and PTRIG_TRIGGER_ENTRY_BYTES per
+ * trigger, as the kernel accounts them (memlock) on 6.18. 4Mi flows take
+ * about 640 MiB. */
+#define PTRIG_MIN_TABLE 16
+#define PTRIG_MAX_FLOWS_LIMIT (1u << 22)
+#define PTRIG_MAX_TRIGGERS_LIMIT (1u << 20)
+#define PTRIG_FLOW_ENTRY_BYTES 128
+#define PTRIG_TRIGGER_ENTRY_BYTES 104
 
 /* Timestamps are refreshed only when they moved by more than this, so a busy
  * flow does not dirty its cache line on every packet. */
@@ -124,9 +161,21 @@ struct ptrig_flow_key {
 
 enum ptrig_flow_flags {
 	PTRIG_FLOW_SEEN_REPLY = 1 << 0, /* the owner answered */
-	PTRIG_FLOW_CLOSING = 1 << 1,	/* TCP FIN or RST seen */
+	PTRIG_FLOW_CLOSING = 1 << 1,	/* the owner sent a TCP FIN or RST */
+	PTRIG_FLOW_EMBRYONIC = 1 << 2,	/* in the embryonic table */
 };
 
+/*
+ * A flow lives in one of two tables with the same key and value:
+ *   - embryonic (ptrig_embryo): created by a remote's SYN or first datagram,
+ *     which anyone can send with any source address;
+ *   - established: TCP once the three-way handshake completed (the owner's
+ *     SYN-ACK, then the remote's ACK of exactly that SYN-ACK, which a blind
+ *     spoofer cannot produce), UDP once traffic went both ways (the owner
+ *     answered, then the remote sent again).
+ * Each table is an LRU of fixed size, so a flood of embryonic flows only
+ * ever pushes out other embryonic flows, never an established one.
+ */
 struct ptrig_flow {
 	__be32 owner;
 	__be32 external;
@@ -135,14 +184,18 @@ struct ptrig_flow {
 	__u32 timeout_s;
 	__u32 closing_timeout_s;
 	__u32 flags; /* enum ptrig_flow_flags */
+	/* TCP, embryonic: the owner's SYN-ACK sequence number + 1 (host
+	 * order), the acknowledgement the remote's handshake ACK must carry. */
+	__u32 synack_next;
+	__u32 pad;
 	__u64 last_seen_ns;
 	__u64 opened_ns;
 };
 
-/* A flow the owner never answered (an unanswered or firewalled SYN, a
- * stray datagram) lives only this long, so a remote host cannot fill the
- * flow table with them and push out live connections. */
-#define PTRIG_UNREPLIED_TIMEOUT_S 30
+/* An embryonic flow lives at most this long without becoming established,
+ * so spoofed SYNs and stray datagrams cycle through the embryonic table
+ * quickly. */
+#define PTRIG_EMBRYONIC_TIMEOUT_S 30
 
 /* The idle timeout that applies to a flow now; the datapath and the loader
  * must agree on it. */
@@ -152,10 +205,17 @@ ptrig_flow_idle_timeout(const struct ptrig_flow *f)
 	__u32 t = (f->flags & PTRIG_FLOW_CLOSING) ? f->closing_timeout_s
 						  : f->timeout_s;
 
-	if (!(f->flags & PTRIG_FLOW_SEEN_REPLY) &&
-	    t > PTRIG_UNREPLIED_TIMEOUT_S)
-		t = PTRIG_UNREPLIED_TIMEOUT_S;
+	if ((f->flags & PTRIG_FLOW_EMBRYONIC) && t > PTRIG_EMBRYONIC_TIMEOUT_S)
+		t = PTRIG_EMBRYONIC_TIMEOUT_S;
 	return t;
+}
+
+/* The embryonic table's size for a flow table of max_flows entries: a
+ * quarter, at least 64. Embryonic flows turn over within seconds. */
+static inline __attribute__((always_inline)) __u32
+ptrig_embryo_entries(__u32 max_flows)
+{
+	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
 /* ptrig_cfg_v1[0]: one entry, written by the loader. */
@@ -176,7 +236,8 @@ struct ptrig_rule_counters {
 	__u64 triggers_opened;
 	__u64 refreshes;
 	__u64 conflicts;
-	__u64 flows_opened;
+	__u64 flows_opened;	 /* embryonic flows created */
+	__u64 flows_established; /* ... that completed the handshake */
 	__u64 pkts_in;
 	__u64 bytes_in;
 	__u64 pkts_out;
@@ -207,6 +268,17 @@ enum ptrig_stat {
 	PTRIG_STAT_MARKED,	   /* TC ingress set the firewall mark */
 	PTRIG_STAT_ERROR,	   /* map update or rewrite failed */
 	PTRIG_STAT_FLOW_COLLISION, /* the box's NAT reused a flow's WAN ports */
+	/* TC egress: a packet to a trigger port that is not trigger traffic
+	 * (only the original direction of a connection a LAN host started
+	 * and the box forwarded is); it changes nothing. */
+	PTRIG_STAT_PASS_TRIG_LOCAL,	/* sent by the box itself */
+	PTRIG_STAT_PASS_TRIG_FROM_WAN,	/* came in on the WAN interface */
+	PTRIG_STAT_PASS_TRIG_REPLY,	/* reply direction of a connection */
+	PTRIG_STAT_PASS_TRIG_UNTRACKED, /* no conntrack entry, not an opening */
+	PTRIG_STAT_PASS_TRIG_FLOW_REPLY, /* the owner's reply on a flow */
+	PTRIG_STAT_FLOW_PROMOTED,	 /* embryonic -> established */
+	PTRIG_STAT_SYN_ON_LIVE_FLOW,	 /* a SYN conntrack keeps on its live
+					    connection: forwarded, no new flow */
 	PTRIG_STAT_MAX,
 };
 

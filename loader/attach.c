@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,56 @@ static void warn_other_layouts(const char *dir)
 
 /* Remove every ptrig pin in the directory, including maps of an older
  * layout version that an upgrade across layouts left behind. */
+/* Tests stop the loader dead (SIGKILL, no cleanup) at a named step of
+ * attach: PTRIG_TEST_KILL_AT=pin-dir|maps-pinned|clsact|tc-ingress|
+ * tc-egress|xdp. Whatever that leaves must be undone by detach or by the
+ * next attach. */
+static void test_kill_point(const char *step)
+{
+	const char *at = getenv("PTRIG_TEST_KILL_AT");
+
+	if (at && strcmp(at, step) == 0) {
+		fflush(NULL);
+		raise(SIGKILL);
+	}
+}
+
+/* The config entry of the maps a ptrig program uses: for programs whose
+ * pins are gone (an attach killed half-way by an older ptrig, or pins
+ * removed by hand). */
+static bool cfg_from_prog(uint32_t prog_id, struct ptrig_config *cfg)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info), ids[16], n, i, zero = 0;
+	bool found = false;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	n = info.nr_map_ids < 16 ? info.nr_map_ids : 16;
+	for (i = 0; i < n && !found; i++) {
+		struct bpf_map_info mi = {0};
+		uint32_t mlen = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			continue;
+		found = bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
+			strcmp(mi.name, PTRIG_MAP_NAME(cfg)) == 0 &&
+			bpf_map_lookup_elem(mfd, &zero, cfg) == 0;
+		close(mfd);
+	}
+	return found;
+}
+
 static void unpin_all(const char *dir)
 {
 	char path[512];
@@ -371,6 +422,7 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_err("cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	test_kill_point("pin-dir");
 	lock_fd = ptrig_lock_dir(dir);
 	if (lock_fd < 0) {
 		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
@@ -395,11 +447,14 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_err("cannot open the BPF object: %s", strerror(errno));
 		goto rollback;
 	}
-	if (o->max_flows)
-		bpf_map__set_max_entries(skel->maps.ptrig_flows_v1,
+	if (o->max_flows) {
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(flows),
 					 o->max_flows);
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(embryo),
+					 ptrig_embryo_entries(o->max_flows));
+	}
 	if (o->max_triggers)
-		bpf_map__set_max_entries(skel->maps.ptrig_trig_v1,
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(trig),
 					 o->max_triggers);
 	i = 0;
 	bpf_object__for_each_map(map, skel->obj)
@@ -409,9 +464,13 @@ int do_attach(const struct cmd_opts *o)
 
 		if (bpf_map__is_internal(map))
 			continue;
-		if (map == skel->maps.ptrig_flows_v1)
+		if (map == skel->maps.PTRIG_MAP(flows))
 			wanted = o->max_flows;
-		else if (map == skel->maps.ptrig_trig_v1)
+		else if (map == skel->maps.PTRIG_MAP(embryo))
+			wanted = o->max_flows
+					 ? ptrig_embryo_entries(o->max_flows)
+					 : 0;
+		else if (map == skel->maps.PTRIG_MAP(trig))
 			wanted = o->max_triggers;
 		else
 			wanted = bpf_map__max_entries(map);
@@ -428,7 +487,7 @@ int do_attach(const struct cmd_opts *o)
 	mark = o->mark_set ? o->mark : PTRIG_DEFAULT_MARK;
 	if (upgrade) {
 		/* Keep what the running attachment was set up with. */
-		int cfd = bpf_map__fd(skel->maps.ptrig_cfg_v1);
+		int cfd = bpf_map__fd(skel->maps.PTRIG_MAP(cfg));
 
 		if (bpf_map_lookup_elem(cfd, &zero, &cfg) == 0 &&
 		    !o->mark_set && cfg.mark)
@@ -458,6 +517,30 @@ int do_attach(const struct cmd_opts *o)
 		    : old.xdp_id && old.xdp_flags ? old.xdp_flags
 						  : XDP_FLAGS_DRV_MODE;
 
+	/* Rules and pins before any hook: whatever step an attach dies at,
+	 * the maps (and with them the config, what detach needs to know) are
+	 * already pinned, so detach or the next attach can clean up. */
+	err = ptrig_rules_push(&m, &rs);
+	if (err) {
+		ptrig_err("pushing the rules: %s", strerror(-err));
+		goto rollback;
+	}
+	for (i = 0; i < PTRIG_N_MAPS; i++) {
+		struct bpf_map *pm = bpf_object__find_map_by_name(
+			skel->obj, ptrig_map_names[i]);
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
+		if (stat(path, &st) == 0)
+			continue;
+		if (!pm || bpf_map__pin(pm, path)) {
+			ptrig_err("pinning %s: %s", path, strerror(errno));
+			goto rollback;
+		}
+		pinned[i] = true;
+	}
+	test_kill_point("maps-pinned");
+
 	/* Hooks: the mark handler first, XDP (which marks) last. */
 	touched_hooks = true;
 	{
@@ -471,17 +554,28 @@ int do_attach(const struct cmd_opts *o)
 			goto rollback;
 		}
 		created_clsact = !err;
+		/* Recorded at once: detach removes the qdisc only if ptrig
+		 * made it. */
+		if (created_clsact &&
+		    bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
+			cfg.created_clsact = 1;
+			bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
+		}
 	}
+	test_kill_point("clsact");
 	err = tc_attach(ifindex, BPF_TC_INGRESS,
 			bpf_program__fd(skel->progs.ptrig_tc_ingress));
-	if (!err)
+	if (!err) {
+		test_kill_point("tc-ingress");
 		err = tc_attach(ifindex, BPF_TC_EGRESS,
 				bpf_program__fd(skel->progs.ptrig_tc_egress));
+	}
 	if (err) {
 		ptrig_err("attaching the TC programs to %s: %s", o->ifname,
 			  strerror(-err));
 		goto rollback;
 	}
+	test_kill_point("tc-egress");
 	{
 		LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
 		int prog_fd = bpf_program__fd(skel->progs.ptrig_xdp_ingress);
@@ -514,32 +608,12 @@ int do_attach(const struct cmd_opts *o)
 			goto rollback;
 		}
 	}
-
-	err = ptrig_rules_push(&m, &rs);
-	if (err) {
-		ptrig_err("pushing the rules: %s", strerror(-err));
-		goto rollback;
-	}
+	test_kill_point("xdp");
 	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
 		cfg.mark = mark;
 		cfg.xdp_flags = xdp_flags;
 		cfg.created_clsact |= created_clsact;
 		bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
-	}
-
-	for (i = 0; i < PTRIG_N_MAPS; i++) {
-		struct bpf_map *pm = bpf_object__find_map_by_name(
-			skel->obj, ptrig_map_names[i]);
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
-		if (stat(path, &st) == 0)
-			continue;
-		if (!pm || bpf_map__pin(pm, path)) {
-			ptrig_err("pinning %s: %s", path, strerror(errno));
-			goto rollback;
-		}
-		pinned[i] = true;
 	}
 
 	report_conntrack();
@@ -652,44 +726,84 @@ int do_detach(const struct cmd_opts *o)
 {
 	struct ptrig_config cfg = {0};
 	struct ptrig_map_fds m;
-	struct hook_progs h;
+	struct hook_progs h = {0};
+	bool have_dir, have_cfg = false;
 	uint32_t zero = 0;
 	char dir[256];
-	int ret, lock_fd, ifindex;
+	int lock_fd, ifindex, err;
 
 	if (!ptrig_is_root("detach") || ptrig_ensure_bpffs())
 		return PTRIG_EXIT_FAIL;
 	if (ptrig_enter_netns(o->netns))
 		return PTRIG_EXIT_FAIL;
-	ret = open_attached(o, dir, sizeof(dir), &m, &lock_fd);
-	if (ret)
-		return ret;
-	bpf_map_lookup_elem(m.cfg, &zero, &cfg);
-	ptrig_maps_close(&m);
-
+	if (ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+		return PTRIG_EXIT_USAGE;
 	ifindex = if_nametoindex(o->ifname);
-	if (ifindex) {
+	if (ifindex)
 		hooks_query(ifindex, &h);
-		if (h.xdp_id && prog_is_ptrig(h.xdp_id))
+	h.xdp_id = h.xdp_id && prog_is_ptrig(h.xdp_id) ? h.xdp_id : 0;
+	h.tc_egress_id = h.tc_egress_id && prog_is_ptrig(h.tc_egress_id)
+				 ? h.tc_egress_id
+				 : 0;
+	h.tc_ingress_id = h.tc_ingress_id && prog_is_ptrig(h.tc_ingress_id)
+				  ? h.tc_ingress_id
+				  : 0;
+
+	lock_fd = ptrig_lock_dir(dir);
+	have_dir = lock_fd >= 0;
+	if (!have_dir && lock_fd != -ENOENT) {
+		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
+		return PTRIG_EXIT_FAIL;
+	}
+	if (!have_dir && !h.xdp_id && !h.tc_egress_id && !h.tc_ingress_id) {
+		ptrig_err("ptrig is not attached to %s (no %s)", o->ifname,
+			  dir);
+		return PTRIG_EXIT_FAIL;
+	}
+	/* The config says whether ptrig made the clsact qdisc. An attach
+	 * that died half-way may have left only some pins, or none: then
+	 * the attached programs' own maps tell. */
+	err = have_dir ? ptrig_maps_open_pinned(dir, &m) : -ENOENT;
+	if (!err) {
+		have_cfg = bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0;
+		ptrig_maps_close(&m);
+	} else {
+		uint32_t ids[3] = {h.tc_ingress_id, h.tc_egress_id, h.xdp_id};
+		int i;
+
+		for (i = 0; i < 3 && !have_cfg; i++)
+			have_cfg = ids[i] && cfg_from_prog(ids[i], &cfg);
+		fprintf(stderr,
+			"ptrig-load: %s: an incomplete attachment (%s); "
+			"removing what there is\n",
+			o->ifname,
+			have_dir ? "some pins are missing"
+				 : "programs without pins");
+	}
+
+	if (ifindex) {
+		if (h.xdp_id)
 			bpf_xdp_detach(ifindex, h.xdp_flags, NULL);
-		if (h.tc_egress_id && prog_is_ptrig(h.tc_egress_id))
+		if (h.tc_egress_id)
 			tc_detach(ifindex, BPF_TC_EGRESS);
-		if (h.tc_ingress_id && prog_is_ptrig(h.tc_ingress_id))
+		if (h.tc_ingress_id)
 			tc_detach(ifindex, BPF_TC_INGRESS);
-		if (cfg.created_clsact)
+		if (have_cfg && cfg.created_clsact)
 			clsact_destroy(ifindex);
 	} else {
 		fprintf(stderr,
 			"ptrig-load: %s no longer exists; removing the pins\n",
 			o->ifname);
 	}
-	unpin_all(dir);
-	close(lock_fd);
-	if (rmdir(dir)) {
-		ptrig_err("cannot remove %s: %s", dir, strerror(errno));
-		return PTRIG_EXIT_FAIL;
+	if (have_dir) {
+		unpin_all(dir);
+		close(lock_fd);
+		if (rmdir(dir)) {
+			ptrig_err("cannot remove %s: %s", dir, strerror(errno));
+			return PTRIG_EXIT_FAIL;
+		}
+		rmdir(ptrig_pin_root()); /* only if empty */
 	}
-	rmdir(ptrig_pin_root()); /* only if empty */
 	printf("ptrig: detached from %s\n", o->ifname);
 	return PTRIG_EXIT_OK;
 }

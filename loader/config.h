@@ -39,7 +39,7 @@ struct ptrig_rule_spec {
 	struct ptrig_port_set open;
 	uint32_t timeout_s;	 /* trigger idle timeout */
 	uint8_t peer_mode;	 /* enum ptrig_peer_mode */
-	uint32_t flow_timeout_s; /* 0: protocol defaults (tcp 7200, udp 300) */
+	uint32_t flow_timeout_s; /* 0: protocol defaults (tcp 7440, udp 300) */
 	int line;		 /* line number in the file, for messages */
 };
 

@@ -84,10 +84,16 @@ static void cmd_usage(FILE *f, const struct cmd *c)
 			"never falls back silently\n"
 			"  --mark HEX       firewall mark bit for translated "
 			"connections (default 0x%08x)\n"
-			"  --max-flows N    flow table size (default %u)\n"
-			"  --max-triggers N trigger table size (default %u)\n",
+			"  --max-flows N    established-flow table size "
+			"(default %u, %u-%u;\n"
+			"                   embryonic flows get a table of "
+			"N/4, at least 64)\n"
+			"  --max-triggers N trigger table size (default %u, "
+			"%u-%u)\n",
 			PTRIG_DEFAULT_MARK, PTRIG_DEFAULT_MAX_FLOWS,
-			PTRIG_DEFAULT_MAX_TRIGGERS);
+			PTRIG_MIN_TABLE, PTRIG_MAX_FLOWS_LIMIT,
+			PTRIG_DEFAULT_MAX_TRIGGERS, PTRIG_MIN_TABLE,
+			PTRIG_MAX_TRIGGERS_LIMIT);
 }
 
 static int parse_u32(const char *s, uint32_t *out, int base)
@@ -136,6 +142,33 @@ static const struct option long_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* --max-flows / --max-triggers: out of range, or a size whose preallocated
+ * tables would take more kernel memory than is sensible (say how much)?
+ * Writes the error into msg. */
+static bool table_size_bad(bool flows, const char *arg, uint32_t *v, char *msg,
+			   size_t len)
+{
+	uint32_t limit =
+		flows ? PTRIG_MAX_FLOWS_LIMIT : PTRIG_MAX_TRIGGERS_LIMIT;
+	double mib;
+
+	if (parse_u32(arg, v, 10) || *v < PTRIG_MIN_TABLE) {
+		snprintf(msg, len, "table size \"%s\" out of range (%u-%u)",
+			 arg, PTRIG_MIN_TABLE, limit);
+		return true;
+	}
+	if (*v <= limit)
+		return false;
+	mib = flows ? ((double)*v + *v / 4) * PTRIG_FLOW_ENTRY_BYTES
+		    : (double)*v * PTRIG_TRIGGER_ENTRY_BYTES;
+	snprintf(msg, len,
+		 "--max-%s %u: at most %u; the %s table%s would take about "
+		 "%.0f MiB of kernel memory",
+		 flows ? "flows" : "triggers", *v, limit,
+		 flows ? "flow" : "trigger", flows ? "s" : "", mib / 1048576);
+	return true;
+}
+
 static int bad_usage(const struct cmd *c, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "ptrig-load: ");
@@ -153,6 +186,7 @@ int main(int argc, char **argv)
 	struct cmd_opts o = {0};
 	const struct cmd *c = NULL;
 	const char *netns = NULL;
+	char msg[160];
 	uint32_t v;
 	int opt, argi = 1;
 
@@ -234,12 +268,9 @@ int main(int argc, char **argv)
 			if (!(c->takes & TAKES_ATTACH))
 				return bad_usage(c, "%s takes no table sizes",
 						 c->name);
-			if (parse_u32(optarg, &v, 10) || v < 16 ||
-			    v > (1u << 26))
-				return bad_usage(c,
-						 "table size \"%s\" out of "
-						 "range (16-67108864)",
-						 optarg);
+			if (table_size_bad(opt == OPT_MAX_FLOWS, optarg, &v,
+					   msg, sizeof(msg)))
+				return bad_usage(c, "%s", msg);
 			if (opt == OPT_MAX_FLOWS)
 				o.max_flows = v;
 			else

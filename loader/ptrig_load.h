@@ -24,19 +24,19 @@ enum ptrig_ct_kfuncs ptrig_ct_kfuncs_find(void);
 
 /* File descriptors of one interface's maps. */
 struct ptrig_map_fds {
-	int cfg;
-	int ports;
-	int rules;
-	int trig;
-	int flows;
-	int cnt;
-	int stats;
-	int events;
+#define X(f) int f;
+	PTRIG_MAPS(X)
+#undef X
 };
 
 /* Map names, in the order of struct ptrig_map_fds; they are also the pin
  * file names under the interface's pin directory. */
-#define PTRIG_N_MAPS 8
+enum {
+#define X(f) PTRIG_MAP_IDX_##f,
+	PTRIG_MAPS(X)
+#undef X
+		PTRIG_N_MAPS
+};
 extern const char *const ptrig_map_names[PTRIG_N_MAPS];
 
 static inline int *ptrig_map_fd_slot(struct ptrig_map_fds *m, int i)

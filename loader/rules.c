@@ -15,8 +15,9 @@
 #include "ptrig_load.h"
 
 const char *const ptrig_map_names[PTRIG_N_MAPS] = {
-	"ptrig_cfg_v1",	  "ptrig_ports_v1", "ptrig_rules_v1", "ptrig_trig_v1",
-	"ptrig_flows_v1", "ptrig_cnt_v1",   "ptrig_stats_v1", "ptrig_events_v1",
+#define X(f) PTRIG_MAP_NAME(f),
+	PTRIG_MAPS(X)
+#undef X
 };
 
 uint64_t ptrig_now_ns(void)
@@ -97,10 +98,9 @@ static int array_read_all(int fd, uint32_t first, uint32_t n, void *values,
 	/* The batch position is the last key read: start after first - 1. */
 	while (done < n) {
 		count = n - done;
-		err = bpf_map_lookup_batch(fd, done || first ? &prev : NULL,
-					   &next, keys + done,
-					   (char *)values + done * value_size,
-					   &count, &opts);
+		err = bpf_map_lookup_batch(
+			fd, done || first ? &prev : NULL, &next, keys + done,
+			(char *)values + done * value_size, &count, &opts);
 		if (err && errno != ENOENT)
 			break;
 		done += count;
@@ -202,21 +202,22 @@ static int counters_zero(int fd, uint32_t id)
 /* Mark the ports of live flows that no rule opens any more, so the datapath
  * keeps serving them (PTRIG_OPEN_FLOWS_ONLY). With patch_set >= 0 the marks
  * go straight into that (active) set, for flows created during a push. */
-static int mark_live_flow_ports(const struct ptrig_map_fds *m,
-				struct ptrig_port_rules *ports, int patch_set)
+static int mark_live_flow_ports_of(const struct ptrig_map_fds *m, int fd,
+				   struct ptrig_port_rules *ports,
+				   int patch_set)
 {
 	struct ptrig_flow_key key, next, *prev = NULL;
 	uint64_t now = ptrig_now_ns();
 	struct ptrig_flow f;
 
-	while (bpf_map_get_next_key(m->flows, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		uint32_t port, timeout, idx;
 		struct ptrig_port_rules pr;
 		int l4;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(m->flows, &key, &f))
+		if (bpf_map_lookup_elem(fd, &key, &f))
 			continue;
 		timeout = ptrig_flow_idle_timeout(&f);
 		if ((int64_t)(now - f.last_seen_ns) >
@@ -240,6 +241,16 @@ static int mark_live_flow_ports(const struct ptrig_map_fds *m,
 			return -errno;
 	}
 	return 0;
+}
+
+/* Both flow tables: embryonic flows keep their ports too. */
+static int mark_live_flow_ports(const struct ptrig_map_fds *m,
+				struct ptrig_port_rules *ports, int patch_set)
+{
+	int err = mark_live_flow_ports_of(m, m->flows, ports, patch_set);
+
+	return err ? err
+		   : mark_live_flow_ports_of(m, m->embryo, ports, patch_set);
 }
 
 int ptrig_rules_push(const struct ptrig_map_fds *m,

@@ -64,6 +64,13 @@ static const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_MARKED] = "marked",
 	[PTRIG_STAT_ERROR] = "errors",
 	[PTRIG_STAT_FLOW_COLLISION] = "flow_nat_collision",
+	[PTRIG_STAT_PASS_TRIG_LOCAL] = "pass_trigger_local",
+	[PTRIG_STAT_PASS_TRIG_FROM_WAN] = "pass_trigger_from_wan",
+	[PTRIG_STAT_PASS_TRIG_REPLY] = "pass_trigger_reply",
+	[PTRIG_STAT_PASS_TRIG_UNTRACKED] = "pass_trigger_untracked",
+	[PTRIG_STAT_PASS_TRIG_FLOW_REPLY] = "pass_trigger_flow_reply",
+	[PTRIG_STAT_FLOW_PROMOTED] = "flows_established",
+	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
 };
 
 static void stats_read(int fd, uint64_t *out)
@@ -107,6 +114,7 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	ADD(refreshes);
 	ADD(conflicts);
 	ADD(flows_opened);
+	ADD(flows_established);
 	ADD(pkts_in);
 	ADD(bytes_in);
 	ADD(pkts_out);
@@ -126,6 +134,11 @@ struct iface_state {
 	struct ptrig_installed_rule *rules;
 	int n_rules;
 	uint64_t stats[PTRIG_STAT_MAX];
+	struct table_fill {
+		const char *name;
+		uint32_t entries; /* slots in use, expired entries included */
+		uint32_t max;
+	} tables[3];
 };
 
 struct trigger_row {
@@ -178,6 +191,42 @@ static int triggers_read(int fd, const struct iface_state *s,
 	return n;
 }
 
+/* Entries in a hash map (its keys, read in batches) and its size. */
+static void table_fill_read(int fd, const char *name, struct table_fill *t)
+{
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info), in = 0, out, count;
+	bool first = true;
+	void *keys = NULL, *vals = NULL;
+	const uint32_t chunk = 4096;
+	int err;
+
+	t->name = name;
+	t->entries = 0;
+	t->max = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	t->max = info.max_entries;
+	keys = malloc((size_t)chunk * info.key_size);
+	vals = malloc((size_t)chunk * info.value_size);
+	while (keys && vals) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		count = chunk;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
+					   vals, &count, &opts);
+		if (err && errno != ENOENT)
+			break;
+		t->entries += count;
+		if (err)
+			break; /* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+	free(keys);
+	free(vals);
+}
+
 static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 			    struct iface_state *s)
 {
@@ -196,6 +245,9 @@ static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	if (s->n_rules < 0)
 		return s->n_rules;
 	stats_read(m->stats, s->stats);
+	table_fill_read(m->trig, "triggers", &s->tables[0]);
+	table_fill_read(m->flows, "flows", &s->tables[1]);
+	table_fill_read(m->embryo, "embryonic_flows", &s->tables[2]);
 	return 0;
 }
 
@@ -225,23 +277,24 @@ static void status_text(const struct iface_state *s,
 	       s->name, attached_mode(s), s->hooks.xdp_id,
 	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
 	printf("\nRules (%d):\n", s->n_rules);
-	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %9s %12s %9s "
+	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
 	       "%12s %7s %7s\n",
 	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS", "REFRESH",
-	       "CONFL", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT",
-	       "REF_CLS", "REF_PEER");
+	       "CONFL", "FLOWS", "ESTAB", "PKTS_IN", "BYTES_IN", "PKTS_OUT",
+	       "BYTES_OUT", "REF_CLS", "REF_PEER");
 	for (i = 0; i < s->n_rules; i++) {
 		const struct ptrig_installed_rule *r = &s->rules[i];
 		const struct ptrig_rule_counters *cn = &r->counters;
 
 		printf("  %-16s %-20s %-20s %7u %-7s %6llu %8llu %6llu %6llu "
-		       "%9llu %12llu %9llu %12llu %7llu %7llu\n",
+		       "%6llu %9llu %12llu %9llu %12llu %7llu %7llu\n",
 		       r->rule.name, r->trigger, r->open,
 		       r->rule.trigger_timeout_s, peer_name(r->rule.peer_mode),
 		       (unsigned long long)cn->triggers_opened,
 		       (unsigned long long)cn->refreshes,
 		       (unsigned long long)cn->conflicts,
 		       (unsigned long long)cn->flows_opened,
+		       (unsigned long long)cn->flows_established,
 		       (unsigned long long)cn->pkts_in,
 		       (unsigned long long)cn->bytes_in,
 		       (unsigned long long)cn->pkts_out,
@@ -262,6 +315,10 @@ static void status_text(const struct iface_state *s,
 			       : "-",
 		       (long long)rows[i].idle_s,
 		       (long long)rows[i].expires_in_s);
+	printf("\nTables (entries in use, expired ones included / size):");
+	for (k = 0; k < 3; k++)
+		printf(" %s %u/%u", s->tables[k].name, s->tables[k].entries,
+		       s->tables[k].max);
 	printf("\nCounters:");
 	for (k = 0; k < PTRIG_STAT_MAX; k++)
 		if (s->stats[k])
@@ -342,6 +399,19 @@ static json_object *status_json(const struct iface_state *s,
 		json_object_array_add(arr, jt);
 	}
 	json_object_object_add(o, "triggers", arr);
+
+	st = json_object_new_object();
+	for (k = 0; k < 3; k++) {
+		json_object *jt = json_object_new_object();
+
+		json_object_object_add(
+			jt, "entries",
+			json_object_new_int64(s->tables[k].entries));
+		json_object_object_add(jt, "max",
+				       json_object_new_int64(s->tables[k].max));
+		json_object_object_add(st, s->tables[k].name, jt);
+	}
+	json_object_object_add(o, "tables", st);
 
 	st = json_object_new_object();
 	for (k = 0; k < PTRIG_STAT_MAX; k++)
@@ -434,50 +504,29 @@ int do_status(const struct cmd_opts *o)
 	return ret;
 }
 
-static const char *flow_state(const struct ptrig_flow_key *k,
-			      const struct ptrig_flow *f)
+static const char *flow_state(const struct ptrig_flow *f)
 {
 	if (f->flags & PTRIG_FLOW_CLOSING)
 		return "closing";
-	if (f->flags & PTRIG_FLOW_SEEN_REPLY)
-		return k->proto == IPPROTO_TCP ? "established" : "replied";
-	return "new";
+	if (!(f->flags & PTRIG_FLOW_EMBRYONIC))
+		return "established";
+	return f->flags & PTRIG_FLOW_SEEN_REPLY ? "replied" : "new";
 }
 
-int do_flows(const struct cmd_opts *o)
+struct flows_out {
+	const struct ptrig_installed_rule *rules;
+	int n_rules;
+	json_object *arr; /* JSON, else a text table */
+	uint64_t now;
+	int count;
+};
+
+/* List the live flows of one flow table. */
+static void flows_list(int fd, struct flows_out *out)
 {
 	struct ptrig_flow_key key, next, *prev = NULL;
-	struct ptrig_installed_rule *rules = NULL;
-	json_object *root = NULL, *arr = NULL;
-	struct ptrig_map_fds m;
-	uint64_t now;
-	char dir[256];
-	int n_rules, count = 0;
 
-	if (!ptrig_is_root("flows") ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
-		return PTRIG_EXIT_FAIL;
-	if (ptrig_maps_open_pinned(dir, &m)) {
-		ptrig_err("ptrig is not attached to %s (no maps in %s)",
-			  o->ifname, dir);
-		return PTRIG_EXIT_FAIL;
-	}
-	n_rules = ptrig_rules_read(&m, &rules);
-	if (n_rules < 0)
-		n_rules = 0;
-	if (o->json) {
-		root = json_object_new_object();
-		arr = json_object_new_array();
-		json_object_object_add(root, "interface",
-				       json_object_new_string(o->ifname));
-		json_object_object_add(root, "flows", arr);
-	} else {
-		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s\n", "RULE",
-		       "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
-		       "IDLE_S", "EXPIRES_IN_S");
-	}
-	now = ptrig_now_ns();
-	while (bpf_map_get_next_key(m.flows, prev, &next) == 0) {
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		const struct ptrig_installed_rule *r;
 		char remote[40], ext[40], a[INET_ADDRSTRLEN];
 		struct ptrig_flow f;
@@ -486,20 +535,20 @@ int do_flows(const struct cmd_opts *o)
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(m.flows, &key, &f))
+		if (bpf_map_lookup_elem(fd, &key, &f))
 			continue;
 		timeout = ptrig_flow_idle_timeout(&f);
-		if ((int64_t)(now - f.last_seen_ns) >
+		if ((int64_t)(out->now - f.last_seen_ns) >
 		    (int64_t)timeout * 1000000000ll)
 			continue; /* expired, waiting for reuse or eviction */
-		idle = idle_s(now, f.last_seen_ns);
-		r = rule_by_id(rules, n_rules, f.rule_id);
+		idle = idle_s(out->now, f.last_seen_ns);
+		r = rule_by_id(out->rules, out->n_rules, f.rule_id);
 		snprintf(remote, sizeof(remote), "%s:%u", ip_str(key.remote, a),
 			 ntohs(key.remote_port));
 		snprintf(ext, sizeof(ext), "%s:%u", ip_str(f.external, a),
 			 ntohs(key.local_port));
-		count++;
-		if (o->json) {
+		out->count++;
+		if (out->arr) {
 			json_object *jf = json_object_new_object();
 
 			json_object_object_add(
@@ -522,28 +571,72 @@ int do_flows(const struct cmd_opts *o)
 			json_object_object_add(jf, "owner", json_ip(f.owner));
 			json_object_object_add(
 				jf, "state",
-				json_object_new_string(flow_state(&key, &f)));
+				json_object_new_string(flow_state(&f)));
 			json_object_object_add(jf, "idle_s",
 					       json_object_new_int64(idle));
 			json_object_object_add(
 				jf, "expires_in_s",
 				json_object_new_int64(timeout - idle));
-			json_object_array_add(arr, jf);
+			json_object_array_add(out->arr, jf);
 		} else {
 			printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld "
 			       "%12lld\n",
 			       r ? r->rule.name : "(removed)",
 			       proto_name(key.proto), remote, ext,
-			       ip_str(f.owner, a), flow_state(&key, &f),
+			       ip_str(f.owner, a), flow_state(&f),
 			       (long long)idle, (long long)(timeout - idle));
 		}
 	}
+}
+
+/* Root check, then the maps pinned for one interface; says what is wrong. */
+static int open_iface_maps(const char *cmd, const char *ifname, char *dir,
+			   size_t len, struct ptrig_map_fds *m)
+{
+	if (!ptrig_is_root(cmd) || ptrig_pin_dir(ifname, dir, len))
+		return -1;
+	if (ptrig_maps_open_pinned(dir, m)) {
+		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,
+			  dir);
+		return -1;
+	}
+	return 0;
+}
+
+int do_flows(const struct cmd_opts *o)
+{
+	struct ptrig_installed_rule *rules = NULL;
+	struct flows_out out = {0};
+	json_object *root = NULL;
+	struct ptrig_map_fds m;
+	char dir[256];
+	int n_rules;
+
+	if (open_iface_maps("flows", o->ifname, dir, sizeof(dir), &m))
+		return PTRIG_EXIT_FAIL;
+	n_rules = ptrig_rules_read(&m, &rules);
+	out.rules = rules;
+	out.n_rules = n_rules < 0 ? 0 : n_rules;
+	if (o->json) {
+		root = json_object_new_object();
+		out.arr = json_object_new_array();
+		json_object_object_add(root, "interface",
+				       json_object_new_string(o->ifname));
+		json_object_object_add(root, "flows", out.arr);
+	} else {
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s\n", "RULE",
+		       "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
+		       "IDLE_S", "EXPIRES_IN_S");
+	}
+	out.now = ptrig_now_ns();
+	flows_list(m.flows, &out);
+	flows_list(m.embryo, &out);
 	if (root) {
 		printf("%s\n", json_object_to_json_string_ext(
 				       root, JSON_C_TO_STRING_PLAIN));
 		json_object_put(root);
 	} else {
-		printf("(%d flow%s)\n", count, count == 1 ? "" : "s");
+		printf("(%d flow%s)\n", out.count, out.count == 1 ? "" : "s");
 	}
 	free(rules);
 	ptrig_maps_close(&m);
@@ -655,14 +748,8 @@ int do_monitor(const struct cmd_opts *o)
 	char dir[256];
 	int err;
 
-	if (!ptrig_is_root("monitor") ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (open_iface_maps("monitor", o->ifname, dir, sizeof(dir), &m))
 		return PTRIG_EXIT_FAIL;
-	if (ptrig_maps_open_pinned(dir, &m)) {
-		ptrig_err("ptrig is not attached to %s (no maps in %s)",
-			  o->ifname, dir);
-		return PTRIG_EXIT_FAIL;
-	}
 	mc.m = &m;
 	mc.n_rules = ptrig_rules_read(&m, &mc.rules);
 	if (mc.n_rules < 0)

@@ -82,11 +82,15 @@ script_suite() {
 }
 
 start=$(date +%s)
+# A live ptrig's pins (/sys/fs/bpf/ptrig/wan0) must survive every suite.
+live_state=$logdir/live-pins.state
+bash tests/live/live_pins.sh setup "$live_state" || { echo "error: live-pins setup failed" >&2; exit 1; }
 suite unit unit_suite
 suite bpf bpf_suite
 suite loader script_suite loader
 suite e2e script_suite e2e
 RUN_TIMEOUT=1800 suite kernel script_suite kernel
+suite live run_one live live_pins bash tests/live/live_pins.sh check "$live_state"
 echo
 echo "total time: $(($(date +%s) - start))s, $checks checks in $((passed + failed)) test programs"
 if [ $failed -ne 0 ]; then

@@ -28,7 +28,7 @@
 # BENCH_PATHS_ARGS (extra bench_paths options, e.g. "--rounds 3"),
 # BENCH_SKIP_PATHS=1 / BENCH_SKIP_E2E=1, BENCH_NO_XDP_PHASE=0 (skip phase C),
 # BENCH_XDP_MODE (native, the default, or generic: how ptrig attaches),
-# LAB_PREFIX (ptbench-), PTRIG_PIN_ROOT (the loader's default /sys/fs/bpf/ptrig).
+# LAB_PREFIX (ptbench-). Pins go to a private root, removed on exit.
 # Every wait is bounded; the lab, ptrig and its pins are removed on exit.
 # Exit status: 0 when every measurement is valid (targets missed are
 # results, reported in the tables, not errors), 1 otherwise.
@@ -48,7 +48,6 @@ TCP_SECS=${BENCH_TCP_SECS:-2}
 UDP_SEND_SECS=$(awk -v w="$UDP_WARMUP" -v n="$UDP_WINDOW" 'BEGIN { print w + n + 1 }')
 PHASE_C=${BENCH_NO_XDP_PHASE:-1}
 BENCH_BIN=$E2E_BUILD/bench
-PIN_DIR=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}/$LAB_WAN_IF
 
 TRIG_PORT=5001 # ptrig rule: trigger both:5001 ...
 PORT=5201      # ... opens both:5201 (phase A); the port every phase measures
@@ -96,6 +95,8 @@ if ! mountpoint -q /sys/fs/bpf; then
 	}
 fi
 modprobe -a -q nf_conntrack nf_nat 2>/dev/null
+e2e_private_pins
+PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
 
 # ---- machine ---------------------------------------------------------------------
 machine_desc() {
@@ -329,9 +330,8 @@ if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
 		bad "lab up failed"
 	else
 		# Teardown (lab_down runs these in reverse, also on failure):
-		# detach ptrig, then remove its pins. Registered after lab_up,
-		# which starts with a lab_down that runs and clears the hooks.
-		lab_on_down rm -rf -- "$PIN_DIR"
+		# detach ptrig (the private pin root goes on exit). Registered
+		# after lab_up, which starts with a lab_down that clears hooks.
 		lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"
 		phases="A B"
 		[ "$PHASE_C" = 1 ] && phases="A B C"

@@ -5,7 +5,13 @@
 #
 #   lanhost1 198.51.100.2 ─┐                              ┌─ remote1 203.0.113.2
 #                          ├ lansw ─ lan0 ROUTER wan0 ─ wansw ┤
-#   lanhost2 198.51.100.3 ─┘   198.51.100.1   203.0.113.1    └─ remote2 203.0.113.3
+#   lanhost2 198.51.100.3 ─┘   198.51.100.1   203.0.113.1    ├─ remote2 203.0.113.3
+#                                                              └─ stranger 203.0.113.66
+#
+# stranger is the attacker of the security tests: it sends packets with any
+# source address (tests/e2e/rawsend.c). It also holds 203.0.113.254, the
+# router's upstream gateway, where the router's replies to spoofed sources
+# (anything off the lab's subnets) go and die: it does not forward.
 #
 # Every box is a namespace named "$LAB_PREFIX<node>" (default prefix "ptl-",
 # so parallel runs can use different prefixes). lansw/wansw are namespaces
@@ -23,7 +29,7 @@
 #   lab_fw_mark_rule_del / _add / _present      ptrig's forward mark rule
 #   lab_wire_ok                                 wire emulation still in place?
 #   lab_on_down CMD...                          run CMD at lab_down (detach, unpin)
-# Nodes: router lanhost1 lanhost2 remote1 remote2 lansw wansw. Namespace names
+# Nodes: router lanhost1 lanhost2 remote1 remote2 stranger lansw wansw. Namespace names
 # are also in $LAB_ROUTER, $LAB_LANHOST1, ... (ptrig-load: --netns $LAB_ROUTER).
 # XDP/TC programs and qdiscs die with the namespaces; bpffs pins do not: a
 # test that pins registers its cleanup with lab_on_down.
@@ -34,13 +40,14 @@
 # ---- names and addresses (override the prefix before sourcing/calling) ------
 # shellcheck disable=SC2034 # the LAB_* variables are for scripts sourcing this
 LAB_PREFIX=${LAB_PREFIX:-ptl-}
-LAB_NODES="router lanhost1 lanhost2 remote1 remote2 lansw wansw"
+LAB_NODES="router lanhost1 lanhost2 remote1 remote2 stranger lansw wansw"
 # Namespace names (for callers: `ip netns exec "$LAB_REMOTE1" ...`).
 LAB_ROUTER=${LAB_PREFIX}router
 LAB_LANHOST1=${LAB_PREFIX}lanhost1
 LAB_LANHOST2=${LAB_PREFIX}lanhost2
 LAB_REMOTE1=${LAB_PREFIX}remote1
 LAB_REMOTE2=${LAB_PREFIX}remote2
+LAB_STRANGER=${LAB_PREFIX}stranger
 LAB_LANSW=${LAB_PREFIX}lansw
 LAB_WANSW=${LAB_PREFIX}wansw
 
@@ -53,6 +60,8 @@ LAB_LANHOST1_IP=198.51.100.2
 LAB_LANHOST2_IP=198.51.100.3
 LAB_REMOTE1_IP=203.0.113.2
 LAB_REMOTE2_IP=203.0.113.3
+LAB_STRANGER_IP=203.0.113.66
+LAB_UPSTREAM_GW=203.0.113.254 # on stranger: the router's default route
 
 LAB_NFT_TABLE=ptrl # nftables table "inet ptrl" in the router
 LAB_PTRIG_MARK=${LAB_PTRIG_MARK:-0x00100000}
@@ -101,6 +110,7 @@ lab_ip() {
 	lanhost2) echo "$LAB_LANHOST2_IP" ;;
 	remote1) echo "$LAB_REMOTE1_IP" ;;
 	remote2) echo "$LAB_REMOTE2_IP" ;;
+	stranger) echo "$LAB_STRANGER_IP" ;;
 	*)
 		_lab_log "lab_ip: node '$1' has no address"
 		return 2
@@ -116,7 +126,7 @@ lab_router_ns() { echo "$LAB_ROUTER"; }
 lab_if() {
 	case "$1" in
 	router) echo "$LAB_WAN_IF" ;;
-	lanhost1 | lanhost2 | remote1 | remote2) echo "$LAB_HOST_IF" ;;
+	lanhost1 | lanhost2 | remote1 | remote2 | stranger) echo "$LAB_HOST_IF" ;;
 	*)
 		_lab_log "lab_if: node '$1' has no main interface"
 		return 2
@@ -296,7 +306,7 @@ _lab_up_links() {
 		_lab_veth "$n" "$LAB_HOST_IF" lansw "$n" || return 1
 		lab_exec lansw ip link set "$n" master br0 || return 1
 	done
-	for n in remote1 remote2; do
+	for n in remote1 remote2 stranger; do
 		_lab_veth "$n" "$LAB_HOST_IF" wansw "$n" || return 1
 		lab_exec wansw ip link set "$n" master br0 || return 1
 	done
@@ -310,9 +320,11 @@ _lab_up_links() {
 	done
 	# Remotes: only the on-link 203.0.113.0/24, no route to the LAN, so the
 	# router's WAN address is the only way in.
-	for n in remote1 remote2; do
+	for n in remote1 remote2 stranger; do
 		lab_exec "$n" ip addr add "$(lab_ip "$n")/24" dev "$LAB_HOST_IF" || return 1
 	done
+	lab_exec stranger ip addr add "$LAB_UPSTREAM_GW/24" dev "$LAB_HOST_IF" || return 1
+	lab_exec router ip route add default via "$LAB_UPSTREAM_GW" || return 1
 
 	_lab_nft_ruleset | lab_exec router nft -f - || return 1
 }

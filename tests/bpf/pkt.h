@@ -32,6 +32,10 @@
 #define TH_PSH 0x08
 #define TH_ACK 0x10
 
+/* The acknowledgement that completes a handshake whose SYN-ACK came, with
+ * the default sequence number, from source port `port`. */
+#define HS_ACK(port) (0x10000000u + (port) + 1)
+
 /* What goes into a frame. Zero fields take sane defaults, so a table row
  * names only what matters to it. Addresses and ports are host order. */
 struct pkt_spec {
@@ -42,10 +46,15 @@ struct pkt_spec {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t tcp_flags;
+	uint32_t seq; /* TCP sequence number; 0: 0x10000000 + sport */
+	uint32_t
+		ack; /* TCP acknowledgement (with ACK); 0: 0x20000000 + dport */
 	bool tcp_mss;	      /* SYN-style MSS option: doff 6 instead of 5 */
 	uint8_t ip_opt_words; /* IPv4 option words: IHL = 5 + this */
 	uint8_t ihl_raw; /* nonzero: write this IHL, whatever the options */
-	uint16_t frag;	 /* frag_off field, host order (IP_MF | offset) */
+	uint16_t tot_len_raw; /* nonzero: IPv4 total length to write (the
+				 frame keeps all its bytes) */
+	uint16_t frag;	      /* frag_off field, host order (IP_MF | offset) */
 	uint16_t payload_len; /* L4 payload bytes (pattern filled) */
 	uint8_t payload_seed; /* varies the pattern */
 	bool has_tail; /* last two payload bytes are `tail` (checksum games) */
@@ -151,9 +160,9 @@ static inline size_t pkt_l4(const struct pkt_spec *s, uint8_t *l4)
 		memset(l4, 0, hl);
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
-		put32(l4 + 4, 0x10000000u + s->sport);
+		put32(l4 + 4, s->seq ? s->seq : 0x10000000u + s->sport);
 		if (s->tcp_flags & TH_ACK)
-			put32(l4 + 8, 0x20000000u + s->dport);
+			put32(l4 + 8, s->ack ? s->ack : 0x20000000u + s->dport);
 		l4[12] = (uint8_t)((hl / 4) << 4);
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, 64240);
@@ -230,7 +239,8 @@ static inline size_t pkt_build_ipv4(const struct pkt_spec *s, uint8_t *b)
 
 	l4 = ip + ihl;
 	l4len = pkt_l4(s, l4);
-	put16(ip + 2, (uint16_t)(ihl + l4len));
+	put16(ip + 2,
+	      s->tot_len_raw ? s->tot_len_raw : (uint16_t)(ihl + l4len));
 	coff = l4_csum_off(s->proto);
 	if (coff >= 0) {
 		uint32_t sum = csum_add_bytes(0, l4, l4len);

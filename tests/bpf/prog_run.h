@@ -27,15 +27,23 @@ struct prog_run {
 	uint32_t ctx_end;  /* XDP: ctx_out.data_end as returned */
 };
 
+/* skb->ingress_ifindex for TC runs. test_run's device is the loopback (1),
+ * which plays the WAN interface; forwarded LAN traffic arrived on another
+ * interface, and 0 means the box sent the packet itself. */
+#define PRUN_IIF_LOCAL 0u
+#define PRUN_IIF_WAN 1u
+#define PRUN_IIF_LAN 2u
+
 /*
  * XDP: with an xdp_md ctx, the kernel returns data_out starting at
  * data_meta and sets ctx_out.data to the metadata length, so a marker the
  * program put with bpf_xdp_adjust_meta() is visible in front of the frame.
- * TC: ctx_in sets skb->mark, ctx_out carries it back.
+ * TC: ctx_in sets skb->mark and skb->ingress_ifindex (iif), ctx_out carries
+ * the mark back.
  * Returns 0 or -errno.
  */
 static inline int prog_run(int fd, bool xdp, const uint8_t *in, size_t len,
-			   uint32_t repeat, uint32_t mark_in,
+			   uint32_t repeat, uint32_t mark_in, uint32_t iif,
 			   struct prog_run *r)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
@@ -57,6 +65,7 @@ static inline int prog_run(int fd, bool xdp, const uint8_t *in, size_t len,
 	} else {
 		memset(&skb, 0, sizeof(skb));
 		skb.mark = mark_in;
+		skb.ingress_ifindex = iif;
 		o.ctx_in = &skb;
 		o.ctx_size_in = sizeof(skb);
 		o.ctx_out = &skb;

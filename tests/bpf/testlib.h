@@ -145,9 +145,11 @@ static inline void tctx_teardown(struct tctx *c)
 }
 
 /* Fresh skeleton (so fresh, empty maps), config entry, and rule set: every
- * scenario starts from a clean state and cannot see another's entries. */
-static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
-			     size_t n)
+ * scenario starts from a clean state and cannot see another's entries.
+ * max_flows: the flow table's size as --max-flows sets it (0: default). */
+static inline int tctx_setup_sized(struct tctx *c,
+				   const struct ptrig_rule_spec *r, size_t n,
+				   uint32_t max_flows)
 {
 	struct ptrig_ruleset rs = {
 		.rules = (struct ptrig_rule_spec *)r,
@@ -159,8 +161,16 @@ static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
 	memset(c, 0, sizeof(*c));
 	c->ncpu = libbpf_num_possible_cpus();
 	ASSERT_TRUE(c->ncpu > 0, "libbpf_num_possible_cpus: %d", c->ncpu);
-	c->skel = ptrig__open_and_load();
-	ASSERT_TRUE(c->skel, "ptrig__open_and_load: %s", strerror(errno));
+	c->skel = ptrig__open();
+	ASSERT_TRUE(c->skel, "ptrig__open: %s", strerror(errno));
+	if (max_flows) {
+		bpf_map__set_max_entries(c->skel->maps.PTRIG_MAP(flows),
+					 max_flows);
+		bpf_map__set_max_entries(c->skel->maps.PTRIG_MAP(embryo),
+					 ptrig_embryo_entries(max_flows));
+	}
+	err = ptrig__load(c->skel);
+	ASSERT_TRUE(err == 0, "ptrig__load: %s", strerror(-err));
 	ptrig_skel_map_fds(c->skel, &c->fds);
 	err = ptrig_config_init(&c->fds, PTRIG_DEFAULT_MARK);
 	ASSERT_TRUE(err == 0, "ptrig_config_init: %s", strerror(-err));
@@ -169,6 +179,12 @@ static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
 	err = ptrig_rules_push(&c->fds, &rs);
 	ASSERT_TRUE(err == 0, "ptrig_rules_push: %s", strerror(-err));
 	return 0;
+}
+
+static inline int tctx_setup(struct tctx *c, const struct ptrig_rule_spec *r,
+			     size_t n)
+{
+	return tctx_setup_sized(c, r, n, 0);
 }
 
 static inline int rules_push(struct tctx *c, const struct ptrig_rule_spec *r,
@@ -222,12 +238,12 @@ struct run_res {
 /* One BPF_PROG_TEST_RUN, repeat 1 (a rewrite must not be applied twice). */
 static inline int run_prog(const struct tctx *c, enum prog_id p,
 			   const uint8_t *in, size_t len, uint32_t mark_in,
-			   struct run_res *r)
+			   uint32_t iif, struct run_res *r)
 {
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in,
+	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in, iif,
 		       &r->raw);
 	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(-err));
 	r->retval = r->raw.retval;
@@ -282,12 +298,26 @@ struct step {
 	struct pkt_spec exp; /* else: the expected output, built fresh */
 	bool meta;	     /* XDP: expect the metadata marker */
 	uint32_t mark_in;    /* TC: skb->mark to start with */
+	/* TC: where the packet came from; default (0) a LAN interface. */
+	enum { FROM_LAN, FROM_BOX, FROM_WAN } from;
 };
+
+static inline uint32_t step_iif(const struct step *st)
+{
+	switch (st->from) {
+	case FROM_BOX:
+		return PRUN_IIF_LOCAL;
+	case FROM_WAN:
+		return PRUN_IIF_WAN;
+	default:
+		return PRUN_IIF_LAN;
+	}
+}
 
 static inline bool spec_is_full_ipv4(const struct pkt_spec *s)
 {
 	return (!s->l3 || s->l3 == ETH_P_IP) && !s->trunc && !s->ihl_raw &&
-	       !s->bad_ip_csum && !s->bad_l4_csum;
+	       !s->tot_len_raw && !s->bad_ip_csum && !s->bad_l4_csum;
 }
 
 static inline int run_step_at(const struct tctx *c, const struct step *st,
@@ -305,7 +335,7 @@ static inline int run_step_at(const struct tctx *c, const struct step *st,
 			 st->name, why);
 		return -1;
 	}
-	if (run_prog(c, st->prog, in, in_len, st->mark_in, r)) {
+	if (run_prog(c, st->prog, in, in_len, st->mark_in, step_iif(st), r)) {
 		FAIL_MSG(file, line, "step '%s': run failed", st->name);
 		return -1;
 	}
@@ -439,6 +469,8 @@ static inline struct ptrig_flow_key flow_key(uint32_t remote_host,
 	return k;
 }
 
+/* A flow from whichever table holds it (PTRIG_FLOW_EMBRYONIC in its flags
+ * says which); 0 if found, -ENOENT if not. */
 static inline int flow_get(const struct tctx *c, uint32_t remote_host,
 			   uint16_t remote_port, uint16_t local_port,
 			   uint8_t proto, struct ptrig_flow *f)
@@ -446,17 +478,38 @@ static inline int flow_get(const struct tctx *c, uint32_t remote_host,
 	struct ptrig_flow_key k =
 		flow_key(remote_host, remote_port, local_port, proto);
 
-	return bpf_map_lookup_elem(c->fds.flows, &k, f) ? -errno : 0;
+	if (bpf_map_lookup_elem(c->fds.flows, &k, f) == 0)
+		return 0;
+	return bpf_map_lookup_elem(c->fds.embryo, &k, f) ? -errno : 0;
 }
 
+/* Write a flow into the table its flags say (embryonic or established). */
 static inline int flow_put(const struct tctx *c, uint32_t remote_host,
 			   uint16_t remote_port, uint16_t local_port,
 			   uint8_t proto, const struct ptrig_flow *f)
 {
 	struct ptrig_flow_key k =
 		flow_key(remote_host, remote_port, local_port, proto);
+	int fd = f->flags & PTRIG_FLOW_EMBRYONIC ? c->fds.embryo : c->fds.flows;
 
-	return bpf_map_update_elem(c->fds.flows, &k, f, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(fd, &k, f, BPF_ANY) ? -errno : 0;
+}
+
+/* Entries in a map (expired ones included). */
+static inline int map_count(int fd, size_t key_size)
+{
+	uint8_t k[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	if (key_size > sizeof(k))
+		return -1;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, key_size);
+		prev = k;
+		n++;
+	}
+	return n;
 }
 
 /* Per-rule counters, summed over CPUs. Fails the test on a read error. */

@@ -23,6 +23,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) E2E_BUILD=$BUILD ;; *) E2E_BUILD=$E2E_ROOT/$BUILD ;; esac
 PTRIG_LOAD=${PTRIG_LOAD:-$E2E_BUILD/ptrig-load}
 RAWSEND= # set by build_rawsend
+CONNHOLD= # set by build_connhold
 
 # shellcheck source-path=SCRIPTDIR source=../../tools/lab.sh
 source "$E2E_ROOT/tools/lab.sh"
@@ -139,6 +140,20 @@ e2e_init() {
 	trap 'exit 143' TERM
 }
 
+# e2e_private_pins: export PTRIG_PIN_ROOT as a fresh directory of its own in
+# bpffs, removed (with whatever was pinned in it) on exit. A test, demo or
+# benchmark never uses the live pin root: on an edge box whose WAN interface
+# is called wan0, /sys/fs/bpf/ptrig/wan0 is a running ptrig's state.
+E2E_PIN_ROOT=
+e2e_private_pins() {
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+	fi
+	E2E_PIN_ROOT=$(mktemp -d "/sys/fs/bpf/ptrig-test-$E2E_NAME-XXXXXX") ||
+		die "cannot create a private pin root in /sys/fs/bpf"
+	export PTRIG_PIN_ROOT=$E2E_PIN_ROOT
+}
+
 # e2e_cleanup: runs on every exit path (EXIT trap).
 e2e_cleanup() {
 	local rc=$? pid
@@ -147,6 +162,7 @@ e2e_cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	lab_down
+	[ -n "$E2E_PIN_ROOT" ] && rm -rf -- "$E2E_PIN_ROOT"
 	[ -n "$E2E_TMP" ] && rm -rf -- "$E2E_TMP"
 	exit "$rc"
 }
@@ -154,10 +170,34 @@ e2e_cleanup() {
 # build_rawsend: compile tests/e2e/rawsend.c (packet crafter/sniffer) into
 # the test's private tmp dir and set $RAWSEND. Private on purpose: a
 # concurrent `make clean` must not pull the binary away mid-test.
+# shellcheck disable=SC2034 # used by the tests
 build_rawsend() {
 	RAWSEND=$E2E_TMP/rawsend
+	build_tool rawsend
+}
+
+# build_connhold: the same for tests/e2e/connhold.c (many idle TCP
+# connections, and an echo server for them); sets $CONNHOLD.
+# shellcheck disable=SC2034 # used by the tests
+build_connhold() {
+	CONNHOLD=$E2E_TMP/connhold
+	build_tool connhold
+}
+
+# hold_line IN_FD [SECONDS] [CMD OUT_FD]: with CMD, send it to a connhold
+# first (on OUT_FD); print the next line it writes on IN_FD (empty after
+# SECONDS, default 30).
+hold_line() {
+	local line=
+	[ $# -ge 4 ] && echo "$3" >&"$4"
+	read -r -t "${2:-30}" line <&"$1"
+	printf '%s\n' "$line"
+}
+
+# build_tool NAME: compile tests/e2e/NAME.c into $E2E_TMP/NAME.
+build_tool() {
 	${CC:-gcc} -O2 -g -std=gnu11 -Wall -Wextra -Werror \
-		"$E2E_ROOT/tests/e2e/rawsend.c" -o "$RAWSEND"
+		"$E2E_ROOT/tests/e2e/$1.c" -o "$E2E_TMP/$1"
 }
 
 # e2e_need CMD...: die unless every CMD is installed.
@@ -356,33 +396,27 @@ csum_errors() {
 }
 
 # ---- ptrig in the lab ------------------------------------------------------------
-# Env: PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig) and LAB_PREFIX (default ptl-)
-# let runs side by side use their own pins and namespaces.
+# Env: LAB_PREFIX (default ptl-) lets runs side by side use their own
+# namespaces; pins always go to a private root (e2e_private_pins).
 
 PL= # the test's private copy of ptrig-load (e2e_ptrig_lab)
 
 # e2e_ptrig_lab: after e2e_init, for a test that attaches ptrig to the lab
 # router's wan0: checks ptrig-load and jq, copies ptrig-load to $PL (private: a
-# concurrent `make clean` must not pull it away mid-test), exports
-# PTRIG_PIN_ROOT, sets PIN_DIR (wan0's pins) and removes stale ones, brings
-# the lab up (e2e_lab) and registers the cleanup: detach, remove PIN_DIR and
-# (if empty) PTRIG_PIN_ROOT.
+# concurrent `make clean` must not pull it away mid-test), exports a private
+# PTRIG_PIN_ROOT, sets PIN_DIR (wan0's pins), brings the lab up (e2e_lab)
+# and registers the cleanup: detach, then remove the private pin root.
 e2e_ptrig_lab() {
 	[ -x "$PTRIG_LOAD" ] || die "$PTRIG_LOAD missing (run make)"
 	e2e_need jq
 	PL=$E2E_TMP/ptrig-load
 	cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
-	export PTRIG_PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig}
+	e2e_private_pins
+	# shellcheck disable=SC2034 # used by the tests
 	PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
-	if [ -e "$PIN_DIR" ]; then
-		note "removing stale pins in $PIN_DIR"
-		rm -rf -- "$PIN_DIR"
-	fi
 	e2e_lab
 	# After lab_up: it starts with a lab_down, which runs and clears the
-	# hooks. lab_down runs them in reverse order.
-	lab_on_down rmdir "$PTRIG_PIN_ROOT"
-	lab_on_down rm -rf -- "$PIN_DIR"
+	# hooks. The private pin root goes in e2e_cleanup.
 	lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"
 }
 

@@ -4,11 +4,15 @@
  *
  *   rawsend send  -p udp|tcp -s SRC -d DST -S SPORT -D DPORT
  *                 [-m PAYLOAD] [-b] [-n COUNT]
- *       Sends COUNT (default 1) IPv4 datagrams through an IPPROTO_RAW
- *       socket. The UDP/TCP checksum is computed here; -b corrupts it on
+ *                 [-f FLAGS] [-q SEQ] [-a ACK] [-V N]
+ *       Sends COUNT (default 1, at most 1000000) IPv4 datagrams through an
+ *       IPPROTO_RAW socket. TCP: FLAGS from S A R F P (default S), the
+ *       sequence number SEQ and, with A, the acknowledgement ACK. -V N:
+ *       spoof N sources, SRC, SRC+1, ..., SRC+N-1 in turn, the source port
+ *       going up by one after each round (a flood from many hosts). The UDP/TCP checksum is computed here; -b corrupts it on
  *       purpose (never into 0x0000/0xffff, which a receiver would accept:
  *       UDP 0 means "no checksum", and 0/0xffff are the same in ones'
- *       complement). TCP packets are bare SYNs (payload still allowed).
+ *       complement). TCP packets carry no options (payload allowed).
  *       Raw sockets leave the skb CHECKSUM_NONE, so no offload fixes it.
  *
  *   rawsend sniff -i IFACE -p udp|tcp -P PORT [-n COUNT] [-t TIMEOUT_MS]
@@ -94,6 +98,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rawsend send -p udp|tcp -s SRC -d DST -S SPORT -D DPORT"
 		" [-m PAYLOAD] [-b] [-n COUNT]\n"
+		"                     [-f SARFP] [-q SEQ] [-a ACK] [-V N]\n"
 		"       rawsend sniff -i IFACE -p udp|tcp -P PORT [-n COUNT]"
 		" [-t TIMEOUT_MS]\n");
 	exit(2);
@@ -121,92 +126,89 @@ static long parse_num(const char *s, long min, long max)
 	return v;
 }
 
-static int do_send(int argc, char **argv)
+static uint8_t parse_tcp_flags(const char *s)
 {
-	const char *payload = "";
-	struct in_addr src = {0}, dst = {0};
-	int proto = 0, sport = -1, dport = -1, bad = 0, count = 1;
-	uint8_t pkt[1500];
-	struct sockaddr_in to;
-	size_t plen, l4len, hlen;
-	struct iphdr *ip = (struct iphdr *)pkt;
-	uint8_t *l4 = pkt + sizeof(*ip);
-	uint16_t sum;
-	int fd, c, i;
+	uint8_t f = 0;
 
-	while ((c = getopt(argc, argv, "p:s:d:S:D:m:bn:")) != -1) {
-		switch (c) {
-		case 'p':
-			proto = parse_proto(optarg);
-			break;
-		case 's':
-			if (inet_pton(AF_INET, optarg, &src) != 1)
-				usage();
-			break;
-		case 'd':
-			if (inet_pton(AF_INET, optarg, &dst) != 1)
-				usage();
-			break;
+	for (; *s; s++) {
+		switch (*s) {
 		case 'S':
-			sport = (int)parse_num(optarg, 1, 65535);
+			f |= TH_SYN;
 			break;
-		case 'D':
-			dport = (int)parse_num(optarg, 1, 65535);
+		case 'A':
+			f |= TH_ACK;
 			break;
-		case 'm':
-			payload = optarg;
+		case 'R':
+			f |= TH_RST;
 			break;
-		case 'b':
-			bad = 1;
+		case 'F':
+			f |= TH_FIN;
 			break;
-		case 'n':
-			count = (int)parse_num(optarg, 1, 1000);
+		case 'P':
+			f |= TH_PUSH;
 			break;
 		default:
 			usage();
 		}
 	}
-	if (!proto || !src.s_addr || !dst.s_addr || sport < 0 || dport < 0)
-		usage();
+	return f;
+}
 
-	hlen = proto == IPPROTO_UDP ? sizeof(struct udphdr)
-				    : sizeof(struct tcphdr);
-	plen = strlen(payload);
-	if (plen > sizeof(pkt) - sizeof(*ip) - hlen) {
-		fprintf(stderr, "rawsend: payload too long\n");
-		return 2;
-	}
+struct send_opts {
+	int proto, bad;
+	struct in_addr src, dst;
+	int sport, dport;
+	const char *payload;
+	uint8_t flags;
+	uint32_t seq, ack;
+};
+
+/* Build one datagram into pkt; returns its length. */
+static size_t build(const struct send_opts *o, uint8_t *pkt, size_t cap)
+{
+	struct iphdr *ip = (struct iphdr *)pkt;
+	uint8_t *l4 = pkt + sizeof(*ip);
+	size_t plen = strlen(o->payload), hlen, l4len;
+	uint16_t sum;
+
+	hlen = o->proto == IPPROTO_UDP ? sizeof(struct udphdr)
+				       : sizeof(struct tcphdr);
+	if (plen > cap - sizeof(*ip) - hlen)
+		return 0;
 	l4len = hlen + plen;
-	memset(pkt, 0, sizeof(pkt));
+	memset(pkt, 0, sizeof(*ip) + l4len);
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->ttl = 64;
-	ip->protocol = (uint8_t)proto;
+	ip->protocol = (uint8_t)o->proto;
 	ip->tot_len = htons((uint16_t)(sizeof(*ip) + l4len));
-	ip->saddr = src.s_addr;
-	ip->daddr = dst.s_addr;
-	/* tot_len, id and the IP header checksum are filled in by the kernel */
-	memcpy(l4 + hlen, payload, plen);
-	if (proto == IPPROTO_UDP) {
+	ip->saddr = o->src.s_addr;
+	ip->daddr = o->dst.s_addr;
+	/* id and the IP header checksum are filled in by the kernel */
+	memcpy(l4 + hlen, o->payload, plen);
+	if (o->proto == IPPROTO_UDP) {
 		struct udphdr *uh = (struct udphdr *)l4;
 
-		uh->source = htons((uint16_t)sport);
-		uh->dest = htons((uint16_t)dport);
+		uh->source = htons((uint16_t)o->sport);
+		uh->dest = htons((uint16_t)o->dport);
 		uh->len = htons((uint16_t)l4len);
 	} else {
 		struct tcphdr *th = (struct tcphdr *)l4;
 
-		th->source = htons((uint16_t)sport);
-		th->dest = htons((uint16_t)dport);
-		th->seq = htonl(0x50726967); /* "Prig" */
+		th->source = htons((uint16_t)o->sport);
+		th->dest = htons((uint16_t)o->dport);
+		th->seq = htonl(o->seq);
+		if (o->flags & TH_ACK)
+			th->ack_seq = htonl(o->ack);
 		th->doff = 5;
-		th->syn = 1;
+		l4[13] = o->flags;
 		th->window = htons(64240);
 	}
-	sum = l4_csum(src.s_addr, dst.s_addr, (uint8_t)proto, l4, l4len);
-	if (proto == IPPROTO_UDP && sum == 0)
+	sum = l4_csum(o->src.s_addr, o->dst.s_addr, (uint8_t)o->proto, l4,
+		      l4len);
+	if (o->proto == IPPROTO_UDP && sum == 0)
 		sum = 0xffff; /* RFC 768: computed 0 is sent as all ones */
-	if (bad) {
+	if (o->bad) {
 		/* Flip bits, but never into 0x0000/0xffff (see header). */
 		uint16_t b = sum ^ 0x0101;
 
@@ -215,7 +217,73 @@ static int do_send(int argc, char **argv)
 		sum = b;
 	}
 	sum = htons(sum);
-	memcpy(l4 + (proto == IPPROTO_UDP ? 6 : 16), &sum, 2);
+	memcpy(l4 + (o->proto == IPPROTO_UDP ? 6 : 16), &sum, 2);
+	return sizeof(*ip) + l4len;
+}
+
+static int do_send(int argc, char **argv)
+{
+	struct send_opts o = {
+		.payload = "",
+		.sport = -1,
+		.dport = -1,
+		.flags = TH_SYN,
+		.seq = 0x50726967, /* "Prig" */
+	};
+	uint32_t src0, vary = 1;
+	uint8_t pkt[1500];
+	struct sockaddr_in to;
+	size_t len;
+	long i, count = 1;
+	int fd, c;
+
+	while ((c = getopt(argc, argv, "p:s:d:S:D:m:bn:f:q:a:V:")) != -1) {
+		switch (c) {
+		case 'p':
+			o.proto = parse_proto(optarg);
+			break;
+		case 's':
+			if (inet_pton(AF_INET, optarg, &o.src) != 1)
+				usage();
+			break;
+		case 'd':
+			if (inet_pton(AF_INET, optarg, &o.dst) != 1)
+				usage();
+			break;
+		case 'S':
+			o.sport = (int)parse_num(optarg, 1, 65535);
+			break;
+		case 'D':
+			o.dport = (int)parse_num(optarg, 1, 65535);
+			break;
+		case 'm':
+			o.payload = optarg;
+			break;
+		case 'b':
+			o.bad = 1;
+			break;
+		case 'n':
+			count = parse_num(optarg, 1, 1000000);
+			break;
+		case 'f':
+			o.flags = parse_tcp_flags(optarg);
+			break;
+		case 'q':
+			o.seq = (uint32_t)parse_num(optarg, 0, 0xffffffffl);
+			break;
+		case 'a':
+			o.ack = (uint32_t)parse_num(optarg, 0, 0xffffffffl);
+			break;
+		case 'V':
+			vary = (uint32_t)parse_num(optarg, 1, 65536);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!o.proto || !o.src.s_addr || !o.dst.s_addr || o.sport < 0 ||
+	    o.dport < 0)
+		usage();
 
 	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (fd < 0) {
@@ -224,10 +292,21 @@ static int do_send(int argc, char **argv)
 	}
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
-	to.sin_addr = dst;
+	to.sin_addr = o.dst;
+	src0 = ntohl(o.src.s_addr);
 	for (i = 0; i < count; i++) {
-		if (sendto(fd, pkt, sizeof(*ip) + l4len, 0,
-			   (struct sockaddr *)&to, sizeof(to)) < 0) {
+		struct send_opts cur = o;
+
+		cur.src.s_addr = htonl(src0 + (uint32_t)(i % vary));
+		cur.sport = 1 + (int)((o.sport - 1 + i / vary) % 65535);
+		len = build(&cur, pkt, sizeof(pkt));
+		if (!len) {
+			fprintf(stderr, "rawsend: payload too long\n");
+			close(fd);
+			return 2;
+		}
+		if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to,
+			   sizeof(to)) < 0) {
 			perror("rawsend: sendto");
 			close(fd);
 			return 1;

@@ -6,7 +6,7 @@
 #      it); a new inbound connection to the open port is not forwarded;
 #   3. a clsact qdisc that existed before attach is left in place by detach
 #      (only ptrig's own filters go).
-# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -9,7 +9,7 @@
 #   3. with the rule restored, a new inbound connection is accepted and its
 #      data arrives intact;
 #   and the interface counter "marked" grows at every step.
-# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -9,7 +9,7 @@
 #      (vsftpd: "425 Failed to establish connection"), non-zero exit, fast;
 #   1. with ptrig attached: a random 3 MiB download and a 2 MiB upload are
 #      intact (sha256); status shows the trigger, flows the data flows.
-# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

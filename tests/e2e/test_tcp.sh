@@ -9,8 +9,8 @@
 #   4. remote1's own conntrack saw the replies come from WAN:113;
 #   5. flows --json lists the flow (owner lanhost1) and the rule's counters
 #      moved (flows_opened, pkts/bytes in and out).
-# Env: LAB_PREFIX (default ptl-) and PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig)
-# let runs side by side use their own namespaces and pins.
+# Env: LAB_PREFIX (default ptl-) lets runs side by side use their own
+# namespaces; pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

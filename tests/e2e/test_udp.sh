@@ -11,7 +11,7 @@
 #      datagrams from WAN:27005, and its conntrack shows the reply tuple);
 #      two round trips, so both the flow-creating and the established path;
 #   4. flows --json lists the flow (owner lanhost1), counters moved.
-# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -8,7 +8,7 @@
 #     programs using the flow entry kept in the pinned maps;
 #   - the trigger and the flow are still listed (same owner) afterwards, and
 #     a new inbound connection still works.
-# Env: LAB_PREFIX (default ptl-), PTRIG_PIN_ROOT (default /sys/fs/bpf/ptrig).
+# Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -5,10 +5,12 @@
 #
 # Needs root, bpffs on /sys/fs/bpf, bpftool, iproute2 (ip, tc), jq; socat for
 # the monitor event check (skipped without it). Runs in a namespace of its own
-# (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24); the only traffic is
-# one UDP datagram from 192.0.2.1 to 192.0.2.2 inside that namespace. ptrig's
-# pins are in the host's bpffs, /sys/fs/bpf/ptrig/lt0 (or $PTRIG_PIN_ROOT/lt0);
-# everything is removed on exit, failed or not.
+# (ptld-$$) with lt0 (192.0.2.1/24) <-> lt1 (192.0.2.2/24), and a LAN host
+# (ptldc-$$, 198.51.100.2) routed through it; the only traffic is one UDP
+# datagram from that host to 192.0.2.3, forwarded out of lt0 to lt1. ptrig's
+# pins are in the host's bpffs under a private root made for this run
+# (/sys/fs/bpf/ptrig-test-loader-*; bpffs allows no dots in names), removed
+# on exit with everything else, failed or not.
 #
 # Output: one "PASS: name" or "FAIL: name: detail" line per check, then
 # "N passed, M failed"; exit status 1 if any check failed.
@@ -24,12 +26,25 @@ IF=lt0
 PEER_IF=lt1
 IF_ADDR=192.0.2.1
 PEER_ADDR=192.0.2.2
-PIN_ROOT=${PTRIG_PIN_ROOT:-/sys/fs/bpf/ptrig} # as the loader picks it
-PIN=$PIN_ROOT/$IF
+# A LAN host in a namespace of its own, routed through $NS out of lt0: only
+# forwarded traffic can be trigger traffic.
+CLIENT_NS=ptldc-$$
+CLIENT_ADDR=198.51.100.2
+CLIENT_GW=198.51.100.1
+REMOTE_ADDR=192.0.2.3 # beyond lt0: a static neighbour, lt1's MAC
+PIN_ROOT= # private, made in setup: the live /sys/fs/bpf/ptrig is never touched
+PIN=
 MISSING_IF=ptldmissing0
 BR=ltbr0 # a bridge: no native XDP, so attach fails after touching the hooks
-MAPS="ptrig_cfg_v1 ptrig_ports_v1 ptrig_rules_v1 ptrig_trig_v1 ptrig_flows_v1
-      ptrig_cnt_v1 ptrig_stats_v1 ptrig_events_v1"
+# Map names come from the one list in include/ptrig.h (make writes it out):
+# MAP_cfg=ptrig_cfg_vN, ..., and MAPS, all of them.
+MAPS=
+MAP_cfg='' MAP_rules='' MAP_trig='' MAP_flows=''
+while read -r field name; do
+	printf -v "MAP_$field" '%s' "$name"
+	MAPS="$MAPS $name"
+done <"$BUILD/ptrig-maps.txt"
+[ -n "$MAPS" ] || { echo "FAIL: map list: $BUILD/ptrig-maps.txt is empty"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
@@ -143,10 +158,10 @@ status_json() { "$P" --netns "$NS" status "$IF" --json 2>"$T/status.err"; }
 # with bpftool from the pinned maps (not through the loader).
 rule_id_of() {
 	local set id v
-	set=$(bpftool -j map lookup pinned "$PIN/ptrig_cfg_v1" key 0 0 0 0 | jq -r '.formatted.value.active_set')
+	set=$(bpftool -j map lookup pinned "$PIN/${MAP_cfg}" key 0 0 0 0 | jq -r '.formatted.value.active_set')
 	for id in $(seq 1 16); do
 		# shellcheck disable=SC2046
-		v=$(bpftool -j map lookup pinned "$PIN/ptrig_rules_v1" key hex $(le32 $((set * 16384 + id))) |
+		v=$(bpftool -j map lookup pinned "$PIN/${MAP_rules}" key hex $(le32 $((set * 16384 + id))) |
 			jq -r '"\(.formatted.value.name) \(.formatted.value.generation)"')
 		if [ "${v% *}" = "$1" ]; then
 			echo "$id ${v#* }"
@@ -162,15 +177,14 @@ cleanup() {
 		wait "$mon_pid" 2>/dev/null
 		mon_pid=
 	fi
-	for dev in "$IF" "$BR"; do
-		if [ -e "$PIN_ROOT/$dev" ]; then
-			"$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
-			rm -rf "${PIN_ROOT:?}/$dev"
-		fi
-	done
-	rm -rf "${PIN_ROOT:?}/$MISSING_IF" 2>/dev/null
-	rmdir "$PIN_ROOT" 2>/dev/null # only when no other interface uses it
+	if [ -n "$PIN_ROOT" ]; then
+		for dev in "$IF" "$BR"; do
+			[ -e "$PIN_ROOT/$dev" ] && "$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
+		done
+		rm -rf -- "$PIN_ROOT"
+	fi
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$CLIENT_NS" 2>/dev/null
 	[ -n "$T" ] && rm -rf "$T"
 	return 0
 }
@@ -183,17 +197,16 @@ for tool in ip tc bpftool jq; do
 	command -v "$tool" >/dev/null 2>&1 || die setup "$tool is not installed"
 done
 mountpoint -q /sys/fs/bpf || die setup "bpffs is not mounted on /sys/fs/bpf"
-# Pins are per interface name in the host's bpffs: never touch another run's.
-for dev in "$IF" "$BR" "$MISSING_IF"; do
-	[ -e "$PIN_ROOT/$dev" ] &&
-		die setup "$PIN_ROOT/$dev exists (another run of this test, or a leftover): remove it first"
-done
 [ -e "/run/netns/$NS" ] && die setup "network namespace $NS exists"
+[ -e "/run/netns/$CLIENT_NS" ] && die setup "network namespace $CLIENT_NS exists"
 
 T=$(mktemp -d /tmp/ptld.XXXXXX) || die setup "mktemp"
 chmod 755 "$T" # the unprivileged checks read the configs and binary here
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+PIN_ROOT=$(mktemp -d /sys/fs/bpf/ptrig-test-loader-XXXXXX) || die setup "mktemp in bpffs"
+export PTRIG_PIN_ROOT=$PIN_ROOT
+PIN=$PIN_ROOT/$IF
 
 ip netns add "$NS" || die setup "ip netns add $NS"
 if ! { ip -n "$NS" link set lo up &&
@@ -203,6 +216,21 @@ if ! { ip -n "$NS" link set lo up &&
 	ip -n "$NS" link set "$IF" up &&
 	ip -n "$NS" link set "$PEER_IF" up; }; then
 	die setup "veth $IF/$PEER_IF in $NS"
+fi
+ip netns add "$CLIENT_NS" || die setup "ip netns add $CLIENT_NS"
+if ! { ip -n "$CLIENT_NS" link set lo up &&
+	ip -n "$NS" link add ltc0 type veth peer name ltc1 netns "$CLIENT_NS" &&
+	ip -n "$NS" addr add "$CLIENT_GW/24" dev ltc0 &&
+	ip -n "$NS" link set ltc0 up &&
+	ip -n "$CLIENT_NS" addr add "$CLIENT_ADDR/24" dev ltc1 &&
+	ip -n "$CLIENT_NS" link set ltc1 up &&
+	ip -n "$CLIENT_NS" route add default via "$CLIENT_GW" &&
+	ip netns exec "$NS" sysctl -q -w net.ipv4.ip_forward=1 \
+		net.ipv4.conf.$PEER_IF.forwarding=0 &&
+	ip -n "$NS" route add "$REMOTE_ADDR/32" dev "$IF" &&
+	ip -n "$NS" neigh replace "$REMOTE_ADDR" dev "$IF" nud permanent \
+		lladdr "$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")"; }; then
+	die setup "LAN host $CLIENT_NS routed through $NS"
 fi
 
 cat >"$T/good.conf" <<'EOF'
@@ -360,6 +388,23 @@ else
 		"$(ctx) $left $([ -e "$PIN_ROOT/$MISSING_IF" ] && echo "$PIN_ROOT/$MISSING_IF exists")"
 fi
 
+# Preallocated LRU tables: a size needing gigabytes of kernel memory is
+# refused, saying how much it would take (4Mi+1 flows x 1.25 x 128 B).
+ptrig attach "$IF" -c good.conf --max-flows 67108864
+left=$(leftovers)
+if [ $rc -eq 2 ] && grep -q -- '--max-flows 67108864: at most 4194304; the flow tables would take about 10240 MiB of kernel memory' <<<"$err" &&
+	[ -z "$left" ]; then
+	pass attach_max_flows_too_large_says_memory
+else
+	fail attach_max_flows_too_large_says_memory "$(ctx) $left"
+fi
+ptrig attach "$IF" -c good.conf --max-triggers 2097152
+if [ $rc -eq 2 ] && grep -q -- '--max-triggers 2097152: at most 1048576; the trigger table would take about 208 MiB' <<<"$err"; then
+	pass attach_max_triggers_too_large_says_memory
+else
+	fail attach_max_triggers_too_large_says_memory "$(ctx)"
+fi
+
 ptrig attach "$IF" -c good.conf --xdp-mode bogus
 left=$(leftovers)
 if [ $rc -eq 2 ] && grep -q -- '--xdp-mode: "bogus"' <<<"$err" && [ -z "$left" ]; then
@@ -375,6 +420,36 @@ else
 	fail detach_not_attached_exit_1 "$(ctx)"
 fi
 
+# ---- an attach killed at every step -------------------------------------------
+# PTRIG_TEST_KILL_AT makes the loader SIGKILL itself at a named step of
+# attach (no cleanup runs). Whatever it left must go with `detach`, and the
+# next `attach` must work over it (then a detach leaves nothing).
+for step in pin-dir maps-pinned clsact tc-ingress tc-egress xdp; do
+	PTRIG_TEST_KILL_AT=$step ptrig attach "$IF" -c good.conf --xdp-mode generic
+	killed_rc=$rc
+	ptrig detach "$IF"
+	left=$(leftovers)
+	if [ "$killed_rc" -eq 137 ] && [ $rc -eq 0 ] && [ -z "$left" ]; then
+		pass "killed_at_${step}_detach_cleans_up"
+	else
+		fail "killed_at_${step}_detach_cleans_up" "attach rc=$killed_rc; detach $(ctx) $left"
+	fi
+	PTRIG_TEST_KILL_AT=$step ptrig attach "$IF" -c good.conf --xdp-mode generic
+	killed_rc=$rc
+	ptrig attach "$IF" -c good.conf --xdp-mode generic
+	attach_rc=$rc attach_ctx=$(ctx)
+	progs=$(ip netns exec "$NS" bpftool net show dev "$IF" | grep -c "^$IF(")
+	ptrig detach "$IF"
+	left=$(leftovers)
+	if [ "$killed_rc" -eq 137 ] && [ "$attach_rc" -eq 0 ] && [ "$progs" -eq 3 ] &&
+		[ $rc -eq 0 ] && [ -z "$left" ]; then
+		pass "killed_at_${step}_next_attach_recovers"
+	else
+		fail "killed_at_${step}_next_attach_recovers" \
+			"attach rc=$killed_rc; re-attach [$attach_ctx], $progs programs (want xdp, tc ingress, tc egress); detach $(ctx) $left"
+	fi
+done
+
 # ---- generic XDP on an interface that already has a clsact qdisc -------------
 
 tc -n "$NS" qdisc add dev "$IF" clsact || die setup "tc qdisc add clsact"
@@ -388,7 +463,7 @@ else
 	fail attach_xdp_generic "$(ctx) status xdp_mode=$mode bpftool xdp=[$xdp_line]"
 fi
 
-created=$(bpftool -j map lookup pinned "$PIN/ptrig_cfg_v1" key 0 0 0 0 | jq -r '.formatted.value.created_clsact')
+created=$(bpftool -j map lookup pinned "$PIN/${MAP_cfg}" key 0 0 0 0 | jq -r '.formatted.value.created_clsact')
 if [ "$created" = 0 ]; then
 	pass foreign_clsact_not_claimed
 else
@@ -425,7 +500,7 @@ if ip -n "$NS" link add "$BR" type bridge 2>/dev/null && ip -n "$NS" link set "$
 	ptrig attach "$BR" -c good.conf --xdp-mode native
 	ids2=$(prog_ids "$BR")
 	if [ $rc -eq 1 ] && grep -q "nothing was changed on $BR" <<<"$err" &&
-		[ "$ids2" = "$ids" ] && [ -e "$PIN_ROOT/$BR/ptrig_cfg_v1" ]; then
+		[ "$ids2" = "$ids" ] && [ -e "$PIN_ROOT/$BR/${MAP_cfg}" ]; then
 		pass failed_upgrade_keeps_programs
 	else
 		fail failed_upgrade_keeps_programs "$(ctx) programs before [$ids] after [$ids2]"
@@ -466,8 +541,8 @@ else
 	fail maps_pinned "missing in $PIN:$missing"
 fi
 
-dump=$(bpftool map dump pinned "$PIN/ptrig_cfg_v1" 2>&1)
-if grep -q '"layout_version": 1,' <<<"$dump" && grep -q '"created_clsact": 1,' <<<"$dump" &&
+dump=$(bpftool map dump pinned "$PIN/${MAP_cfg}" 2>&1)
+if grep -q "\"layout_version\": ${MAP_cfg##*_v}," <<<"$dump" && grep -q '"created_clsact": 1,' <<<"$dump" &&
 	grep -q '"rule_count": 3,' <<<"$dump" && grep -q '"mark": 1048576,' <<<"$dump"; then
 	pass cfg_map_named_fields
 else
@@ -476,7 +551,7 @@ fi
 
 # The whole rules map is 2 x 16384 entries (12 MB of text): look for the
 # fields, not a shape.
-bpftool map dump pinned "$PIN/ptrig_rules_v1" >"$T/rules.dump" 2>&1
+bpftool map dump pinned "$PIN/${MAP_rules}" >"$T/rules.dump" 2>&1
 if grep -q '"name": "game",' "$T/rules.dump" && grep -q '"trigger_timeout_s": 300,' "$T/rules.dump" &&
 	grep -q '"peer_mode": 1,' "$T/rules.dump" && grep -q '"tcp_flow_timeout_s": 120,' "$T/rules.dump"; then
 	pass rules_map_named_fields
@@ -538,7 +613,7 @@ if [ -n "$NOBODY" ]; then
 	run as_nobody "$T/ptrig-load" --netns "$NS" detach "$IF"
 	ids=$(prog_ids)
 	if [ $rc -eq 1 ] && grep -q 'needs root' <<<"$err" && [ "$ids" = "$xdp_id $tci_id $tce_id" ] &&
-		[ -e "$PIN/ptrig_cfg_v1" ]; then
+		[ -e "$PIN/${MAP_cfg}" ]; then
 		pass detach_without_root
 	else
 		fail detach_without_root "via $NOBODY: $(ctx) programs now [$ids]"
@@ -558,7 +633,7 @@ if read -r irc_id irc_gen <<<"$(rule_id_of irc)" && [ -n "$irc_id" ]; then
 	now=$(now_ns)
 	trig_val="$(ipbe $OWNER) $(ipbe $IF_ADDR) $(ipbe 192.0.2.99) $(le32 "$irc_gen") $(le64 "$now") $(le64 "$now")"
 	# shellcheck disable=SC2086
-	run bpftool map update pinned "$PIN/ptrig_trig_v1" key hex $trig_key value hex $trig_val
+	run bpftool map update pinned "$PIN/${MAP_trig}" key hex $trig_key value hex $trig_val
 	owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "irc") | .owner')
 	if [ $rc -eq 0 ] && [ "$owner" = $OWNER ]; then
 		pass trigger_written_shows_in_status
@@ -567,19 +642,19 @@ if read -r irc_id irc_gen <<<"$(rule_id_of irc)" && [ -n "$irc_id" ]; then
 	fi
 else
 	trig_key=
-	fail trigger_written_shows_in_status "rule irc not found in the active set of ptrig_rules_v1"
+	fail trigger_written_shows_in_status "rule irc not found in the active set of ${MAP_rules}"
 fi
 
 # trig_owner: the owner bytes of the hand-written trigger, as stored.
 trig_owner() {
 	# shellcheck disable=SC2086
-	bpftool -j map lookup pinned "$PIN/ptrig_trig_v1" key hex $trig_key 2>/dev/null |
+	bpftool -j map lookup pinned "$PIN/${MAP_trig}" key hex $trig_key 2>/dev/null |
 		jq -r '.value[0:4] | map(ltrimstr("0x")) | join(" ")'
 }
 
 ptrig attach "$IF" -c good.conf --max-flows 1024
 ids=$(prog_ids)
-if [ $rc -eq 1 ] && grep -q 'ptrig_flows_v1 .*does not match' <<<"$err" &&
+if [ $rc -eq 1 ] && grep -q "${MAP_flows} .*does not match" <<<"$err" &&
 	grep -q "nothing was changed on $IF" <<<"$err" &&
 	[ "$ids" = "$xdp_id $tci_id $tce_id" ] && [ "$(trig_owner)" = "$(ipbe $OWNER)" ]; then
 	pass attach_other_max_flows_refused
@@ -604,7 +679,7 @@ fi
 if [ -n "$trig_key" ] && [ "$(trig_owner)" = "$(ipbe $OWNER)" ]; then
 	pass upgrade_keeps_trigger_entry
 else
-	fail upgrade_keeps_trigger_entry "ptrig_trig_v1[$trig_key] owner=[$(trig_owner)], want [$(ipbe $OWNER)]"
+	fail upgrade_keeps_trigger_entry "${MAP_trig}[$trig_key] owner=[$(trig_owner)], want [$(ipbe $OWNER)]"
 fi
 
 owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "irc") | .owner')
@@ -622,12 +697,10 @@ timeout 15 "$P" --netns "$NS" monitor "$IF" --json --duration 3 >"$T/mon.out" 2>
 mon_pid=$!
 if [ $have_socat = 1 ]; then
 	sleep 0.5
-	# Out of lt0 to lt1's address: bound to lt0, so it is not routed over lo;
-	# a static neighbour, so no ARP is needed. TC egress sees udp:27015.
-	mac=$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")
-	ip -n "$NS" neigh replace "$PEER_ADDR" lladdr "$mac" dev "$IF" nud permanent
-	echo ptrig-test | ip netns exec "$NS" socat -u - \
-		"UDP4-SENDTO:$PEER_ADDR:27015,bind=$IF_ADDR:40000,so-bindtodevice=$IF" 2>"$T/socat.err"
+	# The LAN host's datagram, forwarded out of lt0 (lt1 receives it and,
+	# not forwarding, drops it). TC egress sees udp:27015.
+	echo ptrig-test | ip netns exec "$CLIENT_NS" socat -u - \
+		"UDP4-SENDTO:$REMOTE_ADDR:27015,bind=$CLIENT_ADDR:40000" 2>"$T/socat.err"
 	sent=$?
 fi
 wait "$mon_pid"
@@ -646,14 +719,14 @@ if [ $have_socat = 0 ]; then
 	game_owner=
 else
 	if [ "$sent" = 0 ] && jq -e -s 'any(.[]; .event == "trigger_opened" and .rule == "game" and
-		.proto == "udp" and .host == "192.0.2.1" and .remote == "192.0.2.2" and
+		.proto == "udp" and .host == "198.51.100.2" and .remote == "192.0.2.3" and
 		.remote_port == 27015 and .local_port == 40000)' "$T/mon.out" >/dev/null; then
 		pass monitor_trigger_event
 	else
 		fail monitor_trigger_event "socat rc=$sent [$(brief "$(cat "$T/socat.err")")]; monitor: $(brief "$(cat "$T/mon.out")")"
 	fi
 	game_owner=$(status_json | jq -r '.interfaces[0].triggers[] | select(.rule == "game") | "\(.owner) \(.peer)"')
-	if [ "$game_owner" = "$IF_ADDR $PEER_ADDR" ]; then
+	if [ "$game_owner" = "$CLIENT_ADDR $REMOTE_ADDR" ]; then
 		pass datapath_trigger_in_status
 	else
 		fail datapath_trigger_in_status "game trigger owner/peer=[$game_owner]"

@@ -172,7 +172,7 @@ static void test_defaults_and_flow_timeouts(void **state)
 	assert_int_equal(r->timeout_s, 600);
 	assert_int_equal(r->peer_mode, PTRIG_PEER_ANY);
 	assert_int_equal(r->flow_timeout_s, 0);
-	assert_int_equal(ptrig_rule_tcp_flow_timeout(r), 7200);
+	assert_int_equal(ptrig_rule_tcp_flow_timeout(r), 7440);
 	assert_int_equal(ptrig_rule_udp_flow_timeout(r), 300);
 	r = &rs.rules[1];
 	assert_int_equal(r->flow_timeout_s, 60);
