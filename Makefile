@@ -18,7 +18,7 @@ PTRIG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD) -
 ALL_CFLAGS  = $(PTRIG_CFLAGS) $(CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ivmlinux -Ibpf -MMD -MP
-LDLIBS     := -lbpf -lelf -lz -ljson-c
+LDLIBS     := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsystemd
 
 # A failed recipe must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:

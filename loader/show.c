@@ -18,6 +18,7 @@
 
 #include "cmds.h"
 #include "pins.h"
+#include "state.h"
 
 static const char *ip_str(uint32_t be_addr, char *buf)
 {
@@ -46,7 +47,7 @@ static int64_t idle_s(uint64_t now, uint64_t stamp)
 	return (int64_t)(now - stamp) / 1000000000ll;
 }
 
-static const char *const stat_names[PTRIG_STAT_MAX] = {
+const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_XDP_TRANSLATED] = "xdp_translated",
 	[PTRIG_STAT_TC_EGRESS_TRANSLATED] = "tc_egress_translated",
 	[PTRIG_STAT_TC_EGRESS_TRIGGER] = "tc_egress_trigger_packets",
@@ -66,7 +67,7 @@ static const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_FLOW_COLLISION] = "flow_nat_collision",
 };
 
-static void stats_read(int fd, uint64_t *out)
+void stats_read(int fd, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
 	uint64_t *per;
@@ -117,27 +118,9 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	return o;
 }
 
-/* Everything status shows about one interface. */
-struct iface_state {
-	char name[IF_NAMESIZE];
-	struct ptrig_config cfg;
-	struct hook_progs hooks;
-	bool iface_found;
-	struct ptrig_installed_rule *rules;
-	int n_rules;
-	uint64_t stats[PTRIG_STAT_MAX];
-};
-
-struct trigger_row {
-	const struct ptrig_installed_rule *rule;
-	struct ptrig_trigger t;
-	int64_t idle_s;
-	int64_t expires_in_s;
-};
-
 /* Live triggers of rules in the active set; *rows is malloc'ed. */
-static int triggers_read(int fd, const struct iface_state *s,
-			 struct trigger_row **rows)
+int triggers_read(int fd, const struct iface_state *s,
+		  struct trigger_row **rows)
 {
 	struct ptrig_trigger_key key, next, *prev = NULL;
 	uint64_t now = ptrig_now_ns();
@@ -178,8 +161,8 @@ static int triggers_read(int fd, const struct iface_state *s,
 	return n;
 }
 
-static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
-			    struct iface_state *s)
+int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
+		     struct iface_state *s)
 {
 	uint32_t zero = 0;
 	int ifindex;
@@ -199,7 +182,7 @@ static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	return 0;
 }
 
-static const char *attached_mode(const struct iface_state *s)
+const char *attached_mode(const struct iface_state *s)
 {
 	if (!s->iface_found)
 		return "interface-not-found";

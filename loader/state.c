@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Table readers that `status`'s readers do not cover: flow and trigger table
+ * occupancy. They print nothing. */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "state.h"
+
+int flows_count(int fd, struct flow_counts *c)
+{
+	struct ptrig_flow_key key, next, *prev = NULL;
+	uint64_t now = ptrig_now_ns();
+
+	memset(c, 0, sizeof(*c));
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct ptrig_flow f;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f))
+			continue; /* deleted or evicted meanwhile */
+		c->entries++;
+		/* The same expiry test as the datapath's and `flows`'s. */
+		if ((int64_t)(now - f.last_seen_ns) >
+		    (int64_t)ptrig_flow_idle_timeout(&f) * 1000000000ll)
+			continue;
+		if (f.flags & PTRIG_FLOW_CLOSING)
+			c->live_closing++;
+		else if (f.flags & PTRIG_FLOW_SEEN_REPLY)
+			c->live_established++;
+		else
+			c->live_new++;
+	}
+	return 0;
+}
+
+int64_t map_entries(int fd)
+{
+	/* Large enough for any ptrig map key. */
+	union {
+		struct ptrig_flow_key f;
+		struct ptrig_trigger_key t;
+		uint64_t pad[4];
+	} key, next;
+	void *prev = NULL;
+	int64_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+int64_t map_capacity(int fd)
+{
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.max_entries;
+}
