@@ -11,6 +11,8 @@ PACKAGES=(
 	# lab, end-to-end tests and demo
 	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod jq
 	vsftpd lftp
+	# the agent (ptrig-load run): metrics endpoint, systemd readiness; its tests
+	libmicrohttpd-dev libsystemd-dev curl prometheus
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox
 )
