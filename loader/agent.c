@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netdb.h>
@@ -627,6 +628,10 @@ int do_run(const struct cmd_opts *o)
 	if (ret)
 		return ret;
 	journald = stderr_is_journal();
+	/* Each scrape reads whole rule and port tables into large temporary
+	 * buffers; mmap()ed, they go back to the system when freed, instead of
+	 * staying in the metrics thread's heap (about 45 MiB of RSS). */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
