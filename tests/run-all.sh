@@ -83,6 +83,7 @@ suite unit unit_suite
 suite bpf bpf_suite
 suite loader script_suite loader
 suite e2e script_suite e2e
+suite agent script_suite agent
 echo
 echo "total time: $(($(date +%s) - start))s, $checks checks in $((passed + failed)) test programs"
 if [ $failed -ne 0 ]; then

@@ -36,7 +36,8 @@ agent_kill() {
 	AGENT_RC=
 	[ -n "$AGENT_PID" ] || return 0
 	kill "-${1:-TERM}" "$AGENT_PID" 2>/dev/null
-	bg_wait "$AGENT_PID" 10
+	# (the braces keep bash's "Killed" job notice out of the log)
+	{ bg_wait "$AGENT_PID" 10; } 2>/dev/null
 	AGENT_RC=$?
 	AGENT_PID=
 }
