@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netdb.h>
@@ -26,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -585,6 +587,46 @@ static void inotify_drain(int fd)
 
 /* ------------------------------------------------------------ the run -- */
 
+/* The capabilities the agent needs, measured by running it with each one
+ * dropped from its bounding set (tests/agent/test_least_privilege.sh):
+ * without them it would attach once and then fail on every upgrade or
+ * restart, so say it at start. CAP_SYS_ADMIN also covers the CAP_BPF and
+ * CAP_PERFMON checks of bpf(). */
+static const struct {
+	int cap;
+	const char *name, *why;
+} needed_caps[] = {
+	{CAP_NET_ADMIN, "CAP_NET_ADMIN",
+	 "attach XDP and TC programs, watch links over rtnetlink"},
+	{CAP_SYS_ADMIN, "CAP_SYS_ADMIN",
+	 "recognise ptrig's own attached programs by id "
+	 "(BPF_PROG_GET_FD_BY_ID), enter --netns, mount bpffs; it also "
+	 "grants what CAP_BPF and CAP_PERFMON would (load programs that "
+	 "read packets, create maps)"},
+};
+
+static int check_caps(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	size_t i;
+	int missing = 0;
+
+	if (syscall(SYS_capget, &h, d))
+		return 0; /* cannot tell: the operations will say */
+	for (i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		int c = needed_caps[i].cap;
+
+		if (d[c / 32].effective & (1u << (c % 32)))
+			continue;
+		ptrig_err("run: missing capability %s, needed to %s",
+			  needed_caps[i].name, needed_caps[i].why);
+		missing++;
+	}
+	return missing ? -EPERM : 0;
+}
+
 static int check_ifaces(const struct cmd_opts *o)
 {
 	int i, j;
@@ -650,7 +692,7 @@ int do_run(const struct cmd_opts *o)
 		return PTRIG_EXIT_USAGE;
 	}
 	ret = PTRIG_EXIT_FAIL;
-	if (!ptrig_is_root("run"))
+	if (!ptrig_is_root("run") || check_caps())
 		goto out;
 	rules.good_fd = memfd_create("ptrig-rules", MFD_CLOEXEC);
 	if (rules.good_fd < 0 || save_good(&rules, rules.buf, rules.len)) {
