@@ -4,6 +4,8 @@
 BUILD      ?= build
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
 CC         ?= gcc
@@ -103,6 +105,10 @@ $(BUILD)/bench/%: tests/bench/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 install: $(BUILD)/ptrig-load
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/ptrig-load $(DESTDIR)$(SBINDIR)/ptrig-load
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0644 doc/ptrig-load.8 $(DESTDIR)$(MANDIR)/man8/ptrig-load.8
+	sed 's|/usr/local/sbin/ptrig-load|$(SBINDIR)/ptrig-load|' deploy/systemd/ptrig.service \
+		>$(DESTDIR)$(UNITDIR)/ptrig.service
 
 clean:
 	rm -rf $(BUILD)
