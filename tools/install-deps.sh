@@ -13,9 +13,15 @@ PACKAGES=(
 	vsftpd lftp
 	# the agent (ptrig-load run): metrics endpoint, systemd readiness; its tests
 	libmicrohttpd-dev libsystemd-dev curl prometheus
+	# Kubernetes manifest validation (kubernetes-models from npm)
+	nodejs
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox
 )
+
+# A nodejs from elsewhere (e.g. NodeSource) brings its own npm, which Debian's
+# npm package would conflict with.
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
