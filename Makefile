@@ -49,7 +49,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps vmlinux install clean test demo bench format check-root
+.PHONY: all deps vmlinux install clean test demo bench format check-root image
 all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS)
 
 # Install the Debian packages once per machine (re-run when the list changes).
@@ -122,6 +122,10 @@ test: check-root all
 
 demo: check-root all
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
+
+# The agent's container image, from Debian packages (mmdebstrap, podman).
+image: check-root $(BUILD)/ptrig-load
+	$(Q)BUILD=$(BUILD) bash tools/image.sh
 
 bench: check-root all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/bench.sh

@@ -15,6 +15,8 @@ PACKAGES=(
 	libmicrohttpd-dev libsystemd-dev curl prometheus
 	# Kubernetes manifest validation (kubernetes-models from npm)
 	nodejs
+	# the agent's container image (make image) and running it in the lab
+	mmdebstrap podman runc
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox
 )
