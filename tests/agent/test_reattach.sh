@@ -9,7 +9,8 @@
 #      metrics count one re-attach;
 #   3. a new trigger (lanhost2, another rule) works on the new wan0;
 #   4. wan1 appears: attached within 2 s, /readyz 200; it goes away again:
-#      /readyz 503, ptrig_interface_present 0.
+#      /readyz 503, ptrig_interface_present 0;
+#   5. with --ready-if-absent, a missing wan1 does not make /readyz fail.
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -122,4 +123,11 @@ assert_eq 0 "$(metric 'ptrig_interface_present{interface="wan1"}')" "metrics: wa
 agent_kill TERM
 assert_eq 0 "$AGENT_RC" "SIGTERM: the agent exits 0"
 check "the datapath stays attached after the agent stopped" xdp_attached
+
+# ---- 5. --ready-if-absent: a missing interface is the operator's choice ----------------
+agent_start -c "$T/ptrig.conf" --ready-if-absent wan0 wan1
+wait_for 5 ready
+assert_eq 200 "$(http_code readyz)" "--ready-if-absent: /readyz 200 while wan1 is missing"
+assert_eq 0 "$(metric 'ptrig_interface_present{interface="wan1"}')" "... and the metrics still say wan1 is missing"
+agent_kill TERM
 e2e_finish
