@@ -10,7 +10,9 @@
 #   3. a new trigger (lanhost2, another rule) works on the new wan0;
 #   4. wan1 appears: attached within 2 s, /readyz 200; it goes away again:
 #      /readyz 503, ptrig_interface_present 0;
-#   5. with --ready-if-absent, a missing wan1 does not make /readyz fail.
+#   5. with --ready-if-absent, a missing wan1 does not make /readyz fail;
+#   6. link notifications lost (ENOBUFS) while wan0 was recreated: the agent
+#      rescans and re-attaches it.
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -114,6 +116,10 @@ check "wan1 attached after it appeared" wan1_attached
 check "... within 2 s (${MS} ms)" test "$MS" -le 2000
 wait_for 2 ready
 assert_eq 200 "$(http_code readyz)" "/readyz: 200 with both attached"
+check "wan1 has its own state (no triggers, wan0's irc trigger stays on wan0)" eval \
+	'ptrig status wan1 --json | jq -e ".interfaces[0].triggers == []" >/dev/null &&
+	status_test ".interfaces[0].triggers[] | select(.rule == \"irc\")"'
+check "wan1 has its own pins" test -e "$PTRIG_PIN_ROOT/wan1/ptrig_flows_v1"
 assert_eq 0 "$(metric 'ptrig_reattaches_total{interface="wan1"}')" "metrics: wan1's first attach is no re-attach"
 lab_exec router ip link del wan1
 wait_for 3 test "$(http_code readyz)" = 503
@@ -123,6 +129,27 @@ assert_eq 0 "$(metric 'ptrig_interface_present{interface="wan1"}')" "metrics: wa
 agent_kill TERM
 assert_eq 0 "$AGENT_RC" "SIGTERM: the agent exits 0"
 check "the datapath stays attached after the agent stopped" xdp_attached
+
+# ---- 6. lost link notifications (ENOBUFS) ----------------------------------------------
+# The agent is stopped (SIGSTOP) while a burst of link changes overflows its
+# netlink socket and wan0 is recreated; on SIGCONT it reads ENOBUFS, so it
+# cannot know what it missed, and must find the new wan0 by rescanning.
+agent_start -c "$T/ptrig.conf" wan0
+wait_for 5 ready || die "the agent is ready (ENOBUFS case)"
+lab_exec router ip link add churn0 type veth peer name churn1 || die "churn link"
+kill -STOP "$AGENT_PID"
+wan_delete || die "delete wan0"
+wan_create || die "recreate wan0"
+for ((i = 0; i < 400; i++)); do
+	echo "link set churn0 $([ $((i % 2)) = 0 ] && echo up || echo down)"
+done | lab_exec router ip -batch - || die "link churn"
+check_not "while the agent is stopped, nothing re-attached wan0" xdp_attached
+kill -CONT "$AGENT_PID"
+wait_for 3 xdp_attached
+check "after the overflow, wan0 is re-attached" xdp_attached
+check "the log says it rescanned" grep -q 'netlink overflow (ENOBUFS); rescanning' "$T/agent.log"
+lab_exec router ip link del churn0
+agent_kill TERM
 
 # ---- 5. --ready-if-absent: a missing interface is the operator's choice ----------------
 agent_start -c "$T/ptrig.conf" --ready-if-absent wan0 wan1
