@@ -12,7 +12,7 @@ PACKAGES=(
 	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod jq
 	vsftpd lftp
 	# the agent (ptrig-load run): metrics endpoint, systemd readiness; its tests
-	libmicrohttpd-dev libsystemd-dev curl prometheus
+	libmicrohttpd-dev libsystemd-dev curl prometheus strace
 	# Kubernetes manifest validation (kubernetes-models from npm)
 	nodejs
 	# the agent's container image (make image) and running it in the lab

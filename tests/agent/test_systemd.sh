@@ -8,7 +8,9 @@
 #      setpriv, NOTIFY_SOCKET, WATCHDOG_USEC, stderr being the "journal"),
 #      on a veth in a private namespace: READY=1 once attached, RELOADING=1
 #      then READY=1 on SIGHUP, WATCHDOG=1 pings, STOPPING=1 on SIGTERM;
-#      log lines carry sd-daemon priorities and no timestamps.
+#      log lines carry sd-daemon priorities and no timestamps;
+#   3. every system call the agent makes (traced) is allowed by the unit's
+#      SystemCallFilter.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -44,6 +46,7 @@ AGENT=
 RECV=
 cleanup() {
 	[ -n "$AGENT" ] && kill -KILL "$AGENT" 2>/dev/null
+	[ -n "${STRACE:-}" ] && kill -KILL "$STRACE" 2>/dev/null
 	[ -n "$RECV" ] && kill "$RECV" 2>/dev/null
 	wait 2>/dev/null
 	"$PL" --netns "$NS" detach v0 >/dev/null 2>&1
@@ -116,6 +119,64 @@ AGENT=
 check "STOPPING=1 sent" got 'STOPPING=1'
 check "journal log lines: priority prefix, no timestamp" grep -qE '^<6>ptrig-load run: v0: attached' "$T/journal.log"
 check "no timestamps in the journal log" eval '! grep -E "^(<[0-9]>)?[0-9]{4}-[0-9]{2}-[0-9]{2}T" "$T/journal.log"'
+
+
+# ---- 3. the unit's system call filter covers what the agent calls ------------------------
+# Every system call of a run like the one above (start, attach, SIGHUP, a
+# scrape, stop) is allowed by SystemCallFilter (plus @default, which systemd
+# always allows): a missing one would fail with EPERM under the unit.
+FILTER=$(unit_val SystemCallFilter)
+# expand NAME...: the system calls of these names and @groups, recursively.
+systemd-analyze syscall-filter 2>/dev/null >"$T/groups"
+expand() {
+	awk -v want="$*" '
+		/^@/ { g = $1; next }
+		/^ +[@a-z0-9_]/ { sub(/^ +/, ""); members[g] = members[g] " " $1 }
+		END {
+			n = split(want, todo, " ")
+			while (n > 0) {
+				x = todo[n--]
+				if (x in seen) continue
+				seen[x] = 1
+				if (x ~ /^@/) { m = split(members[x], mm, " "); for (i = 1; i <= m; i++) todo[++n] = mm[i] }
+				else print x
+			}
+		}' "$T/groups" | sort -u
+}
+# shellcheck disable=SC2086
+expand @default $FILTER >"$T/allowed"
+check "the filter expands to many system calls ($(wc -l <"$T/allowed"))" test "$(wc -l <"$T/allowed")" -gt 300
+ip netns del "$NS" 2>/dev/null
+ip netns add "$NS" && ip -n "$NS" link add v0 type veth peer name v1 && ip -n "$NS" link set v0 up
+ip -n "$NS" link set lo up
+nsenter --net=/run/netns/"$NS" strace -f -qq -o "$T/strace.log" \
+	"$PL" run -c "$T/ptrig.conf" --metrics 127.0.0.1:19779 v0 >"$T/strace.out" 2>&1 &
+STRACE=$!
+# Signals go to the agent, strace's child.
+for ((i = 0; i < 50; i++)); do
+	AGENT=$(pgrep -P "$STRACE")
+	[ -n "$AGENT" ] && break
+	sleep 0.1
+done
+for ((i = 0; i < 100; i++)); do
+	nsenter --net=/run/netns/"$NS" curl -sf -o /dev/null http://127.0.0.1:19779/readyz && break
+	sleep 0.1
+done
+nsenter --net=/run/netns/"$NS" curl -s http://127.0.0.1:19779/metrics | grep -q '^ptrig_rules{interface="v0"} 1$'
+RC=$?
+[ $RC = 0 ] || { cat "$T/strace.out"; tail -5 "$T/strace.log"; }
+assert_eq 0 $RC "under strace: the agent attached and serves metrics"
+kill -HUP "$AGENT"
+sleep 0.5
+kill -TERM "$AGENT"
+wait "$STRACE"
+AGENT=
+sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$T/strace.log" | sort -u >"$T/used"
+check "strace saw the agent's system calls ($(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 30
+MISSING=$(comm -23 "$T/used" "$T/allowed" | grep -vx execve | xargs)
+assert_eq "" "$MISSING" "every system call the agent made is in SystemCallFilter=$FILTER"
+check_not_allowed() { ! grep -qx "$1" "$T/allowed"; }
+check "the filter is a filter: ptrace is not allowed" check_not_allowed ptrace
 
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]
