@@ -4,6 +4,8 @@
 BUILD      ?= build
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
 CC         ?= gcc
@@ -18,7 +20,7 @@ PTRIG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD) -
 ALL_CFLAGS  = $(PTRIG_CFLAGS) $(CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ivmlinux -Ibpf -MMD -MP
-LDLIBS     := -lbpf -lelf -lz -ljson-c
+LDLIBS     := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsystemd
 
 # A failed recipe must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:
@@ -49,7 +51,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps vmlinux install clean test test-kernels demo bench format check-root
+.PHONY: all deps vmlinux install clean test test-kernels demo bench format check-root image
 all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS) $(KERNEL_BINS) $(BUILD)/ptrig-maps.txt
 
 # "FIELD NAME" per pinned map, from the one list in include/ptrig.h, for the
@@ -118,6 +120,10 @@ $(BUILD)/bench/%: tests/bench/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 install: $(BUILD)/ptrig-load
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/ptrig-load $(DESTDIR)$(SBINDIR)/ptrig-load
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0644 doc/ptrig-load.8 $(DESTDIR)$(MANDIR)/man8/ptrig-load.8
+	sed 's|/usr/local/sbin/ptrig-load|$(SBINDIR)/ptrig-load|' deploy/systemd/ptrig.service \
+		>$(DESTDIR)$(UNITDIR)/ptrig.service
 
 clean:
 	rm -rf $(BUILD)
@@ -136,6 +142,10 @@ test-kernels: check-root all
 
 demo: check-root all
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh
+
+# The agent's container image, from Debian packages (mmdebstrap, podman).
+image: check-root $(BUILD)/ptrig-load
+	$(Q)BUILD=$(BUILD) bash tools/image.sh
 
 bench: check-root all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tools/bench.sh

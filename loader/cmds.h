@@ -18,6 +18,12 @@ struct cmd_opts {
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
 	int duration_s;	       /* monitor: stop after this long (0: never) */
+	/* run: the managed interfaces and the agent's options */
+	char **ifaces;
+	int n_ifaces;
+	const char *metrics; /* ADDR:PORT */
+	bool detach_on_exit;
+	bool ready_if_absent;
 };
 
 int do_check(const struct cmd_opts *o);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cmds.h"
 #include "pins.h"
 #include "ptrig_load.h"
@@ -20,6 +21,7 @@ enum {
 	TAKES_JSON = 1 << 3,	 /* --json */
 	TAKES_ATTACH = 1 << 4,	 /* --xdp-mode, --mark, --max-flows, ... */
 	TAKES_DURATION = 1 << 5, /* --duration */
+	TAKES_RUN = 1 << 6,	 /* IFACE..., --metrics, --detach-on-exit */
 };
 
 struct cmd {
@@ -52,6 +54,19 @@ static const struct cmd cmds[] = {
 	{"monitor", do_monitor, NEED_IFACE | TAKES_JSON | TAKES_DURATION,
 	 "monitor IFACE [--json] [--duration SECONDS]",
 	 "Stream trigger and flow events until Ctrl-C."},
+	{"run", do_run, NEED_CONFIG | TAKES_ATTACH | TAKES_RUN,
+	 "run -c FILE [--metrics ADDR:PORT] [--detach-on-exit]\n"
+	 "       [--ready-if-absent] [attach options] IFACE...",
+	 "Run as an agent: attach to every IFACE (each keeps its own state),\n"
+	 "re-attach within 2 s when an interface is recreated, attach an\n"
+	 "interface that appears later, reload the rules on SIGHUP and when\n"
+	 "FILE changes (a bad file is logged and the running rules stay), and\n"
+	 "on SIGTERM/SIGINT stop leaving the datapath attached. Tells systemd\n"
+	 "when it is ready (Type=notify).\n\n"
+	 "  --metrics ADDR:PORT  serve /metrics (Prometheus), /healthz and\n"
+	 "                       /readyz; the socket is opened before --netns\n"
+	 "  --detach-on-exit     detach from every IFACE when stopping\n"
+	 "  --ready-if-absent    /readyz: a missing IFACE counts as ready"},
 };
 
 static void usage(FILE *f)
@@ -127,6 +142,9 @@ enum {
 	OPT_MAX_TRIGGERS,
 	OPT_NETNS,
 	OPT_DURATION,
+	OPT_METRICS,
+	OPT_DETACH_ON_EXIT,
+	OPT_READY_IF_ABSENT,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +156,9 @@ static const struct option long_opts[] = {
 	{"max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS},
 	{"netns", required_argument, NULL, OPT_NETNS},
 	{"duration", required_argument, NULL, OPT_DURATION},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"detach-on-exit", no_argument, NULL, OPT_DETACH_ON_EXIT},
+	{"ready-if-absent", no_argument, NULL, OPT_READY_IF_ABSENT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -287,10 +308,28 @@ int main(int argc, char **argv)
 						 optarg);
 			o.duration_s = v;
 			break;
+		case OPT_METRICS:
+		case OPT_DETACH_ON_EXIT:
+		case OPT_READY_IF_ABSENT:
+			if (!(c->takes & TAKES_RUN))
+				return bad_usage(c, "%s takes no agent options",
+						 c->name);
+			if (opt == OPT_METRICS)
+				o.metrics = optarg;
+			else if (opt == OPT_DETACH_ON_EXIT)
+				o.detach_on_exit = true;
+			else
+				o.ready_if_absent = true;
+			break;
 		default:
 			cmd_usage(stderr, c);
 			return PTRIG_EXIT_USAGE;
 		}
+	}
+	if (c->takes & TAKES_RUN) {
+		o.ifaces = argv + optind;
+		o.n_ifaces = argc - optind;
+		optind = argc;
 	}
 	if (optind < argc && (c->takes & (NEED_IFACE | OPT_IFACE)))
 		o.ifname = argv[optind++];

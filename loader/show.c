@@ -18,6 +18,7 @@
 
 #include "cmds.h"
 #include "pins.h"
+#include "state.h"
 
 static const char *ip_str(uint32_t be_addr, char *buf)
 {
@@ -46,7 +47,7 @@ static int64_t idle_s(uint64_t now, uint64_t stamp)
 	return (int64_t)(now - stamp) / 1000000000ll;
 }
 
-static const char *const stat_names[PTRIG_STAT_MAX] = {
+const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_XDP_TRANSLATED] = "xdp_translated",
 	[PTRIG_STAT_TC_EGRESS_TRANSLATED] = "tc_egress_translated",
 	[PTRIG_STAT_TC_EGRESS_TRIGGER] = "tc_egress_trigger_packets",
@@ -73,7 +74,7 @@ static const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
 };
 
-static void stats_read(int fd, uint64_t *out)
+void stats_read(int fd, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
 	uint64_t *per;
@@ -125,32 +126,9 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	return o;
 }
 
-/* Everything status shows about one interface. */
-struct iface_state {
-	char name[IF_NAMESIZE];
-	struct ptrig_config cfg;
-	struct hook_progs hooks;
-	bool iface_found;
-	struct ptrig_installed_rule *rules;
-	int n_rules;
-	uint64_t stats[PTRIG_STAT_MAX];
-	struct table_fill {
-		const char *name;
-		uint32_t entries; /* slots in use, expired entries included */
-		uint32_t max;
-	} tables[3];
-};
-
-struct trigger_row {
-	const struct ptrig_installed_rule *rule;
-	struct ptrig_trigger t;
-	int64_t idle_s;
-	int64_t expires_in_s;
-};
-
 /* Live triggers of rules in the active set; *rows is malloc'ed. */
-static int triggers_read(int fd, const struct iface_state *s,
-			 struct trigger_row **rows)
+int triggers_read(int fd, const struct iface_state *s,
+		  struct trigger_row **rows)
 {
 	struct ptrig_trigger_key key, next, *prev = NULL;
 	uint64_t now = ptrig_now_ns();
@@ -227,8 +205,8 @@ static void table_fill_read(int fd, const char *name, struct table_fill *t)
 	free(vals);
 }
 
-static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
-			    struct iface_state *s)
+int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
+		     struct iface_state *s)
 {
 	uint32_t zero = 0;
 	int ifindex;
@@ -251,7 +229,7 @@ static int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	return 0;
 }
 
-static const char *attached_mode(const struct iface_state *s)
+const char *attached_mode(const struct iface_state *s)
 {
 	if (!s->iface_found)
 		return "interface-not-found";
@@ -316,7 +294,7 @@ static void status_text(const struct iface_state *s,
 		       (long long)rows[i].idle_s,
 		       (long long)rows[i].expires_in_s);
 	printf("\nTables (entries in use, expired ones included / size):");
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < PTRIG_N_TABLES; k++)
 		printf(" %s %u/%u", s->tables[k].name, s->tables[k].entries,
 		       s->tables[k].max);
 	printf("\nCounters:");
@@ -401,7 +379,7 @@ static json_object *status_json(const struct iface_state *s,
 	json_object_object_add(o, "triggers", arr);
 
 	st = json_object_new_object();
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < PTRIG_N_TABLES; k++) {
 		json_object *jt = json_object_new_object();
 
 		json_object_object_add(

@@ -89,6 +89,7 @@ suite unit unit_suite
 suite bpf bpf_suite
 suite loader script_suite loader
 suite e2e script_suite e2e
+suite agent script_suite agent
 RUN_TIMEOUT=1800 suite kernel script_suite kernel
 suite live run_one live live_pins bash tests/live/live_pins.sh check "$live_state"
 echo

@@ -15,9 +15,19 @@ PACKAGES=(
 	vsftpd lftp
 	# kernel lab: Debian kernels under qemu (tools/vm.sh)
 	qemu-system-x86 busybox-static cpio
+	# the agent (ptrig-load run): metrics endpoint, systemd readiness; its tests
+	libmicrohttpd-dev libsystemd-dev curl prometheus strace
+	# Kubernetes manifest validation (kubernetes-models from npm)
+	nodejs
+	# the agent's container image (make image) and running it in the lab
+	mmdebstrap podman runc
 	# benchmarks
 	iperf3 netsniff-ng gnuplot-nox
 )
+
+# A nodejs from elsewhere (e.g. NodeSource) brings its own npm, which Debian's
+# npm package would conflict with.
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
