@@ -83,7 +83,9 @@ wan_create() {
 	_lab_veth router "$LAB_WAN_IF" wansw rtr || return 1
 	lab_exec router ip link set "$LAB_WAN_IF" address "$WAN_MAC" || return 1
 	lab_exec wansw ip link set rtr master br0 || return 1
-	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF"
+	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF" || return 1
+	# The route to the upstream gateway went with the old link.
+	lab_exec router ip route add default via "$LAB_UPSTREAM_GW"
 }
 
 # ifindex_of NODE IFACE

@@ -36,7 +36,8 @@ promtool_ok() {
 
 scrape >"$T/m0.txt"
 check "promtool accepts the first scrape" promtool_ok "$T/m0.txt"
-check "build info present" grep -q '^ptrig_build_info{version="[^"]*",map_layout="1",libbpf="[^"]*"} 1$' "$T/m0.txt"
+LAYOUT=$(sed -n 's/^#define PTRIG_LAYOUT_VERSION \([0-9]*\)$/\1/p' "$E2E_ROOT/include/ptrig.h")
+check "build info present (map layout $LAYOUT)" grep -q "^ptrig_build_info{version=\"[^\"]*\",map_layout=\"$LAYOUT\",libbpf=\"[^\"]*\"} 1\$" "$T/m0.txt"
 
 # ---- 1. traffic, scraped while it flows ----------------------------------------------
 irc_trigger || die "irc trigger from lanhost1"

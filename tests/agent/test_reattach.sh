@@ -119,7 +119,7 @@ assert_eq 200 "$(http_code readyz)" "/readyz: 200 with both attached"
 check "wan1 has its own state (no triggers, wan0's irc trigger stays on wan0)" eval \
 	'ptrig status wan1 --json | jq -e ".interfaces[0].triggers == []" >/dev/null &&
 	status_test ".interfaces[0].triggers[] | select(.rule == \"irc\")"'
-check "wan1 has its own pins" test -e "$PTRIG_PIN_ROOT/wan1/ptrig_flows_v1"
+check "wan1 has its own pins" test -e "$PTRIG_PIN_ROOT/wan1/$(map_pin_name flows)"
 assert_eq 0 "$(metric 'ptrig_reattaches_total{interface="wan1"}')" "metrics: wan1's first attach is no re-attach"
 lab_exec router ip link del wan1
 wait_for 3 test "$(http_code readyz)" = 503

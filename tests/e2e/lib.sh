@@ -22,6 +22,9 @@ E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) E2E_BUILD=$BUILD ;; *) E2E_BUILD=$E2E_ROOT/$BUILD ;; esac
 PTRIG_LOAD=${PTRIG_LOAD:-$E2E_BUILD/ptrig-load}
+# map_pin_name FIELD: the pinned name of a map (ptrig_flows_vN for flows), from
+# the list make writes out from include/ptrig.h.
+map_pin_name() { awk -v f="$1" '$1 == f { print $2 }' "$E2E_BUILD/ptrig-maps.txt"; }
 RAWSEND= # set by build_rawsend
 CONNHOLD= # set by build_connhold
 
