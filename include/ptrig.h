@@ -228,7 +228,9 @@ struct ptrig_config {
 				 it */
 	__u32 rule_count;
 	__u32 next_generation;
-	__u32 pad;
+	/* The device ptrig was attached to, so detach can tell a recreated
+	 * interface (whose clsact qdisc ptrig did not make); 0: unknown. */
+	__u32 ifindex;
 };
 
 /* ptrig_cnt_v1: per-CPU, per rule id. */

@@ -14,6 +14,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "cmds.h"
 #include "config.h"
@@ -124,6 +128,63 @@ static void tc_detach(int ifindex, enum bpf_tc_attach_point where)
 			    .priority = PTRIG_TC_PRIO);
 
 	bpf_tc_detach(&hook, &opts);
+}
+
+/* How many filters the clsact qdisc of ifindex holds on one side (the
+ * kernel lists each filter, and each classifier instance once more), or 0
+ * without a qdisc. A netlink dump: libbpf can only query a filter by its
+ * handle and priority. */
+static int tc_filter_count(int ifindex, uint32_t parent)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+		.nh.nlmsg_type = RTM_GETTFILTER,
+		.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.nh.nlmsg_seq = 1,
+		.tc.tcm_family = AF_UNSPEC,
+		.tc.tcm_ifindex = ifindex,
+		.tc.tcm_parent = parent,
+	};
+	static char buf[32768];
+	int fd, n = 0, len;
+	bool done = false;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		n = -errno;
+		goto out;
+	}
+	while (!done && (len = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		for (; NLMSG_OK(nh, (unsigned int)len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE ||
+			    nh->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == RTM_NEWTFILTER)
+				n++;
+		}
+	}
+out:
+	close(fd);
+	return n;
+}
+
+/* Does the clsact qdisc of ifindex hold filters (other tools')? */
+static bool clsact_in_use(int ifindex)
+{
+	return tc_filter_count(ifindex,
+			       TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) != 0 ||
+	       tc_filter_count(ifindex,
+			       TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) != 0;
 }
 
 static void clsact_destroy(int ifindex)
@@ -379,6 +440,36 @@ static void unpin_all(const char *dir)
 	closedir(d);
 }
 
+/* The pins, in this namespace's directory, whose maps the ptrig programs
+ * on h use: an interface renamed since its attach keeps its programs, and
+ * its pins keep the former name. Writes the directory into dir. */
+static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len)
+{
+	char nsdir[256], path[512];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (!h->xdp_id && !h->tc_egress_id && !h->tc_ingress_id)
+		return false;
+	if (ptrig_ns_dir(nsdir, sizeof(nsdir)) || !(d = opendir(nsdir)))
+		return false;
+	while (!found && (de = readdir(d))) {
+		uint32_t id;
+
+		if (de->d_name[0] == '.' || strchr(de->d_name, ':'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", nsdir, de->d_name);
+		id = ptrig_dir_map_id(path);
+		if (id && ptrig_hooks_use_map(h, id) && strlen(path) < len) {
+			snprintf(dir, len, "%s", path);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 int do_attach(const struct cmd_opts *o)
 {
 	struct ptrig_ruleset rs = {0};
@@ -390,8 +481,8 @@ int do_attach(const struct cmd_opts *o)
 	struct bpf_map *map;
 	bool created_dir = false, created_clsact = false, upgrade = false;
 	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = {false};
-	uint32_t xdp_flags, mark, zero = 0;
-	char dir[256], path[512];
+	uint32_t xdp_flags, mark, zero = 0, cfg_id;
+	char dir[256], nsdir[256], path[512];
 	int ifindex, lock_fd = -1, ret, err, i;
 
 	ret = load_ruleset(o->config, &rs);
@@ -409,11 +500,24 @@ int do_attach(const struct cmd_opts *o)
 			  o->netns ? o->netns : "");
 		goto out;
 	}
-	if (ptrig_ensure_bpffs() || ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (ptrig_ensure_bpffs() ||
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)) ||
+	    ptrig_ns_dir(nsdir, sizeof(nsdir)))
 		goto out;
-	if (mkdir(ptrig_pin_root(), 0700) && errno != EEXIST) {
-		ptrig_err("cannot create %s: %s", ptrig_pin_root(),
-			  strerror(errno));
+	if (access(dir, F_OK)) {
+		/* Renamed since its attach: the state goes with the device. */
+		char from[256];
+
+		hooks_query(ifindex, &old);
+		if (find_renamed_pins(&old, from, sizeof(from)) &&
+		    rename(from, dir) == 0)
+			printf("ptrig: %s: moved its pins from %s (its former "
+			       "name)\n",
+			       o->ifname, from);
+	}
+	if ((mkdir(ptrig_pin_root(), 0700) && errno != EEXIST) ||
+	    (mkdir(nsdir, 0700) && errno != EEXIST)) {
+		ptrig_err("cannot create %s: %s", nsdir, strerror(errno));
 		goto out;
 	}
 	if (mkdir(dir, 0700) == 0)
@@ -431,6 +535,24 @@ int do_attach(const struct cmd_opts *o)
 
 	warn_other_layouts(dir);
 	hooks_query(ifindex, &old);
+	cfg_id = ptrig_dir_map_id(dir);
+	if (cfg_id && ptrig_map_used_elsewhere(cfg_id, &old)) {
+		char other[IF_NAMESIZE];
+
+		if (ptrig_iface_using_map(cfg_id, other))
+			ptrig_err("the state in %s is in use by ptrig on %s "
+				  "(renamed from %s?): `attach %s` keeps it "
+				  "there, `detach %s` drops it",
+				  dir, other, o->ifname, other, other);
+		else
+			ptrig_err("the state in %s is in use by ptrig on "
+				  "another interface, in another network "
+				  "namespace (pins of an older ptrig-load, "
+				  "keyed by name only): attach that one "
+				  "first, with --netns, to move them",
+				  dir);
+		goto rollback;
+	}
 	if (old.xdp_id && !prog_is_ptrig(old.xdp_id)) {
 		ptrig_err("%s already has an XDP program (id %u) that is not "
 			  "ptrig's; remove it first",
@@ -559,6 +681,7 @@ int do_attach(const struct cmd_opts *o)
 		if (created_clsact &&
 		    bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
 			cfg.created_clsact = 1;
+			cfg.ifindex = ifindex;
 			bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
 		}
 	}
@@ -613,6 +736,12 @@ int do_attach(const struct cmd_opts *o)
 		cfg.mark = mark;
 		cfg.xdp_flags = xdp_flags;
 		cfg.created_clsact |= created_clsact;
+		/* A qdisc ptrig made on a device since deleted is not this
+		 * one's. */
+		if (cfg.ifindex && cfg.ifindex != (uint32_t)ifindex &&
+		    !created_clsact)
+			cfg.created_clsact = 0;
+		cfg.ifindex = ifindex;
 		bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
 	}
 
@@ -649,7 +778,10 @@ rollback:
 	}
 	if (created_dir) {
 		rmdir(dir);
-		rmdir(ptrig_pin_root()); /* only if empty */
+		/* Only if empty. */
+		if (strcmp(nsdir, ptrig_pin_root()))
+			rmdir(nsdir);
+		rmdir(ptrig_pin_root());
 	}
 	fprintf(stderr, "ptrig-load: nothing was changed on %s\n", o->ifname);
 out:
@@ -700,7 +832,8 @@ int do_reload(const struct cmd_opts *o)
 	if (ret)
 		return ret;
 	ret = PTRIG_EXIT_FAIL;
-	if (!ptrig_is_root("reload") || ptrig_ensure_bpffs())
+	if (!ptrig_is_root("reload") || ptrig_ensure_bpffs() ||
+	    ptrig_enter_netns(o->netns))
 		goto out;
 	ret = open_attached(o, dir, sizeof(dir), &m, &lock_fd);
 	if (ret)
@@ -722,14 +855,23 @@ out:
 	return ret;
 }
 
+/* Only ptrig's programs, and when there are pins, only those using them:
+ * ptrig programs of another pin root are not this attachment's. */
+static uint32_t ours(uint32_t prog_id, uint32_t cfg_id)
+{
+	if (!prog_id || !prog_is_ptrig(prog_id))
+		return 0;
+	return !cfg_id || ptrig_prog_uses_map(prog_id, cfg_id) ? prog_id : 0;
+}
+
 int do_detach(const struct cmd_opts *o)
 {
 	struct ptrig_config cfg = {0};
 	struct ptrig_map_fds m;
-	struct hook_progs h = {0};
-	bool have_dir, have_cfg = false;
-	uint32_t zero = 0;
-	char dir[256];
+	struct hook_progs h = {0}, all;
+	bool have_dir, have_cfg = false, removed_tc = false;
+	uint32_t zero = 0, cfg_id;
+	char dir[256], dev[IF_NAMESIZE];
 	int lock_fd, ifindex, err;
 
 	if (!ptrig_is_root("detach") || ptrig_ensure_bpffs())
@@ -738,16 +880,16 @@ int do_detach(const struct cmd_opts *o)
 		return PTRIG_EXIT_FAIL;
 	if (ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
 		return PTRIG_EXIT_USAGE;
+	snprintf(dev, sizeof(dev), "%s", o->ifname);
 	ifindex = if_nametoindex(o->ifname);
 	if (ifindex)
 		hooks_query(ifindex, &h);
-	h.xdp_id = h.xdp_id && prog_is_ptrig(h.xdp_id) ? h.xdp_id : 0;
-	h.tc_egress_id = h.tc_egress_id && prog_is_ptrig(h.tc_egress_id)
-				 ? h.tc_egress_id
-				 : 0;
-	h.tc_ingress_id = h.tc_ingress_id && prog_is_ptrig(h.tc_ingress_id)
-				  ? h.tc_ingress_id
-				  : 0;
+	if (access(dir, F_OK) && ifindex &&
+	    find_renamed_pins(&h, dir, sizeof(dir)))
+		fprintf(stderr,
+			"ptrig-load: %s: its pins are at %s (its former "
+			"name)\n",
+			o->ifname, dir);
 
 	lock_fd = ptrig_lock_dir(dir);
 	have_dir = lock_fd >= 0;
@@ -755,6 +897,34 @@ int do_detach(const struct cmd_opts *o)
 		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
 		return PTRIG_EXIT_FAIL;
 	}
+	cfg_id = have_dir ? ptrig_dir_map_id(dir) : 0;
+	if (cfg_id && !ptrig_hooks_use_map(&h, cfg_id)) {
+		/* Renamed: the programs went with the device. */
+		char now[IF_NAMESIZE];
+		int moved = ptrig_iface_using_map(cfg_id, now);
+
+		if (moved) {
+			fprintf(stderr,
+				"ptrig-load: %s was renamed to %s; detaching "
+				"from %s\n",
+				o->ifname, now, now);
+			ifindex = moved;
+			snprintf(dev, sizeof(dev), "%s", now);
+			hooks_query(ifindex, &h);
+		}
+	}
+	all = h;
+	h.xdp_id = ours(h.xdp_id, cfg_id);
+	h.tc_egress_id = ours(h.tc_egress_id, cfg_id);
+	h.tc_ingress_id = ours(h.tc_ingress_id, cfg_id);
+	if ((all.xdp_id && !h.xdp_id && prog_is_ptrig(all.xdp_id)) ||
+	    (all.tc_ingress_id && !h.tc_ingress_id &&
+	     prog_is_ptrig(all.tc_ingress_id)))
+		fprintf(stderr,
+			"ptrig-load: %s: the ptrig programs on it use other "
+			"maps than %s (another pin root): left alone\n",
+			dev, dir);
+
 	if (!have_dir && !h.xdp_id && !h.tc_egress_id && !h.tc_ingress_id) {
 		ptrig_err("ptrig is not attached to %s (no %s)", o->ifname,
 			  dir);
@@ -784,26 +954,49 @@ int do_detach(const struct cmd_opts *o)
 	if (ifindex) {
 		if (h.xdp_id)
 			bpf_xdp_detach(ifindex, h.xdp_flags, NULL);
-		if (h.tc_egress_id)
+		if (h.tc_egress_id) {
 			tc_detach(ifindex, BPF_TC_EGRESS);
-		if (h.tc_ingress_id)
+			removed_tc = true;
+		}
+		if (h.tc_ingress_id) {
 			tc_detach(ifindex, BPF_TC_INGRESS);
-		if (have_cfg && cfg.created_clsact)
-			clsact_destroy(ifindex);
+			removed_tc = true;
+		}
+		/* The qdisc goes only if ptrig made it on this very device
+		 * (not on an interface recreated since) and nobody else's
+		 * filters are on it. */
+		if (have_cfg && cfg.created_clsact &&
+		    (cfg.ifindex ? cfg.ifindex == (uint32_t)ifindex
+				 : removed_tc)) {
+			if (clsact_in_use(ifindex))
+				fprintf(stderr,
+					"ptrig-load: %s: keeping the clsact "
+					"qdisc ptrig made: other filters "
+					"use it now\n",
+					dev);
+			else
+				clsact_destroy(ifindex);
+		}
 	} else {
 		fprintf(stderr,
 			"ptrig-load: %s no longer exists; removing the pins\n",
 			o->ifname);
 	}
 	if (have_dir) {
+		char nsdir[256];
+
 		unpin_all(dir);
 		close(lock_fd);
 		if (rmdir(dir)) {
 			ptrig_err("cannot remove %s: %s", dir, strerror(errno));
 			return PTRIG_EXIT_FAIL;
 		}
-		rmdir(ptrig_pin_root()); /* only if empty */
+		/* Only if empty. */
+		if (ptrig_ns_dir(nsdir, sizeof(nsdir)) == 0 &&
+		    strcmp(nsdir, ptrig_pin_root()))
+			rmdir(nsdir);
+		rmdir(ptrig_pin_root());
 	}
-	printf("ptrig: detached from %s\n", o->ifname);
+	printf("ptrig: detached from %s\n", dev);
 	return PTRIG_EXIT_OK;
 }

@@ -33,6 +33,7 @@ int do_detach(const struct cmd_opts *o);
 int do_status(const struct cmd_opts *o);
 int do_flows(const struct cmd_opts *o);
 int do_monitor(const struct cmd_opts *o);
+int do_pindir(const struct cmd_opts *o);
 
 /* The programs currently on an interface's hooks (ids, 0 when none). */
 struct hook_progs {

@@ -51,6 +51,12 @@ static const struct cmd cmds[] = {
 	 "Show attachments, rules with counters, and active triggers."},
 	{"flows", do_flows, NEED_IFACE | TAKES_JSON, "flows IFACE [--json]",
 	 "Show the live inbound flows."},
+	{"pindir", do_pindir, NEED_IFACE, "pindir IFACE",
+	 "Print the directory IFACE's maps are pinned in (once attached), for\n"
+	 "bpftool: /sys/fs/bpf/ptrig/IFACE in the initial network namespace,\n"
+	 "/sys/fs/bpf/ptrig/netns:INODE:COOKIE/IFACE in any other (INODE as\n"
+	 "`lsns -t net` shows it; the cookie is never reused, so a new\n"
+	 "namespace never inherits a deleted one's state)."},
 	{"monitor", do_monitor, NEED_IFACE | TAKES_JSON | TAKES_DURATION,
 	 "monitor IFACE [--json] [--duration SECONDS]",
 	 "Stream trigger and flow events until Ctrl-C."},

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -147,12 +149,192 @@ const char *ptrig_pin_root(void)
 	return root && *root ? root : PTRIG_PIN_ROOT;
 }
 
+/* Initial namespaces have fixed nsfs inodes on recent kernels; older ones
+ * number net namespace cookies from 1, the initial namespace first. */
+#define NET_INIT_INO 0xEFFFFFF9ull
+#define PID_INIT_INO 0xEFFFFFFCull
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+int ptrig_netns_get(struct ptrig_netns *ns)
+{
+	socklen_t optlen = sizeof(ns->cookie);
+	struct stat st, pid, init;
+	int fd;
+
+	memset(ns, 0, sizeof(*ns));
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	ns->ino = st.st_ino;
+	/* A socket belongs to the namespace it is created in. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &ns->cookie,
+			       &optlen))
+			ns->cookie = 0;
+		close(fd);
+	}
+	ns->init = ns->ino == NET_INIT_INO || ns->cookie == 1;
+	/* PID 1 of the initial PID namespace lives in the initial network
+	 * namespace; a container's PID 1 is not that one. */
+	if (!ns->init && stat("/proc/self/ns/pid", &pid) == 0 &&
+	    pid.st_ino == PID_INIT_INO && stat("/proc/1/ns/net", &init) == 0)
+		ns->init = init.st_ino == st.st_ino && init.st_dev == st.st_dev;
+	return 0;
+}
+
+int ptrig_ns_dir(char *buf, size_t len)
+{
+	struct ptrig_netns ns;
+	int n, err;
+
+	err = ptrig_netns_get(&ns);
+	if (err) {
+		ptrig_err("cannot identify the network namespace: %s",
+			  strerror(-err));
+		return err;
+	}
+	if (ns.init)
+		n = snprintf(buf, len, "%s", ptrig_pin_root());
+	else
+		n = snprintf(buf, len, "%s/netns:%llu:%llu", ptrig_pin_root(),
+			     ns.ino, ns.cookie);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+uint32_t ptrig_dir_map_id(const char *dir)
+{
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PTRIG_MAP_NAME(stats));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+bool ptrig_prog_uses_map(uint32_t prog_id, uint32_t map_id)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info), ids[32], i;
+	bool uses = false;
+	int fd;
+
+	if (!prog_id || !map_id)
+		return false;
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	    strncmp(info.name, "ptrig_", 6) == 0)
+		for (i = 0; i < info.nr_map_ids && i < 32 && !uses; i++)
+			uses = ids[i] == map_id;
+	close(fd);
+	return uses;
+}
+
+bool ptrig_hooks_use_map(const struct hook_progs *h, uint32_t map_id)
+{
+	return ptrig_prog_uses_map(h->xdp_id, map_id) ||
+	       ptrig_prog_uses_map(h->tc_egress_id, map_id) ||
+	       ptrig_prog_uses_map(h->tc_ingress_id, map_id);
+}
+
+int ptrig_iface_using_map(uint32_t map_id, char *name)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int found = 0;
+
+	if (!ifs)
+		return 0;
+	for (i = ifs; i->if_index && !found; i++) {
+		struct hook_progs h;
+
+		hooks_query(i->if_index, &h);
+		if (ptrig_hooks_use_map(&h, map_id)) {
+			found = i->if_index;
+			if (name)
+				snprintf(name, IF_NAMESIZE, "%s", i->if_name);
+		}
+	}
+	if_freenameindex(ifs);
+	return found;
+}
+
+bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)
+{
+	uint32_t id = 0;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		if (own && (id == own->xdp_id || id == own->tc_egress_id ||
+			    id == own->tc_ingress_id))
+			continue;
+		if (ptrig_prog_uses_map(id, map_id))
+			return true;
+	}
+	return false;
+}
+
+/* Pins of IFNAME made by an older ptrig-load, which keyed them by name
+ * only, at ROOT/IFNAME: they are this namespace's when the programs on its
+ * IFNAME use them. Then they move under this namespace's directory, where
+ * the rest of ptrig-load looks. */
+static void adopt_legacy_pins(const char *ifname, const char *dir)
+{
+	char legacy[512], nsdir[512];
+	struct hook_progs h;
+	uint32_t cfg_id;
+	int ifindex;
+
+	snprintf(legacy, sizeof(legacy), "%s/%s", ptrig_pin_root(), ifname);
+	cfg_id = ptrig_dir_map_id(legacy);
+	ifindex = if_nametoindex(ifname);
+	if (!cfg_id || !ifindex)
+		return;
+	hooks_query(ifindex, &h);
+	if (!ptrig_hooks_use_map(&h, cfg_id))
+		return;
+	if (ptrig_ns_dir(nsdir, sizeof(nsdir)) ||
+	    (mkdir(nsdir, 0700) && errno != EEXIST))
+		return;
+	if (rename(legacy, dir) == 0)
+		fprintf(stderr,
+			"ptrig-load: %s: moved the pins of this namespace's "
+			"%s from %s to %s\n",
+			ifname, ifname, legacy, dir);
+}
+
 int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 {
-	int n;
+	struct ptrig_netns ns;
+	struct stat st;
+	int n, err;
 
-	n = snprintf(buf, len, "%s/%s", ptrig_pin_root(), ifname);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	err = ptrig_netns_get(&ns);
+	if (err) {
+		ptrig_err("cannot identify the network namespace: %s",
+			  strerror(-err));
+		return err;
+	}
+	if (ns.init)
+		n = snprintf(buf, len, "%s/%s", ptrig_pin_root(), ifname);
+	else
+		n = snprintf(buf, len, "%s/netns:%llu:%llu/%s",
+			     ptrig_pin_root(), ns.ino, ns.cookie, ifname);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (!ns.init && stat(buf, &st) && errno == ENOENT)
+		adopt_legacy_pins(ifname, buf);
+	return 0;
 }
 
 int ptrig_lock_dir(const char *dir)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cmds.h"
 #include "ptrig_load.h"
 
 /* "ptrig-load: <message>" on stderr. */
@@ -26,9 +27,45 @@ int ptrig_ensure_bpffs(void);
 /* /sys/fs/bpf/ptrig, or $PTRIG_PIN_ROOT (tests running labs side by side). */
 const char *ptrig_pin_root(void);
 
-/* /sys/fs/bpf/ptrig/IFNAME (PTRIG_PIN_ROOT in the environment overrides the
- * root, for tests). */
+/* The network namespace this process is in: its nsfs inode (as `lsns` and
+ * `ip netns identify` know it) and its cookie (never reused while the
+ * machine runs, unlike inodes). */
+struct ptrig_netns {
+	unsigned long long ino;
+	unsigned long long cookie;
+	bool init; /* the machine's initial namespace */
+};
+int ptrig_netns_get(struct ptrig_netns *ns);
+
+/* The pin directory of the current network namespace: the pin root itself
+ * in the initial namespace, ROOT/netns:INODE:COOKIE in any other. ':' is
+ * not allowed in interface names, so the two never collide. */
+int ptrig_ns_dir(char *buf, size_t len);
+
+/* ptrig_ns_dir()/IFNAME: the pins of IFNAME in the current network
+ * namespace (PTRIG_PIN_ROOT in the environment overrides the root, for
+ * tests). Pins that an older ptrig-load left at ROOT/IFNAME for an interface
+ * of another namespace are moved here when that interface's hooks run
+ * programs using them. */
 int ptrig_pin_dir(const char *ifname, char *buf, size_t len);
+
+/* Id of the counters map pinned in dir, 0 when there is none: every ptrig
+ * program uses it, so it tells whose programs use these pins. */
+uint32_t ptrig_dir_map_id(const char *dir);
+
+/* Is prog_id a ptrig program using map map_id? */
+bool ptrig_prog_uses_map(uint32_t prog_id, uint32_t map_id);
+
+/* Does any ptrig program on these hooks use map map_id? */
+bool ptrig_hooks_use_map(const struct hook_progs *h, uint32_t map_id);
+
+/* The interface of the current network namespace whose hooks run ptrig
+ * programs using map map_id (a renamed interface), or 0. */
+int ptrig_iface_using_map(uint32_t map_id, char *name);
+
+/* Is map map_id used by a ptrig program other than those on own (attached
+ * to another interface, in this or another network namespace)? */
+bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own);
 
 /* flock(LOCK_EX) the pin directory; returns the fd to close, or -errno. */
 int ptrig_lock_dir(const char *dir);

@@ -404,6 +404,7 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 		       int max)
 {
 	struct dirent *de;
+	char dir[256];
 	DIR *d;
 	int n = 0;
 
@@ -411,13 +412,18 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 		snprintf(names[0], IF_NAMESIZE, "%s", o->ifname);
 		return 1;
 	}
-	d = opendir(ptrig_pin_root());
+	/* This namespace's interfaces only; other namespaces' directories
+	 * (netns:...) are theirs. */
+	if (ptrig_ns_dir(dir, sizeof(dir)))
+		return 0;
+	d = opendir(dir);
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
 		size_t len = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' || len >= IF_NAMESIZE)
+		if (de->d_name[0] == '.' || len >= IF_NAMESIZE ||
+		    strchr(de->d_name, ':'))
 			continue;
 		memcpy(names[n++], de->d_name, len + 1);
 	}
@@ -568,10 +574,12 @@ static void flows_list(int fd, struct flows_out *out)
 }
 
 /* Root check, then the maps pinned for one interface; says what is wrong. */
-static int open_iface_maps(const char *cmd, const char *ifname, char *dir,
-			   size_t len, struct ptrig_map_fds *m)
+static int open_iface_maps(const char *cmd, const char *netns,
+			   const char *ifname, char *dir, size_t len,
+			   struct ptrig_map_fds *m)
 {
-	if (!ptrig_is_root(cmd) || ptrig_pin_dir(ifname, dir, len))
+	if (!ptrig_is_root(cmd) || ptrig_enter_netns(netns) ||
+	    ptrig_pin_dir(ifname, dir, len))
 		return -1;
 	if (ptrig_maps_open_pinned(dir, m)) {
 		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,
@@ -579,6 +587,17 @@ static int open_iface_maps(const char *cmd, const char *ifname, char *dir,
 		return -1;
 	}
 	return 0;
+}
+
+int do_pindir(const struct cmd_opts *o)
+{
+	char dir[256];
+
+	if (!ptrig_is_root("pindir") || ptrig_enter_netns(o->netns) ||
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+		return PTRIG_EXIT_FAIL;
+	printf("%s\n", dir);
+	return PTRIG_EXIT_OK;
 }
 
 int do_flows(const struct cmd_opts *o)
@@ -590,7 +609,7 @@ int do_flows(const struct cmd_opts *o)
 	char dir[256];
 	int n_rules;
 
-	if (open_iface_maps("flows", o->ifname, dir, sizeof(dir), &m))
+	if (open_iface_maps("flows", o->netns, o->ifname, dir, sizeof(dir), &m))
 		return PTRIG_EXIT_FAIL;
 	n_rules = ptrig_rules_read(&m, &rules);
 	out.rules = rules;
@@ -726,7 +745,8 @@ int do_monitor(const struct cmd_opts *o)
 	char dir[256];
 	int err;
 
-	if (open_iface_maps("monitor", o->ifname, dir, sizeof(dir), &m))
+	if (open_iface_maps("monitor", o->netns, o->ifname, dir, sizeof(dir),
+			    &m))
 		return PTRIG_EXIT_FAIL;
 	mc.m = &m;
 	mc.n_rules = ptrig_rules_read(&m, &mc.rules);

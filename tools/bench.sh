@@ -96,7 +96,6 @@ if ! mountpoint -q /sys/fs/bpf; then
 fi
 modprobe -a -q nf_conntrack nf_nat 2>/dev/null
 e2e_private_pins
-PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
 
 # ---- machine ---------------------------------------------------------------------
 machine_desc() {
@@ -333,6 +332,8 @@ if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
 		# detach ptrig (the private pin root goes on exit). Registered
 		# after lab_up, which starts with a lab_down that clears hooks.
 		lab_on_down "$PTRIG_LOAD" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"
+		# Pins are per network namespace: the loader says where.
+		PIN_DIR=$("$PTRIG_LOAD" --netns "$LAB_ROUTER" pindir "$LAB_WAN_IF")
 		phases="A B"
 		[ "$PHASE_C" = 1 ] && phases="A B C"
 		for ((r = 1; r <= ROUNDS; r++)); do

@@ -21,7 +21,8 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_ptrig_lab
 e2e_need curl
-lab_on_down rm -rf -- "$PTRIG_PIN_ROOT/wan1"
+WAN1_PINS=$("$PL" --netns "$LAB_ROUTER" pindir wan1) || die "pindir wan1"
+lab_on_down rm -rf -- "$WAN1_PINS"
 lab_on_down "$PL" --netns "$LAB_ROUTER" detach wan1
 
 printf '%s\n' "irc   tcp:6660-6669  tcp:113" "game  tcp:7000  tcp:7001" >"$T/ptrig.conf"
@@ -119,7 +120,7 @@ assert_eq 200 "$(http_code readyz)" "/readyz: 200 with both attached"
 check "wan1 has its own state (no triggers, wan0's irc trigger stays on wan0)" eval \
 	'ptrig status wan1 --json | jq -e ".interfaces[0].triggers == []" >/dev/null &&
 	status_test ".interfaces[0].triggers[] | select(.rule == \"irc\")"'
-check "wan1 has its own pins" test -e "$PTRIG_PIN_ROOT/wan1/$(map_pin_name flows)"
+check "wan1 has its own pins" test -e "$WAN1_PINS/$(map_pin_name flows)"
 assert_eq 0 "$(metric 'ptrig_reattaches_total{interface="wan1"}')" "metrics: wan1's first attach is no re-attach"
 lab_exec router ip link del wan1
 wait_for 3 test "$(http_code readyz)" = 503

@@ -415,9 +415,10 @@ e2e_ptrig_lab() {
 	PL=$E2E_TMP/ptrig-load
 	cp "$PTRIG_LOAD" "$PL" || die "copy $PTRIG_LOAD"
 	e2e_private_pins
-	# shellcheck disable=SC2034 # used by the tests
-	PIN_DIR=$PTRIG_PIN_ROOT/$LAB_WAN_IF
 	e2e_lab
+	# Pins are per network namespace: ask the loader where wan0's go.
+	# shellcheck disable=SC2034 # used by the tests
+	PIN_DIR=$("$PL" --netns "$LAB_ROUTER" pindir "$LAB_WAN_IF") || die "pindir"
 	# After lab_up: it starts with a lab_down, which runs and clears the
 	# hooks. The private pin root goes in e2e_cleanup.
 	lab_on_down "$PL" --netns "$LAB_ROUTER" detach "$LAB_WAN_IF"

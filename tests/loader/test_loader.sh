@@ -145,12 +145,15 @@ has_clsact() { tc -n "$NS" qdisc show dev "${1:-$IF}" | grep -q clsact; }
 # ($IF) and in bpffs; prints what it finds.
 leftovers() {
 	local dev=${1:-$IF} progs
-	[ -e "$PIN_ROOT/$dev" ] && echo "pin dir $PIN_ROOT/$dev exists;"
+	[ -e "$(pindir "$dev")" ] && echo "pin dir $(pindir "$dev") exists;"
 	progs=$(ip netns exec "$NS" bpftool net show dev "$dev" | grep "$dev(")
 	[ -n "$progs" ] && echo "programs on $dev: $(brief "$progs");"
 	has_clsact "$dev" && echo "clsact qdisc on $dev;"
 	return 0
 }
+
+# pindir IFACE: where IFACE's pins go (per network namespace).
+pindir() { "$P" --netns "$NS" pindir "$1"; }
 
 status_json() { "$P" --netns "$NS" status "$IF" --json 2>"$T/status.err"; }
 
@@ -179,7 +182,7 @@ cleanup() {
 	fi
 	if [ -n "$PIN_ROOT" ]; then
 		for dev in "$IF" "$BR"; do
-			[ -e "$PIN_ROOT/$dev" ] && "$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
+			[ -e "$(pindir "$dev" 2>/dev/null)" ] && "$P" --netns "$NS" detach "$dev" >/dev/null 2>&1
 		done
 		rm -rf -- "$PIN_ROOT"
 	fi
@@ -206,7 +209,6 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 PIN_ROOT=$(mktemp -d /sys/fs/bpf/ptrig-test-loader-XXXXXX) || die setup "mktemp in bpffs"
 export PTRIG_PIN_ROOT=$PIN_ROOT
-PIN=$PIN_ROOT/$IF
 
 ip netns add "$NS" || die setup "ip netns add $NS"
 if ! { ip -n "$NS" link set lo up &&
@@ -232,6 +234,8 @@ if ! { ip -n "$CLIENT_NS" link set lo up &&
 		lladdr "$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")"; }; then
 	die setup "LAN host $CLIENT_NS routed through $NS"
 fi
+PIN=$(pindir "$IF") || die setup "ptrig-load pindir $IF"
+case "$PIN" in "$PIN_ROOT"/netns:*/"$IF") ;; *) die setup "pin dir $PIN is not per namespace" ;; esac
 
 cat >"$T/good.conf" <<'EOF'
 # ptrig-load test rules
@@ -381,11 +385,11 @@ fi
 ptrig attach "$MISSING_IF" -c good.conf
 left=$(leftovers)
 if [ $rc -eq 1 ] && grep -q "interface \"$MISSING_IF\" not found" <<<"$err" &&
-	[ ! -e "$PIN_ROOT/$MISSING_IF" ] && [ -z "$left" ]; then
+	[ ! -e "$(pindir "$MISSING_IF")" ] && [ -z "$left" ]; then
 	pass attach_missing_interface_exit_1_leaves_nothing
 else
 	fail attach_missing_interface_exit_1_leaves_nothing \
-		"$(ctx) $left $([ -e "$PIN_ROOT/$MISSING_IF" ] && echo "$PIN_ROOT/$MISSING_IF exists")"
+		"$(ctx) $left $([ -e "$(pindir "$MISSING_IF")" ] && echo "$PIN_ROOT/$MISSING_IF exists")"
 fi
 
 # Preallocated LRU tables: a size needing gigabytes of kernel memory is
@@ -500,7 +504,7 @@ if ip -n "$NS" link add "$BR" type bridge 2>/dev/null && ip -n "$NS" link set "$
 	ptrig attach "$BR" -c good.conf --xdp-mode native
 	ids2=$(prog_ids "$BR")
 	if [ $rc -eq 1 ] && grep -q "nothing was changed on $BR" <<<"$err" &&
-		[ "$ids2" = "$ids" ] && [ -e "$PIN_ROOT/$BR/${MAP_cfg}" ]; then
+		[ "$ids2" = "$ids" ] && [ -e "$(pindir "$BR")/${MAP_cfg}" ]; then
 		pass failed_upgrade_keeps_programs
 	else
 		fail failed_upgrade_keeps_programs "$(ctx) programs before [$ids] after [$ids2]"
