@@ -23,6 +23,12 @@
 
 /* Firewall mark bit set on translated new connections; set by the loader. */
 const volatile __u32 fw_mark = PTRIG_DEFAULT_MARK;
+/* Tests only: behave as on a driver without XDP metadata support. */
+const volatile __u32 test_no_xdp_meta = 0;
+
+/* Set once XDP found the driver gives it no metadata room: from then on TC
+ * ingress marks translated packets from the flow table. */
+__u32 xdp_meta_unsupported = 0;
 
 /* Declared __weak so a kernel without conntrack kfuncs still loads ptrig
  * (owner detection then falls back to the packet source, the ct check is
@@ -196,8 +202,13 @@ static __always_inline void xdp_mark(struct xdp_md *ctx)
 {
 	void *data, *meta;
 
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32)))
+	if (test_no_xdp_meta || bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32))) {
+		/* Counted, and TC ingress takes over (it runs after XDP for
+		 * this very packet, so it sees the flag). */
+		xdp_meta_unsupported = 1;
+		stat_inc(PTRIG_STAT_XDP_META_UNSUPPORTED);
 		return;
+	}
 	data = (void *)(long)ctx->data;
 	meta = (void *)(long)ctx->data_meta;
 	if (meta + sizeof(__u32) > data)
@@ -818,18 +829,64 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 
 /* ---------------------------------------------------------- TC ingress -- */
 
+/* Without XDP metadata: would XDP have marked this packet? Only a packet
+ * it translated is addressed to a flow's owner from that flow's remote end
+ * and ports, and XDP marks those until the owner answers. A packet sent
+ * from the WAN straight to a LAN address with the same addresses and ports
+ * is marked too; conntrack then sees exactly what the translated packet
+ * would have given it, nothing more: any other LAN host, port or remote, a
+ * flow past its timeout or one the owner answered gets no mark. */
+static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ptrig_flow_key fkey = {};
+	struct ptrig_flow *flow;
+	struct pkt p = {};
+	int reason;
+
+	reason = parse_ipv4_l4(data, data_end, &p);
+	if (reason == PTRIG_STAT_PASS_MALFORMED && skb->len > data_end - data) {
+		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN
+						   ? skb->len
+						   : TC_PULL_LEN))
+			return false;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		reason = parse_ipv4_l4(data, data_end, &p);
+	}
+	if (reason >= 0)
+		return false;
+	fkey.remote = p.saddr;
+	fkey.remote_port = p.sport;
+	fkey.local_port = p.dport;
+	fkey.proto = p.proto;
+	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
+	if (!flow)
+		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
+	if (!flow || flow->owner != p.daddr ||
+	    (flow->flags & PTRIG_FLOW_SEEN_REPLY))
+		return false;
+	return !idle_past(bpf_ktime_get_coarse_ns(), flow->last_seen_ns,
+			  ptrig_flow_idle_timeout(flow));
+}
+
 SEC("tc")
 int ptrig_tc_ingress(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *meta = (void *)(long)skb->data_meta;
 
-	if (meta + sizeof(__u32) > data)
+	if (meta + sizeof(__u32) <= data &&
+	    *(__u32 *)meta == PTRIG_META_MAGIC) {
+		skb->mark |= fw_mark;
+		stat_inc(PTRIG_STAT_MARKED);
 		return TC_ACT_OK;
-	if (*(__u32 *)meta != PTRIG_META_MAGIC)
-		return TC_ACT_OK;
-	skb->mark |= fw_mark;
-	stat_inc(PTRIG_STAT_MARKED);
+	}
+	if (xdp_meta_unsupported && tc_flow_wants_mark(skb)) {
+		skb->mark |= fw_mark;
+		stat_inc(PTRIG_STAT_MARKED_FLOW_TABLE);
+	}
 	return TC_ACT_OK;
 }
 

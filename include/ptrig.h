@@ -281,6 +281,11 @@ enum ptrig_stat {
 	PTRIG_STAT_FLOW_PROMOTED,	 /* embryonic -> established */
 	PTRIG_STAT_SYN_ON_LIVE_FLOW,	 /* a SYN conntrack keeps on its live
 					    connection: forwarded, no new flow */
+	/* The driver gave XDP no room for metadata (bpf_xdp_adjust_meta
+	 * failed), so the mark of a translated packet cannot travel with it;
+	 * TC ingress then marks it from the flow table. */
+	PTRIG_STAT_XDP_META_UNSUPPORTED,
+	PTRIG_STAT_MARKED_FLOW_TABLE, /* TC ingress set the mark that way */
 	PTRIG_STAT_MAX,
 };
 

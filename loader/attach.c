@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -245,7 +248,8 @@ static void xdp_restore(int ifindex, const struct hook_progs *old, int fd)
 /* Check a pinned map against what the new programs expect, then make the
  * programs use it. Sizes the user did not ask for follow the pinned map. */
 static int reuse_pinned_map(struct bpf_map *map, const char *dir,
-			    uint32_t wanted_entries, bool *reused)
+			    uint32_t wanted_entries, bool *reused,
+			    bool *replace)
 {
 	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
@@ -263,6 +267,16 @@ static int reuse_pinned_map(struct bpf_map *map, const char *dir,
 	}
 	if (!wanted_entries)
 		bpf_map__set_max_entries(map, info.max_entries);
+	/* Counters only, and this ptrig counts more things: a new map
+	 * replaces the pin; nothing but counts is lost. */
+	if (replace && info.type == bpf_map__type(map) &&
+	    info.key_size == bpf_map__key_size(map) &&
+	    info.value_size == bpf_map__value_size(map) &&
+	    info.max_entries != bpf_map__max_entries(map)) {
+		*replace = true;
+		close(fd);
+		return 0;
+	}
 	if (info.type != bpf_map__type(map) ||
 	    info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
@@ -335,6 +349,39 @@ static void report_conntrack(void)
 			"nf_conntrack`) and attach again\n");
 		break;
 	}
+}
+
+/* The firewall mark travels from XDP to TC ingress in XDP metadata. Generic
+ * XDP always has room for it; a driver's native XDP may not, which shows
+ * only on a real packet: then the datapath counts it and TC ingress marks
+ * from the flow table instead. */
+static void report_xdp_meta(const char *ifname, uint32_t xdp_flags)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {0};
+	int fd;
+
+	if (getenv("PTRIG_TEST_NO_XDP_META")) {
+		printf("ptrig: XDP metadata: off for tests; TC ingress marks "
+		       "from the flow table\n");
+		return;
+	}
+	if (xdp_flags & XDP_FLAGS_SKB_MODE) {
+		printf("ptrig: XDP metadata: generic XDP carries the firewall "
+		       "mark\n");
+		return;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(info.driver, sizeof(info.driver), "?");
+	if (fd >= 0)
+		close(fd);
+	printf("ptrig: XDP metadata: native XDP of driver %s; should it have "
+	       "no metadata room, TC ingress marks from the flow table "
+	       "(status counter xdp_meta_unsupported)\n",
+	       info.driver);
 }
 
 static void print_firewall_hint(uint32_t mark)
@@ -481,6 +528,8 @@ int do_attach(const struct cmd_opts *o)
 	struct bpf_map *map;
 	bool created_dir = false, created_clsact = false, upgrade = false;
 	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = {false};
+	bool replace_stats = false, stats_moved = false;
+	char stats_aside[600];
 	uint32_t xdp_flags, mark, zero = 0, cfg_id;
 	char dir[256], nsdir[256], path[512];
 	int ifindex, lock_fd = -1, ret, err, i;
@@ -596,7 +645,10 @@ int do_attach(const struct cmd_opts *o)
 			wanted = o->max_triggers;
 		else
 			wanted = bpf_map__max_entries(map);
-		err = reuse_pinned_map(map, dir, wanted, &reused);
+		err = reuse_pinned_map(map, dir, wanted, &reused,
+				       map == skel->maps.PTRIG_MAP(stats)
+					       ? &replace_stats
+					       : NULL);
 		if (err) {
 			if (err != -EINVAL)
 				ptrig_err("reusing pinned map %s: %s",
@@ -616,6 +668,9 @@ int do_attach(const struct cmd_opts *o)
 			mark = cfg.mark;
 	}
 	skel->rodata->fw_mark = mark;
+	/* Tests: take the path of a driver without XDP metadata. */
+	if (getenv("PTRIG_TEST_NO_XDP_META"))
+		skel->rodata->test_no_xdp_meta = 1;
 
 	err = ptrig__load(skel);
 	if (err) {
@@ -653,6 +708,18 @@ int do_attach(const struct cmd_opts *o)
 		struct stat st;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
+		if (i == PTRIG_MAP_IDX_stats && replace_stats &&
+		    stat(path, &st) == 0) {
+			/* Kept aside until the new programs run. */
+			snprintf(stats_aside, sizeof(stats_aside), "%s_old",
+				 path);
+			if (rename(path, stats_aside)) {
+				ptrig_err("moving %s aside: %s", path,
+					  strerror(errno));
+				goto rollback;
+			}
+			stats_moved = true;
+		}
 		if (stat(path, &st) == 0)
 			continue;
 		if (!pm || bpf_map__pin(pm, path)) {
@@ -745,7 +812,13 @@ int do_attach(const struct cmd_opts *o)
 		bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
 	}
 
+	if (stats_moved) {
+		unlink(stats_aside);
+		printf("ptrig: this ptrig counts more things: its datapath "
+		       "counters start from zero\n");
+	}
 	report_conntrack();
+	report_xdp_meta(o->ifname, xdp_flags);
 	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
 	       upgrade ? "upgraded on" : "attached to", o->ifname,
 	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);
@@ -775,6 +848,12 @@ rollback:
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, ptrig_map_names[i]);
 		unlink(path);
+	}
+	if (stats_moved) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 PTRIG_MAP_NAME(stats));
+		unlink(path);
+		rename(stats_aside, path);
 	}
 	if (created_dir) {
 		rmdir(dir);

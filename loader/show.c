@@ -72,6 +72,8 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_PASS_TRIG_FLOW_REPLY] = "pass_trigger_flow_reply",
 	[PTRIG_STAT_FLOW_PROMOTED] = "flows_established",
 	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
+	[PTRIG_STAT_XDP_META_UNSUPPORTED] = "xdp_meta_unsupported",
+	[PTRIG_STAT_MARKED_FLOW_TABLE] = "marked_from_flow_table",
 };
 
 void stats_read(int fd, uint64_t *out)
