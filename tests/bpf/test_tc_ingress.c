@@ -261,8 +261,115 @@ static int test_tc_ingress(struct tctx *c)
 	return err;
 }
 
+/* TC ingress on a packet: the skb->mark it leaves (none set before). */
+static int tc_mark_of(struct tctx *c, struct pkt_spec in, uint32_t *mark)
+{
+	struct step st = {
+		.name = "tc ingress",
+		.prog = PROG_TC_INGRESS,
+		.in = in,
+		.verdict = TC_ACT_OK,
+		.same = true,
+		.from = FROM_WAN,
+	};
+	struct run_res r;
+
+	if (run_step_at(c, &st, &r, __FILE__, __LINE__))
+		return -1;
+	*mark = r.mark;
+	return 0;
+}
+
+/* A driver without XDP metadata: once XDP found that out (the flag), TC
+ * ingress marks from the flow table exactly what XDP would have marked: the
+ * translated packet of a live flow the owner has not answered yet; not one
+ * addressed to another LAN host, from another remote or port, of another
+ * protocol, of an answered or an expired flow. */
+static int test_tc_ingress_no_meta(struct tctx *c)
+{
+	const struct ptrig_rule_spec rules[] = {
+		rule("sip", P_UDP, 5060, 5060, P_UDP, 10000, 10010),
+	};
+	static const struct step first = {
+		.name = "new flow: translated, with the marker",
+		.prog = PROG_XDP,
+		.in = UDP(REM1, 5004, WAN, 10000, .payload_len = 8),
+		.verdict = XDP_PASS,
+		.exp = UDP(REM1, 5004, LAN1, 10000, .payload_len = 8),
+		.meta = true,
+	};
+	static const struct step reply = {
+		.name = "owner's reply",
+		.prog = PROG_TC_EGRESS,
+		.in = UDP(LAN1, 10000, REM1, 5004, .payload_len = 4),
+		.verdict = TC_ACT_OK,
+		.exp = UDP(WAN, 10000, REM1, 5004, .payload_len = 4),
+	};
+	const struct pkt_spec translated =
+		UDP(REM1, 5004, LAN1, 10000, .payload_len = 8);
+	const struct {
+		const char *name;
+		struct pkt_spec in;
+	} unmarked[] = {
+		{"to another LAN host",
+		 UDP(REM1, 5004, LAN2, 10000, .payload_len = 8)},
+		{"from another remote port",
+		 UDP(REM1, 5005, LAN1, 10000, .payload_len = 8)},
+		{"from another remote",
+		 UDP(REM2, 5004, LAN1, 10000, .payload_len = 8)},
+		{"to another open port",
+		 UDP(REM1, 5004, LAN1, 10001, .payload_len = 8)},
+		{"TCP with the flow's ports",
+		 TCP(REM1, 5004, LAN1, 10000, TH_SYN)},
+		{"the untranslated packet (to the WAN address)",
+		 UDP(REM1, 5004, WAN, 10000, .payload_len = 8)},
+	};
+	struct run_res r;
+	uint32_t id, mark;
+	size_t i;
+
+	ASSERT_OK(tctx_setup(c, rules, 1));
+	id = rule_id(c, UDP_, 5060);
+	ASSERT_OK(open_trigger(c, id, UDP_, LAN1, REM1, 5060, 0));
+	if (run_step_at(c, &first, &r, __FILE__, __LINE__))
+		return -1;
+
+	/* Metadata works (flag clear): no lookups, no mark without it. */
+	ASSERT_OK(tc_mark_of(c, translated, &mark));
+	ASSERT_EQ(mark, 0, "flag clear: no mark from the flow table");
+
+	c->skel->bss->xdp_meta_unsupported = 1;
+	ASSERT_OK(tc_mark_of(c, translated, &mark));
+	ASSERT_EQ(mark, PTRIG_DEFAULT_MARK, "translated packet of a new flow");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_MARKED_FLOW_TABLE), 1,
+		  "MARKED_FLOW_TABLE");
+	for (i = 0; i < sizeof(unmarked) / sizeof(unmarked[0]); i++) {
+		ASSERT_OK(tc_mark_of(c, unmarked[i].in, &mark));
+		ASSERT_EQ(mark, 0, unmarked[i].name);
+	}
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_MARKED_FLOW_TABLE), 1,
+		  "MARKED_FLOW_TABLE after the unmarked ones");
+
+	/* Past its (embryonic) timeout: no mark. */
+	ASSERT_OK(set_flow_last_seen(c, REM1, 5004, 10000, UDP_, 1));
+	ASSERT_OK(tc_mark_of(c, translated, &mark));
+	ASSERT_EQ(mark, 0, "expired flow");
+	ASSERT_OK(
+		set_flow_last_seen(c, REM1, 5004, 10000, UDP_, ptrig_now_ns()));
+
+	/* Answered: conntrack has the connection, XDP marks no more. */
+	if (run_step_at(c, &reply, &r, __FILE__, __LINE__))
+		return -1;
+	ASSERT_OK(tc_mark_of(c, translated, &mark));
+	ASSERT_EQ(mark, 0, "answered flow");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_MARKED), 0, "MARKED (metadata path)");
+	return 0;
+}
+
 static const struct test_case cases[] = {
 	{.name = "TC ingress: marker becomes skb->mark", .fn = test_tc_ingress},
+	{.name = "TC ingress without XDP metadata: mark from the flow table",
+	 .fn = test_tc_ingress_no_meta},
 };
 
 FIXTURE_MAIN(cases)
