@@ -246,7 +246,8 @@ static const char *peer_name(uint8_t mode)
 }
 
 static void status_text(const struct iface_state *s,
-			const struct trigger_row *rows, int n_rows)
+			const struct trigger_row *rows, int n_rows,
+			const char *dir)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
 	int i;
@@ -256,6 +257,7 @@ static void status_text(const struct iface_state *s,
 	       "prog %u, mark 0x%08x\n",
 	       s->name, attached_mode(s), s->hooks.xdp_id,
 	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
+	printf("Pins: %s\n", dir);
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
 	       "%12s %7s %7s\n",
@@ -308,7 +310,8 @@ static void status_text(const struct iface_state *s,
 }
 
 static json_object *status_json(const struct iface_state *s,
-				const struct trigger_row *rows, int n_rows)
+				const struct trigger_row *rows, int n_rows,
+				const char *dir)
 {
 	json_object *o = json_object_new_object(), *arr, *progs, *st;
 	char mark[16];
@@ -316,6 +319,7 @@ static json_object *status_json(const struct iface_state *s,
 	uint32_t k;
 
 	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
 	json_object_object_add(o, "xdp_mode",
 			       json_object_new_string(attached_mode(s)));
 	progs = json_object_new_object();
@@ -472,10 +476,10 @@ int do_status(const struct cmd_opts *o)
 		}
 		n_rows = triggers_read(m.trig, &s, &rows);
 		if (o->json)
-			json_object_array_add(arr,
-					      status_json(&s, rows, n_rows));
+			json_object_array_add(
+				arr, status_json(&s, rows, n_rows, dir));
 		else
-			status_text(&s, rows, n_rows);
+			status_text(&s, rows, n_rows, dir);
 		if (!o->json && i + 1 < n)
 			printf("\n");
 		free(rows);
