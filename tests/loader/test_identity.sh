@@ -250,6 +250,16 @@ if [ "$(progs "$A" wan9)" = "$PROGS" ]; then
 else
 	fail rename_keeps_progs "progs on wan9: [$(progs "$A" wan9)]"
 fi
+# Another device takes the old name before anyone attaches the new one.
+mkwan "$A" wan0 wanp1 || fail rename "a new wan0"
+run attach "$A" wan0 "$T/a.conf"
+if [ $rc -eq 1 ] && grep -q "in use by ptrig on wan9 (renamed from wan0?)" <<<"$err" &&
+	[ -z "$(progs "$A" wan0)" ] && [ "$(progs "$A" wan9)" = "$PROGS" ]; then
+	pass "attach of a new wan0 is refused while the renamed wan9 uses wan0's pins"
+else
+	fail rename_new_device "$(ctx); progs wan0=[$(progs "$A" wan0)] wan9=[$(progs "$A" wan9)]"
+fi
+ip -n "$A" link del wan0
 run attach "$A" wan9 "$T/a.conf"
 d9=$(pindir "$A" wan9)
 if [ $rc -eq 0 ] && grep -q "moved its pins from $da" <<<"$out" && [ -e "$d9/$MAP_trig" ] && [ ! -e "$da" ] &&
