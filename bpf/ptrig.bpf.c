@@ -840,6 +840,8 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
+	const struct ptrig_config *cfg;
+	struct ptrig_port_rules *ports;
 	struct ptrig_flow_key fkey = {};
 	struct ptrig_flow *flow;
 	struct pkt p = {};
@@ -856,6 +858,13 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 		reason = parse_ipv4_l4(data, data_end, &p);
 	}
 	if (reason >= 0)
+		return false;
+	/* Most packets stop at the port table (an array), as in XDP. */
+	cfg = ptrig_config_get();
+	if (!cfg)
+		return false;
+	ports = port_rules(cfg, p.dport);
+	if (!ports || !ports->open_rule[p.l4 & 1])
 		return false;
 	fkey.remote = p.saddr;
 	fkey.remote_port = p.sport;
