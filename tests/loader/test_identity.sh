@@ -29,24 +29,17 @@ A=ptida-$$
 B=ptidb-$$
 PIN_ROOT=
 T=
-passed=0
-failed=0
-MAP_cfg='' MAP_rules='' MAP_trig='' MAP_stats=''
+MAP_cfg='' MAP_rules='' MAP_trig=''
 while read -r field name; do
 	printf -v "MAP_$field" '%s' "$name"
 done <"$BUILD/ptrig-maps.txt"
 
-pass() {
-	passed=$((passed + 1))
-	echo "PASS: $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $1: $2"
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/check.sh
+source tests/lib/check.sh
+# A setup step failed: later checks would only repeat it.
 die() {
-	fail "$1" "$2"
-	echo "$passed passed, $failed failed"
+	fail "$1: $2"
+	check_summary
 	exit 1
 }
 brief() { printf '%s' "$1" | tr '\n' '|' | cut -c1-400; }
@@ -143,7 +136,9 @@ trap 'exit 1' INT TERM HUP
 PIN_ROOT=$(mktemp -d /sys/fs/bpf/ptrig-test-identity-XXXXXX) || die setup "mktemp in bpffs"
 export PTRIG_PIN_ROOT=$PIN_ROOT
 for ns in "$A" "$B"; do
-	ip netns add "$ns" && ip -n "$ns" link set lo up && mkwan "$ns" || die setup "namespace $ns"
+	if ! { ip netns add "$ns" && ip -n "$ns" link set lo up && mkwan "$ns"; }; then
+		die setup "namespace $ns"
+	fi
 done
 echo "alpha tcp:6667 tcp:113" >"$T/a.conf"
 echo "beta udp:27015 udp:27000" >"$T/b.conf"
@@ -160,10 +155,10 @@ case "$da|$db" in
 	if [ "$da" != "$db" ]; then
 		pass "same name, two namespaces: two pin directories ($(basename "$(dirname "$da")"), $(basename "$(dirname "$db")"))"
 	else
-		fail same_name_dirs "both at $da"
+		fail "same_name_dirs: both at $da"
 	fi
 	;;
-*) fail same_name_dirs "unexpected pin directories [$da] [$db]" ;;
+*) fail "same_name_dirs: unexpected pin directories [$da] [$db]" ;;
 esac
 
 run attach "$A" wan0 "$T/a.conf"
@@ -173,20 +168,20 @@ if [ $rc_a -eq 0 ] && [ $rc -eq 0 ] && [ "$(status_rules "$A" wan0)" = alpha ] &
 	[ "$(status_rules "$B" wan0)" = beta ]; then
 	pass "wan0 in each namespace runs its own rules (alpha / beta)"
 else
-	fail own_rules "attach B: $(ctx); rules A=[$(status_rules "$A" wan0)] B=[$(status_rules "$B" wan0)]"
+	fail "own_rules: attach B: $(ctx); rules A=[$(status_rules "$A" wan0)] B=[$(status_rules "$B" wan0)]"
 fi
 ida=$(bpftool -j map show pinned "$da/$MAP_trig" | jq -r .id)
 idb=$(bpftool -j map show pinned "$db/$MAP_trig" | jq -r .id)
 if [ -n "$ida" ] && [ -n "$idb" ] && [ "$ida" != "$idb" ]; then
 	pass "separate trigger maps (ids $ida, $idb)"
 else
-	fail separate_maps "trigger map ids [$ida] [$idb]"
+	fail "separate_maps: trigger map ids [$ida] [$idb]"
 fi
 put_trigger "$A" wan0 alpha 198.51.100.7 >/dev/null
 if [ "$(triggers "$A" wan0)" = alpha=198.51.100.7 ] && [ -z "$(triggers "$B" wan0)" ]; then
 	pass "a trigger in A's wan0 is not in B's"
 else
-	fail separate_state "A=[$(triggers "$A" wan0)] B=[$(triggers "$B" wan0)]"
+	fail "separate_state: A=[$(triggers "$A" wan0)] B=[$(triggers "$B" wan0)]"
 fi
 run "$P" detach wan0
 if [ $rc -eq 1 ] && grep -q "not attached to wan0" <<<"$err" &&
@@ -194,16 +189,17 @@ if [ $rc -eq 1 ] && grep -q "not attached to wan0" <<<"$err" &&
 	[ "$(progs "$B" wan0)" = "$PROGS" ]; then
 	pass "detach wan0 without --netns: refused, both namespaces untouched"
 else
-	fail detach_no_netns "$(ctx); A=[$(progs "$A" wan0)] B=[$(progs "$B" wan0)]"
+	fail "detach_no_netns: $(ctx); A=[$(progs "$A" wan0)] B=[$(progs "$B" wan0)]"
 fi
 
 # ---- other tools' filters survive a detach ------------------------------------
 
 # ptrig made B's clsact qdisc; another tool then added a u32 filter on
 # ingress and a classic-BPF cls_bpf filter on egress.
-tc -n "$B" filter add dev wan0 ingress pref 10 u32 match u32 0 0 classid 1:1 &&
-	tc -n "$B" filter add dev wan0 egress pref 11 bpf bytecode '1,6 0 0 4294967295,' classid 1:1 ||
-	fail foreign_filters "tc filter add failed"
+if ! { tc -n "$B" filter add dev wan0 ingress pref 10 u32 match u32 0 0 classid 1:1 &&
+	tc -n "$B" filter add dev wan0 egress pref 11 bpf bytecode '1,6 0 0 4294967295,' classid 1:1; }; then
+	fail "foreign_filters: tc filter add failed"
+fi
 created=$(bpftool -j map lookup pinned "$db/$MAP_cfg" key 0 0 0 0 | jq -r '.formatted.value.created_clsact')
 run "$P" --netns "$B" detach wan0
 if [ $rc -eq 0 ] && [ "$created" = 1 ] && has_clsact "$B" wan0 &&
@@ -211,14 +207,14 @@ if [ $rc -eq 0 ] && [ "$created" = 1 ] && has_clsact "$B" wan0 &&
 	[ -z "$(progs "$B" wan0)" ] && [ ! -e "$db" ]; then
 	pass "detach keeps the clsact qdisc ptrig made once others' filters use it (u32, cls_bpf kept)"
 else
-	fail detach_foreign_filters "$(ctx) created_clsact=$created clsact=$(has_clsact "$B" wan0 && echo yes)" \
+	fail "detach_foreign_filters: $(ctx) created_clsact=$created clsact=$(has_clsact "$B" wan0 && echo yes)" \
 		"filters: $(tc -n "$B" filter show dev wan0 ingress | head -3 | tr '\n' '|') progs=[$(progs "$B" wan0)]"
 fi
 if [ "$(progs "$A" wan0)" = "$PROGS" ] &&
 	[ "$(triggers "$A" wan0)" = alpha=198.51.100.7 ]; then
 	pass "detaching B's wan0 leaves A's wan0 and its trigger"
 else
-	fail detach_other_ns "A: progs=[$(progs "$A" wan0)] triggers=[$(triggers "$A" wan0)]"
+	fail "detach_other_ns: A: progs=[$(progs "$A" wan0)] triggers=[$(triggers "$A" wan0)]"
 fi
 # The same with the other tool's qdisc and filter there first.
 tc -n "$B" qdisc del dev wan0 clsact
@@ -230,7 +226,7 @@ if [ $rc_att -eq 0 ] && [ $rc -eq 0 ] && has_clsact "$B" wan0 && [ "$(filters "$
 	[ -z "$(progs "$B" wan0)" ]; then
 	pass "detach keeps another tool's clsact qdisc and filter"
 else
-	fail detach_foreign_qdisc "$(ctx); progs=[$(progs "$B" wan0)]"
+	fail "detach_foreign_qdisc: $(ctx); progs=[$(progs "$B" wan0)]"
 fi
 tc -n "$B" qdisc del dev wan0 clsact 2>/dev/null
 # Without other filters, the qdisc ptrig made goes with it.
@@ -239,7 +235,7 @@ run "$P" --netns "$B" detach wan0
 if [ $rc -eq 0 ] && ! has_clsact "$B" wan0; then
 	pass "detach removes the clsact qdisc ptrig made when nothing else uses it"
 else
-	fail detach_own_qdisc "$(ctx); clsact=$(has_clsact "$B" wan0 && echo yes)"
+	fail "detach_own_qdisc: $(ctx); clsact=$(has_clsact "$B" wan0 && echo yes)"
 fi
 
 # ---- renamed interface ----------------------------------------------------------
@@ -248,16 +244,16 @@ ip -n "$A" link set wan0 down && ip -n "$A" link set wan0 name wan9 && ip -n "$A
 if [ "$(progs "$A" wan9)" = "$PROGS" ]; then
 	pass "renamed wan0 -> wan9: the datapath stays on the device"
 else
-	fail rename_keeps_progs "progs on wan9: [$(progs "$A" wan9)]"
+	fail "rename_keeps_progs: progs on wan9: [$(progs "$A" wan9)]"
 fi
 # Another device takes the old name before anyone attaches the new one.
-mkwan "$A" wan0 wanp1 || fail rename "a new wan0"
+mkwan "$A" wan0 wanp1 || fail "rename: a new wan0"
 run attach "$A" wan0 "$T/a.conf"
 if [ $rc -eq 1 ] && grep -q "in use by ptrig on wan9 (renamed from wan0?)" <<<"$err" &&
 	[ -z "$(progs "$A" wan0)" ] && [ "$(progs "$A" wan9)" = "$PROGS" ]; then
 	pass "attach of a new wan0 is refused while the renamed wan9 uses wan0's pins"
 else
-	fail rename_new_device "$(ctx); progs wan0=[$(progs "$A" wan0)] wan9=[$(progs "$A" wan9)]"
+	fail "rename_new_device: $(ctx); progs wan0=[$(progs "$A" wan0)] wan9=[$(progs "$A" wan9)]"
 fi
 ip -n "$A" link del wan0
 run attach "$A" wan9 "$T/a.conf"
@@ -266,16 +262,16 @@ if [ $rc -eq 0 ] && grep -q "moved its pins from $da" <<<"$out" && [ -e "$d9/$MA
 	[ "$(triggers "$A" wan9)" = alpha=198.51.100.7 ]; then
 	pass "attach wan9 moves the pins from wan0 and keeps the trigger"
 else
-	fail rename_attach "$(ctx); triggers=[$(triggers "$A" wan9)]"
+	fail "rename_attach: $(ctx); triggers=[$(triggers "$A" wan9)]"
 fi
 # A new wan0 appears while the renamed device still runs on wan9's pins.
-mkwan "$A" wan0 wanp1 || fail rename "a new wan0"
+mkwan "$A" wan0 wanp1 || fail "rename: a new wan0"
 ip -n "$A" link set wan9 down && ip -n "$A" link set wan9 name wan8 && ip -n "$A" link set wan8 up
 run "$P" --netns "$A" detach wan9
 if [ $rc -eq 0 ] && grep -q "renamed to wan8" <<<"$err" && [ -z "$(progs "$A" wan8)" ] && [ ! -e "$d9" ]; then
 	pass "detach wan9 after a rename to wan8 detaches wan8 and removes the pins"
 else
-	fail rename_detach "$(ctx); progs on wan8=[$(progs "$A" wan8)]"
+	fail "rename_detach: $(ctx); progs on wan8=[$(progs "$A" wan8)]"
 fi
 ip -n "$A" link del wan8 2>/dev/null
 
@@ -291,14 +287,14 @@ mode=$("$P" --netns "$A" status wan0 --json | jq -r '.interfaces[0].xdp_mode // 
 if [ -e "$da/$MAP_trig" ] && [ "$(triggers "$A" wan0)" = alpha=198.51.100.8 ] && [ -z "$(progs "$A" wan0)" ]; then
 	pass "recreated wan0: pins and trigger wait, no programs on the new device (status: ${mode:-?})"
 else
-	fail recreate_wait "triggers=[$(triggers "$A" wan0)] progs=[$(progs "$A" wan0)]"
+	fail "recreate_wait: triggers=[$(triggers "$A" wan0)] progs=[$(progs "$A" wan0)]"
 fi
 run attach "$A" wan0 "$T/a.conf"
 if [ $rc -eq 0 ] && grep -q "upgraded on wan0" <<<"$out" && [ "$(triggers "$A" wan0)" = alpha=198.51.100.8 ] &&
 	[ "$(progs "$A" wan0)" = "$PROGS" ]; then
 	pass "attach on the recreated wan0 keeps its state"
 else
-	fail recreate_attach "$(ctx); triggers=[$(triggers "$A" wan0)]"
+	fail "recreate_attach: $(ctx); triggers=[$(triggers "$A" wan0)]"
 fi
 # Recreated again, and another tool makes an (empty) clsact qdisc on the new
 # device: ptrig's config still says it made one, on the old device.
@@ -309,7 +305,7 @@ run "$P" --netns "$A" detach wan0
 if [ $rc -eq 0 ] && has_clsact "$A" wan0 && [ ! -e "$da" ]; then
 	pass "detach after a recreate removes the pins, not the new device's clsact qdisc"
 else
-	fail recreate_detach "$(ctx); clsact=$(has_clsact "$A" wan0 && echo yes)"
+	fail "recreate_detach: $(ctx); clsact=$(has_clsact "$A" wan0 && echo yes)"
 fi
 tc -n "$A" qdisc del dev wan0 clsact 2>/dev/null
 
@@ -325,15 +321,14 @@ if [ $rc -eq 0 ] && [ -e "$PIN_ROOT/wan0/$MAP_trig" ] && [ -z "$(triggers "$B" w
 	[ "$(status_rules "$B" wan0)" = beta ]; then
 	pass "old-layout pins of A's wan0: B's wan0 does not take them"
 else
-	fail legacy_other_ns "$(ctx); B triggers=[$(triggers "$B" wan0)]"
+	fail "legacy_other_ns: $(ctx); B triggers=[$(triggers "$B" wan0)]"
 fi
 run attach "$A" wan0 "$T/a.conf"
 if [ $rc -eq 0 ] && grep -q "upgraded on wan0" <<<"$out" && grep -q "moved the pins" <<<"$err" &&
 	[ ! -e "$PIN_ROOT/wan0" ] && [ -e "$da/$MAP_trig" ] && [ "$(triggers "$A" wan0)" = alpha=198.51.100.9 ]; then
 	pass "old-layout pins of A's wan0: the new loader picks them up with the trigger ($ids_before)"
 else
-	fail legacy_adopt "$(ctx); triggers=[$(triggers "$A" wan0)]"
+	fail "legacy_adopt: $(ctx); triggers=[$(triggers "$A" wan0)]"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+check_summary
