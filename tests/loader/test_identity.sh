@@ -170,6 +170,14 @@ if [ $rc_a -eq 0 ] && [ $rc -eq 0 ] && [ "$(status_rules "$A" wan0)" = alpha ] &
 else
 	fail "own_rules: attach B: $(ctx); rules A=[$(status_rules "$A" wan0)] B=[$(status_rules "$B" wan0)]"
 fi
+all_a=$("$P" --netns "$A" status --json | jq -r '[.interfaces[] | "\(.name):\(.rules[0].name)"] | join(",")')
+all_b=$("$P" --netns "$B" status --json | jq -r '[.interfaces[] | "\(.name):\(.rules[0].name)"] | join(",")')
+pd_a=$("$P" --netns "$A" status wan0 --json | jq -r '.interfaces[0].pin_dir')
+if [ "$all_a" = wan0:alpha ] && [ "$all_b" = wan0:beta ] && [ "$pd_a" = "$da" ]; then
+	pass "status without IFACE lists only its own namespace's wan0; status shows the pin directory"
+else
+	fail "status_all: A=[$all_a] B=[$all_b] pin_dir=[$pd_a]"
+fi
 ida=$(bpftool -j map show pinned "$da/$MAP_trig" | jq -r .id)
 idb=$(bpftool -j map show pinned "$db/$MAP_trig" | jq -r .id)
 if [ -n "$ida" ] && [ -n "$idb" ] && [ "$ida" != "$idb" ]; then
