@@ -349,11 +349,12 @@ static int test_tc_ingress_no_meta(struct tctx *c)
 		  "MARKED_FLOW_TABLE after the unmarked ones");
 
 	/* Past its (embryonic) timeout: no mark. */
-	ASSERT_OK(set_flow_last_seen(c, REM1, 5004, 10000, UDP_, 1));
+	ASSERT_OK(set_flow_last_seen(
+		c, REM1, 5004, 10000, UDP_,
+		now_ns() - (PTRIG_EMBRYONIC_TIMEOUT_S + 1) * SEC_NS));
 	ASSERT_OK(tc_mark_of(c, translated, &mark));
 	ASSERT_EQ(mark, 0, "expired flow");
-	ASSERT_OK(
-		set_flow_last_seen(c, REM1, 5004, 10000, UDP_, ptrig_now_ns()));
+	ASSERT_OK(set_flow_last_seen(c, REM1, 5004, 10000, UDP_, now_ns()));
 
 	/* Answered: conntrack has the connection, XDP marks no more. */
 	if (run_step_at(c, &reply, &r, __FILE__, __LINE__))
