@@ -18,7 +18,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 # flows_jq FILTER: jq -r FILTER over `flows wan0 --json`, read now.
-flows_jq() { ptrig flows wan0 --json | jq -r "$1"; }
+flows_jq() { ptrig flows "$LAB_WAN_IF" --json | jq -r "$1"; }
 
 e2e_init
 e2e_ptrig_lab
