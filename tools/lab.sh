@@ -468,6 +468,9 @@ _lab_up_pppoe() {
 	local d
 	d=$(mktemp -d /tmp/ptrig-lab-pppoe.XXXXXX) || return 1
 	LAB_PPPOE_DIR=$d
+	# Modules in Debian's kernels; pppd needs the /dev/ppp node.
+	modprobe -q -a ppp_generic pppoe 2>/dev/null
+	[ -e /dev/ppp ] || mknod -m 600 /dev/ppp c 108 0 || return 1
 	_lab_veth router dsl0 isp dsl0 || return 1
 	printf 'noauth\nlcp-echo-interval 10\nlcp-echo-failure 3\nmtu 1492\nmru 1492\n' >"$d/server-options"
 	_lab_pppoe_server "$LAB_WAN_IP" || return 1
