@@ -7,12 +7,14 @@
 #                             boot with nf_conntrack loaded: BPF fixtures,
 #                             verifier budget, loader tests,
 #                             e2e TCP, UDP, active FTP, conntrack safety and
-#                             the loader's advice
+#                             the loader's advice; and one boot for the WAN
+#                             link types (tests/links: PPPoE with reconnects,
+#                             VLAN, WireGuard, flowtable; and tun)
 #   test_debian61.sh --full   (make test-kernels) two boots: without
 #                             nf_conntrack (unit, fixtures, verifier budget,
 #                             loader tests, then the advice test, which loads
 #                             it as the loader advises), and with it (every
-#                             suite); writes bench/results/verifier.md with
+#                             suite, the link types included); writes bench/results/verifier.md with
 #                             this machine's kernel and the guest's
 #
 # Env: VM_KERNEL_PKG (default linux-image-6.1.0-57-amd64) and the other VM_*
@@ -66,7 +68,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "error: needs root (qemu serves the root filesystem to the guest)" >&2
 	exit 1
 fi
-for f in ptrig-load tests/test_datapath tests/test_config tests/verifier_budget; do
+# The BPF fixture programs (tests/bpf/test_*.c, one binary each).
+FIXTURES=()
+for f in tests/bpf/test_*.c; do
+	FIXTURES+=("$BUILD/tests/$(basename "$f" .c)")
+done
+for f in ptrig-load tests/test_config tests/verifier_budget "${FIXTURES[@]#"$BUILD"/}"; do
 	[ -x "$BUILD/$f" ] || {
 		fail "$BUILD/$f missing (run make)"
 		echo "$passed passed, $failed failed"
@@ -109,15 +116,20 @@ if [ $full -eq 1 ]; then
 	fi
 fi
 
+# WAN link types (PPPoE, VLAN, WireGuard, tun, nft flowtable): the modules
+# they need exist only in the guest. A boot of their own.
+LINK_TESTS=(tests/links/test_*.sh tests/e2e/test_wan_tun.sh)
+
 if [ $full -eq 0 ]; then
-	boot with-ct with-ct "$BUILD/tests/test_datapath" "$BUILD/tests/verifier_budget" \
+	boot links with-ct "${LINK_TESTS[@]}"
+	boot with-ct with-ct "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
 		tests/loader/test_loader.sh tests/e2e/test_tcp.sh tests/e2e/test_udp.sh \
 		tests/e2e/test_ftp.sh tests/e2e/test_conntrack_safety.sh tests/e2e/test_advice.sh
 else
-	boot without-ct without-ct "$BUILD/tests/test_config" "$BUILD/tests/test_datapath" \
+	boot without-ct without-ct "$BUILD/tests/test_config" "${FIXTURES[@]}" \
 		"$BUILD/tests/verifier_budget" tests/loader/test_loader.sh tests/e2e/test_advice.sh
-	boot with-ct with-ct "$BUILD/tests/test_datapath" "$BUILD/tests/verifier_budget" \
-		tests/loader/test_loader.sh tests/e2e/test_*.sh
+	boot with-ct with-ct "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
+		tests/loader/test_loader.sh tests/e2e/test_*.sh tests/links/test_*.sh
 
 	# The verifier table: this machine's kernel, then the guests'.
 	mkdir -p bench/results
