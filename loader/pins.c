@@ -149,10 +149,21 @@ const char *ptrig_pin_root(void)
 
 int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 {
+	size_t root_len;
+	char *p;
 	int n;
 
 	n = snprintf(buf, len, "%s/%s", ptrig_pin_root(), ifname);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	/* bpffs refuses names with a dot (EPERM), which VLAN devices have
+	 * (wan0.7): their directory says ':' instead, a character interface
+	 * names never contain, so names stay distinct. */
+	root_len = strlen(ptrig_pin_root());
+	for (p = buf + root_len + 1; *p; p++)
+		if (*p == '.')
+			*p = ':';
+	return 0;
 }
 
 int ptrig_lock_dir(const char *dir)

@@ -417,9 +417,16 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	while ((de = readdir(d)) && n < max) {
 		size_t len = strlen(de->d_name);
 
+		char *c;
+
 		if (de->d_name[0] == '.' || len >= IF_NAMESIZE)
 			continue;
-		memcpy(names[n++], de->d_name, len + 1);
+		memcpy(names[n], de->d_name, len + 1);
+		/* A VLAN device's directory: ':' stands for its '.'. */
+		for (c = names[n]; *c; c++)
+			if (*c == ':')
+				*c = '.';
+		n++;
 	}
 	closedir(d);
 	return n;

@@ -414,6 +414,11 @@ _lab_up_isp() {
 LAB_TUNPIPE_DIR=
 _lab_up_tun() {
 	local d=$LAB_TUNPIPE_DIR
+	# A module in Debian's kernels; its device node comes with it.
+	modprobe -q tun 2>/dev/null
+	if [ ! -e /dev/net/tun ]; then
+		mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200 || return 1
+	fi
 	if [ -z "$d" ]; then
 		d=$(mktemp -d /tmp/ptrig-lab-tunpipe.XXXXXX) || return 1
 		LAB_TUNPIPE_DIR=$d
@@ -496,16 +501,16 @@ _lab_pppoe_server() {
 # with an address.
 _lab_ppp_dial() {
 	local i
-	lab_exec router timeout 3600 pppd plugin pppoe.so dsl0 noauth nodetach \
+	lab_exec router timeout 3600 pppd plugin pppoe.so nic-dsl0 noauth nodetach \
 		defaultroute mtu 1492 mru 1492 lcp-echo-interval 10 lcp-echo-failure 3 \
-		nolock noipdefault ipcp-accept-local noccp nobsdcomp nodeflate \
+		noipdefault ipcp-accept-local noccp nobsdcomp nodeflate \
 		>"$LAB_PPPOE_DIR/pppd.log" 2>&1 &
 	LAB_PPPD_PID=$!
 	for ((i = 0; i < 200; i++)); do
 		lab_exec router ip -4 -o addr show dev ppp0 2>/dev/null | grep -q inet && return 0
 		sleep 0.1
 	done
-	_lab_log "ppp0 did not come up: $(tail -5 "$LAB_PPPOE_DIR/pppd.log" | tr '\n' '|')"
+	_lab_log "ppp0 did not come up: $(head -c 1500 "$LAB_PPPOE_DIR/pppd.log" | tr "\n" "|")"
 	return 1
 }
 
