@@ -490,8 +490,9 @@ _lab_pppoe_server() {
 		kill "$LAB_PPPOE_SERVER_PID" 2>/dev/null
 		wait "$LAB_PPPOE_SERVER_PID" 2>/dev/null
 	fi
-	# ip netns exec execs timeout, which passes a kill on: $! stops it.
-	lab_exec isp timeout 3600 pppoe-server -F -I dsl0 -L "$LAB_ISP_IP" -R "$1" -N 1 \
+	# ip netns exec execs timeout, which passes a kill on: $! stops it
+	# (not lab_exec: in a function, $! would be a subshell's pid).
+	ip netns exec "$LAB_ISP" timeout 3600 pppoe-server -F -I dsl0 -L "$LAB_ISP_IP" -R "$1" -N 1 \
 		-O "$LAB_PPPOE_DIR/server-options" >"$LAB_PPPOE_DIR/server.log" 2>&1 &
 	LAB_PPPOE_SERVER_PID=$!
 	sleep 0.3
@@ -501,7 +502,8 @@ _lab_pppoe_server() {
 # with an address.
 _lab_ppp_dial() {
 	local i
-	lab_exec router timeout 3600 pppd plugin pppoe.so nic-dsl0 noauth nodetach \
+	# Not through lab_exec (a function: $! would be a subshell's pid).
+	ip netns exec "$LAB_ROUTER" timeout 3600 pppd plugin pppoe.so nic-dsl0 noauth nodetach \
 		defaultroute mtu 1492 mru 1492 lcp-echo-interval 10 lcp-echo-failure 3 \
 		noipdefault ipcp-accept-local noccp nobsdcomp nodeflate \
 		>"$LAB_PPPOE_DIR/pppd.log" 2>&1 &

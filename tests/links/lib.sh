@@ -17,6 +17,10 @@
 # shellcheck source-path=SCRIPTDIR source=../agent/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../agent/lib.sh"
 
+# The agent's metrics listen on 127.0.0.1 of the namespace the test runs in;
+# a fresh guest boots with lo down there.
+ip link set lo up 2>/dev/null
+
 wan_scenarios() {
 	local type=$1 t out rc line
 	shift

@@ -97,12 +97,12 @@ reconnect_checks "$NEW1" "attach again"
 
 # ---- 4. reconnect under the agent -------------------------------------------
 agent_start -c "$T/ptrig.conf" ppp0
-wait_for 10 xdp_attached || die "the agent runs on ppp0"
+wait_for 30 xdp_attached || { sed "s/^/    /" "$T/agent.log"; die "the agent runs on ppp0"; }
 OLD_IFINDEX=$(ifindex_of router ppp0)
 NEW2=203.0.113.20
 lab_ppp_reconnect "$NEW2" || die "PPPoE reconnect (agent)"
 assert_ne "$OLD_IFINDEX" "$(ifindex_of router ppp0)" "agent: ppp0 has a new ifindex"
-wait_for 15 xdp_attached
+wait_for 30 xdp_attached
 check "agent: re-attached to the new ppp0" xdp_attached
 reconnect_checks "$NEW2" "agent"
 agent_kill
