@@ -454,10 +454,12 @@ _lab_up_wg() {
 	lab_exec isp ip addr add 192.0.2.129/30 dev dsl0 || return 1
 	lab_exec router ip link add wg0 type wireguard || return 1
 	lab_exec isp ip link add wg0 type wireguard || return 1
-	lab_exec router wg set wg0 private-key "$d/r.key" peer "$k2" \
+	# Both ends know each other's endpoint: a responder that does not
+	# (isp, until the router speaks first) drops what it would send.
+	lab_exec router wg set wg0 listen-port 51820 private-key "$d/r.key" peer "$k2" \
 		allowed-ips 0.0.0.0/0 endpoint 192.0.2.129:51820 || return 1
 	lab_exec isp wg set wg0 listen-port 51820 private-key "$d/i.key" peer "$k1" \
-		allowed-ips "$LAB_WAN_IP/32" || return 1
+		allowed-ips "$LAB_WAN_IP/32" endpoint 192.0.2.130:51820 || return 1
 	lab_exec router ip addr add "$LAB_WAN_IP/32" peer "$LAB_ISP_IP/32" dev wg0 || return 1
 	lab_exec isp ip addr add "$LAB_ISP_IP/32" peer "$LAB_WAN_IP/32" dev wg0 || return 1
 	lab_exec router ip link set wg0 up || return 1
