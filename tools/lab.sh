@@ -87,6 +87,7 @@ tun | pppoe | wg)
 	;;
 *)
 	echo "lab: unknown LAB_WAN_TYPE '$LAB_WAN_TYPE' (ether vlan tun pppoe wg)" >&2
+	# shellcheck disable=SC2317 # exit when run, return when sourced
 	return 2 2>/dev/null || exit 2
 	;;
 esac

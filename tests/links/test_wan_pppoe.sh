@@ -105,7 +105,7 @@ assert_ne "$OLD_IFINDEX" "$(ifindex_of router ppp0)" "agent: ppp0 has a new ifin
 wait_for 30 xdp_attached
 check "agent: re-attached to the new ppp0" xdp_attached
 reconnect_checks "$NEW2" "agent"
-agent_kill
+agent_kill TERM
 assert_eq 0 "$(status_jq '.interfaces[0].counters.errors')" "status --json: errors = 0"
 
 e2e_finish
