@@ -6,7 +6,7 @@
 # ptrig's XDP and TC programs, none is translated), alternately without and
 # with ptrig attached, ROUNDS times each (default 3); then the same size
 # over a triggered inbound connection (every packet translated). Prints each
-# run's MB/s and the ratios of the medians. Ratios within one run only: the
+# run's kB/s and the ratios of the medians. Ratios within one run only: the
 # absolute figures depend on the machine (and are TCG's in the guest).
 # Not part of `make test`.
 set -u
@@ -20,7 +20,7 @@ e2e_ptrig_lab
 printf '%s\n' "irc   tcp:6660-6669  tcp:113" >"$T/ptrig.conf"
 rand_payload "$T/blob" $((MIB * 1024 * 1024))
 
-# download: MB/s of one transfer remote1:5001 -> lanhost1.
+# download: kB/s of one transfer remote1:5001 -> lanhost1.
 download() {
 	local t0 t1 lp
 	bg_run remote1 120 socat -u "OPEN:$T/blob" TCP4-LISTEN:5001,reuseaddr
@@ -31,9 +31,9 @@ download() {
 	t1=$(date +%s%N)
 	bg_wait "$lp" 10 >/dev/null
 	[ "$(file_size "$T/got")" = $((MIB * 1024 * 1024)) ] || return 1
-	echo $((MIB * 1048576 * 1000 / (t1 - t0)))
+	echo $((MIB * 1048576 * 1000000 / (t1 - t0)))
 }
-# inbound: MB/s of one triggered transfer remote1 -> WAN:113 -> lanhost1.
+# inbound: kB/s of one triggered transfer remote1 -> WAN:113 -> lanhost1.
 inbound() {
 	local t0 t1 lp
 	bg_run lanhost1 120 socat -u TCP4-LISTEN:113,reuseaddr "CREATE:$T/got"
@@ -44,7 +44,7 @@ inbound() {
 	bg_wait "$lp" 30 >/dev/null
 	t1=$(date +%s%N)
 	[ "$(file_size "$T/got")" = $((MIB * 1024 * 1024)) ] || return 1
-	echo $((MIB * 1048576 * 1000 / (t1 - t0)))
+	echo $((MIB * 1048576 * 1000000 / (t1 - t0)))
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
@@ -64,9 +64,9 @@ mo=$(printf '%s\n' "${off[@]}" | median)
 mn=$(printf '%s\n' "${on[@]}" | median)
 mi=$(printf '%s\n' "${in[@]}" | median)
 echo "wan $LAB_WAN_TYPE ($LAB_WAN_IF, XDP $(status_jq '.interfaces[0].xdp_mode')), $MIB MiB x $ROUNDS, kernel $(uname -r)"
-echo "  download without ptrig   MB/s: ${off[*]} (median $mo)"
-echo "  download with ptrig      MB/s: ${on[*]} (median $mn)"
-echo "  triggered inbound        MB/s: ${in[*]} (median $mi)"
+echo "  download without ptrig   kB/s: ${off[*]} (median $mo)"
+echo "  download with ptrig      kB/s: ${on[*]} (median $mn)"
+echo "  triggered inbound        kB/s: ${in[*]} (median $mi)"
 awk -v a="$mn" -v b="$mo" -v c="$mi" 'BEGIN {
 	printf "  with/without ptrig: %.3f; translated/without: %.3f\n", a / b, c / b }'
 pass "bench done"
