@@ -10,6 +10,9 @@
 #   link_attach_checks KIND MODE after ptrig_attach: the loader named the
 #                                link type KIND and attached XDP in MODE
 #
+# LAB_LINK_SCENARIOS (default: tcp udp ftp) picks the scenarios the tests
+# run over their WAN; `make test` runs tcp only, `make test-kernels` all.
+#
 # These tests need kernel modules (ppp, pppoe, 8021q, wireguard,
 # nf_flow_table) that this project's development kernel lacks: they run in
 # the Debian 6.1 guest (tests/kernel/test_debian61.sh).

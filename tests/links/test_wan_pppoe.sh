@@ -21,7 +21,8 @@ export LAB_WAN_TYPE=pppoe
 source "$(dirname "$0")/lib.sh"
 
 e2e_need pppd pppoe-server
-wan_scenarios pppoe tcp udp ftp
+# shellcheck disable=SC2086 # a list of names
+wan_scenarios pppoe ${LAB_LINK_SCENARIOS:-tcp udp ftp}
 
 e2e_init
 e2e_ptrig_lab

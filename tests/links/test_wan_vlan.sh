@@ -12,7 +12,8 @@ export LAB_WAN_TYPE=vlan
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-wan_scenarios vlan tcp udp ftp
+# shellcheck disable=SC2086 # a list of names
+wan_scenarios vlan ${LAB_LINK_SCENARIOS:-tcp udp ftp}
 
 e2e_init
 e2e_ptrig_lab
