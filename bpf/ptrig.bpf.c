@@ -167,7 +167,11 @@ static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 /* ---------------------------------------------------------------- XDP -- */
 
 /* Rewrite the destination address; addresses sit at fixed offsets, the L4
- * checksum offset depends on IHL, so bounds are re-checked right here. */
+ * checksum offset depends on IHL, so bounds are re-checked right here.
+ * On L3 devices generic XDP still compares the first 14 bytes before and
+ * after the program as if they were an Ethernet header (and re-parses the
+ * packet as Ethernet if they changed): the rewrite touches only the IP
+ * checksum and the destination (bytes 10-11 and 16-19), never those. */
 static __always_inline int xdp_dnat(struct xdp_md *ctx, struct pkt *p,
 				    __be32 to)
 {
@@ -340,6 +344,34 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 	return bpf_map_lookup_elem(&PTRIG_MAP(flows), key);
 }
 
+/* A flow whose external address is not the packet's destination belongs
+ * to an earlier address of the WAN (a PPP reconnect brings a new one): its
+ * connection died with that address. Once the rule's trigger has moved to
+ * the new address (the owner's trigger traffic left from it), a packet that
+ * may open a flow there replaces the old flow; the usual checks follow.
+ * Anything else sent to another address passes untouched. */
+static __always_inline bool flow_address_moved(const struct ptrig_config *cfg,
+					       const struct pkt *p,
+					       __u32 rule_id,
+					       const struct ptrig_flow *f)
+{
+	struct ptrig_trigger_key tkey = {};
+	struct ptrig_trigger *t;
+	struct ptrig_rule *rule;
+
+	if (rule_id & PTRIG_OPEN_FLOWS_ONLY)
+		return false;
+	if (p->proto == IPPROTO_TCP && !tcp_opening(p))
+		return false;
+	rule = rule_get(cfg, rule_id);
+	if (!rule)
+		return false;
+	tkey.rule_id = rule_id;
+	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->saddr : 0;
+	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
+	return t && t->external == p->daddr && t->external != f->external;
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -383,11 +415,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
 		if (flow->external != p.daddr) {
-			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
-			goto pass;
-		}
-		if (!idle_past(now, flow->last_seen_ns,
-			       ptrig_flow_idle_timeout(flow))) {
+			if (!flow_address_moved(cfg, &p, rule_id, flow)) {
+				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
+				goto pass;
+			}
+			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+		} else if (!idle_past(now, flow->last_seen_ns,
+				      ptrig_flow_idle_timeout(flow))) {
 			if (!tcp_opening(&p))
 				goto forward;
 			/* A SYN reusing the ports opens a new connection
@@ -404,11 +438,14 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		stale_established = true;
 	} else {
 		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
-		if (flow) {
-			if (flow->external != p.daddr) {
+		if (flow && flow->external != p.daddr) {
+			if (!flow_address_moved(cfg, &p, rule_id, flow)) {
 				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
 				goto pass;
 			}
+			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
+			stale_embryo = true;
+		} else if (flow) {
 			if (!idle_past(now, flow->last_seen_ns,
 				       ptrig_flow_idle_timeout(flow))) {
 				if (xdp_completes(ctx, &p, flow)) {
@@ -757,12 +794,10 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	/* Address change only: it is in the pseudo-header, so L4 gets
 	 * BPF_F_PSEUDO_HDR (right for CHECKSUM_PARTIAL packets too). */
 	if (bpf_l4_csum_replace(skb, csum_off, from, to, l4_flags) ||
-	    bpf_l3_csum_replace(
-		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check),
-		    from, to, sizeof(to)) ||
-	    bpf_skb_store_bytes(
-		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, saddr),
-		    &to, sizeof(to), 0)) {
+	    bpf_l3_csum_replace(skb, l2_len() + offsetof(struct iphdr, check),
+				from, to, sizeof(to)) ||
+	    bpf_skb_store_bytes(skb, l2_len() + offsetof(struct iphdr, saddr),
+				&to, sizeof(to), 0)) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return false;
 	}

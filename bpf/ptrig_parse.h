@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Ethernet / IPv4 / TCP-UDP parsing shared by the XDP and TC programs. */
+/* Link header / IPv4 / TCP-UDP parsing shared by the XDP and TC programs. */
 #ifndef PTRIG_PARSE_H
 #define PTRIG_PARSE_H
 
@@ -10,6 +10,56 @@
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_ACK 0x10
+
+/* What precedes the IPv4 header on the WAN link (enum ptrig_link_l2), set by
+ * the loader from the interface's link type before the programs load; the
+ * verifier then sees a constant and drops the other layout's code. */
+const volatile __u32 link_l2 = PTRIG_L2_ETHER;
+
+/* Bytes of link header in front of the IPv4 header: an Ethernet header
+ * (VLAN devices hand the stack untagged frames), or nothing on L3 devices
+ * (PPP, tun, WireGuard), where both XDP (generic mode) and TC see the
+ * packet from its IP header on. */
+static __always_inline __u32 l2_len(void)
+{
+	return link_l2 == PTRIG_L2_NONE ? 0 : sizeof(struct ethhdr);
+}
+
+/* Start of the IPv4 header, or NULL with *reason set when the frame does
+ * not carry IPv4. Ethernet frames are IPv4 by their EtherType only: an
+ * 802.1Q tag or a PPPoE session header the WAN sends is not looked into
+ * (a VLAN or PPPoE WAN is attached on its own VLAN or PPP device). */
+static __always_inline struct iphdr *l3_start(void *data, void *data_end,
+					      int *reason)
+{
+	if (link_l2 == PTRIG_L2_NONE) {
+		__u8 *v = data;
+
+		/* No EtherType: the version nibble tells IPv4 from IPv6. */
+		if ((void *)(v + 1) > data_end) {
+			*reason = PTRIG_STAT_PASS_MALFORMED;
+			return NULL;
+		}
+		if ((*v >> 4) != 4) {
+			*reason = PTRIG_STAT_PASS_NOT_IPV4;
+			return NULL;
+		}
+		return data;
+	}
+	{
+		struct ethhdr *eth = data;
+
+		if ((void *)(eth + 1) > data_end) {
+			*reason = PTRIG_STAT_PASS_MALFORMED;
+			return NULL;
+		}
+		if (eth->h_proto != bpf_htons(ETH_P_IP)) {
+			*reason = PTRIG_STAT_PASS_NOT_IPV4;
+			return NULL;
+		}
+		return (void *)(eth + 1);
+	}
+}
 
 struct pkt {
 	struct iphdr *ip;
@@ -29,15 +79,13 @@ struct pkt {
 static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 					 struct pkt *p)
 {
-	struct ethhdr *eth = data;
 	struct iphdr *ip;
 	__u32 ihl_len, tot_len;
+	int reason = 0;
 
-	if ((void *)(eth + 1) > data_end)
-		return PTRIG_STAT_PASS_MALFORMED;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return PTRIG_STAT_PASS_NOT_IPV4;
-	ip = (void *)(eth + 1);
+	ip = l3_start(data, data_end, &reason);
+	if (!ip)
+		return reason;
 	if ((void *)(ip + 1) > data_end)
 		return PTRIG_STAT_PASS_MALFORMED;
 	if (ip->version != 4 || ip->ihl < 5)
@@ -52,7 +100,7 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 	if (tot_len < ihl_len)
 		return PTRIG_STAT_PASS_MALFORMED;
 	p->l4h = (void *)ip + ihl_len;
-	p->l4_off = sizeof(*eth) + ihl_len;
+	p->l4_off = l2_len() + ihl_len;
 	p->ip = ip;
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;

@@ -85,6 +85,13 @@
  * TC-ingress program turns it into the firewall mark. */
 #define PTRIG_META_MAGIC 0x70747267u /* "ptrg" */
 
+/* Link header in front of IPv4 on the WAN (the programs' link_l2 setting):
+ * Ethernet (and VLAN devices), or none on L3 devices (PPP, tun, WireGuard). */
+enum ptrig_link_l2 {
+	PTRIG_L2_ETHER = 0,
+	PTRIG_L2_NONE = 1,
+};
+
 /* Index into the per-protocol halves of the port table. */
 enum ptrig_l4 {
 	PTRIG_L4_TCP = 0,

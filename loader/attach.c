@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,12 +16,12 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
 
 #include "cmds.h"
 #include "config.h"
@@ -243,6 +244,74 @@ static void xdp_restore(int ifindex, const struct hook_progs *old, int fd)
 	}
 	if (fd >= 0)
 		bpf_xdp_attach(ifindex, fd, old->xdp_flags, NULL);
+}
+
+/* The interface's link type (ARPHRD_*), or -errno. SIOCGIFHWADDR answers
+ * for the network namespace the socket lives in, which is the one
+ * --netns entered (sysfs would still show the loader's own). */
+static int link_type(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_hwaddr.sa_family;
+}
+
+const char *link_type_name(int type)
+{
+	switch (type) {
+	case ARPHRD_ETHER:
+		return "ether";
+	case ARPHRD_PPP:
+		return "ppp";
+	case ARPHRD_NONE:
+		return "none";
+	case ARPHRD_LOOPBACK:
+		return "loopback";
+	case ARPHRD_TUNNEL:
+		return "ipip";
+	case ARPHRD_SIT:
+		return "sit";
+	case ARPHRD_IPGRE:
+		return "gre";
+	case ARPHRD_TUNNEL6:
+		return "ip6tnl";
+	case ARPHRD_RAWIP:
+		return "rawip";
+	case ARPHRD_INFINIBAND:
+		return "infiniband";
+	case ARPHRD_IEEE80211_RADIOTAP:
+		return "ieee80211-radiotap";
+	default:
+		return "unknown";
+	}
+}
+
+/* What the datapath finds in front of the IPv4 header on this link type:
+ * 0 with *l2 set, or -1 for a link ptrig cannot parse. Only the link types
+ * the lab tests are accepted; anything else could misparse (an L3 packet
+ * read as Ethernet finds an EtherType in the source address). */
+static int link_l2_of(int type, uint32_t *l2)
+{
+	switch (type) {
+	case ARPHRD_ETHER: /* Ethernet, veth, VLAN devices, bridges */
+		*l2 = PTRIG_L2_ETHER;
+		return 0;
+	case ARPHRD_PPP:  /* PPP and PPPoE sessions (ppp0) */
+	case ARPHRD_NONE: /* tun (IFF_TUN), WireGuard */
+		*l2 = PTRIG_L2_NONE;
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 /* Check a pinned map against what the new programs expect, then make the
@@ -530,9 +599,9 @@ int do_attach(const struct cmd_opts *o)
 	bool touched_hooks = false, pinned[PTRIG_N_MAPS] = {false};
 	bool replace_stats = false, stats_moved = false;
 	char stats_aside[600];
-	uint32_t xdp_flags, mark, zero = 0, cfg_id;
+	uint32_t xdp_flags, mark, zero = 0, cfg_id, l2 = PTRIG_L2_ETHER;
 	char dir[256], nsdir[256], path[512];
-	int ifindex, lock_fd = -1, ret, err, i;
+	int ifindex, lock_fd = -1, ret, err, i, ltype;
 
 	ret = load_ruleset(o->config, &rs);
 	if (ret)
@@ -547,6 +616,33 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_err("interface \"%s\" not found%s%s", o->ifname,
 			  o->netns ? " in network namespace " : "",
 			  o->netns ? o->netns : "");
+		goto out;
+	}
+	/* Before anything is created: an unknown link is refused as is. */
+	ltype = link_type(o->ifname);
+	if (ltype < 0) {
+		ptrig_err("cannot read the link type of %s: %s", o->ifname,
+			  strerror(-ltype));
+		goto out;
+	}
+	if (link_l2_of(ltype, &l2)) {
+		ptrig_err("%s: link type %d (%s) is not supported; ptrig "
+			  "handles Ethernet (ARPHRD_ETHER, VLAN devices "
+			  "included) and L3 links without a link header "
+			  "(ARPHRD_PPP: PPP/PPPoE; ARPHRD_NONE: tun, "
+			  "WireGuard); nothing was changed",
+			  o->ifname, ltype, link_type_name(ltype));
+		goto out;
+	}
+	if (l2 == PTRIG_L2_NONE && (o->xdp_mode & XDP_FLAGS_DRV_MODE)) {
+		/* ppp and WireGuard have no native XDP; tun has, but runs it
+		 * only on frames of tap devices, so ptrig would sit there
+		 * attached and inert. */
+		ptrig_err("%s: --xdp-mode native: a %s link has no native XDP "
+			  "for its packets; ptrig uses generic XDP there (omit "
+			  "--xdp-mode or say generic); nothing was changed",
+			  o->ifname, link_type_name(ltype));
+		ret = PTRIG_EXIT_USAGE;
 		goto out;
 	}
 	if (ptrig_ensure_bpffs() ||
@@ -671,6 +767,7 @@ int do_attach(const struct cmd_opts *o)
 	/* Tests: take the path of a driver without XDP metadata. */
 	if (getenv("PTRIG_TEST_NO_XDP_META"))
 		skel->rodata->test_no_xdp_meta = 1;
+	skel->rodata->link_l2 = l2;
 
 	err = ptrig__load(skel);
 	if (err) {
@@ -689,9 +786,11 @@ int do_attach(const struct cmd_opts *o)
 		goto rollback;
 	}
 
-	/* Mode: as asked, else as already attached, else native. */
+	/* Mode: as asked, else as already attached, else native; L3 links
+	 * only have generic XDP. */
 	xdp_flags = o->xdp_mode			  ? o->xdp_mode
 		    : old.xdp_id && old.xdp_flags ? old.xdp_flags
+		    : l2 == PTRIG_L2_NONE	  ? XDP_FLAGS_SKB_MODE
 						  : XDP_FLAGS_DRV_MODE;
 
 	/* Rules and pins before any hook: whatever step an attach dies at,
@@ -822,6 +921,9 @@ int do_attach(const struct cmd_opts *o)
 	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
 	       upgrade ? "upgraded on" : "attached to", o->ifname,
 	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);
+	printf("ptrig: link type %s: %s\n", link_type_name(ltype),
+	       l2 == PTRIG_L2_NONE ? "no link header, IPv4 from the first byte"
+				   : "Ethernet header");
 	print_firewall_hint(mark);
 	ret = PTRIG_EXIT_OK;
 	goto out;

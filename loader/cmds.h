@@ -46,6 +46,7 @@ struct hook_progs {
 void hooks_query(int ifindex, struct hook_progs *h);
 bool prog_is_ptrig(uint32_t id);
 const char *xdp_mode_name(uint32_t xdp_flags);
+const char *link_type_name(int arphrd);
 
 struct ptrig_ruleset;
 

@@ -317,6 +317,7 @@ int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 {
 	struct ptrig_netns ns;
 	struct stat st;
+	char *p;
 	int n, err;
 
 	err = ptrig_netns_get(&ns);
@@ -332,6 +333,13 @@ int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 			     ptrig_pin_root(), ns.ino, ns.cookie, ifname);
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
+	/* bpffs refuses names with a dot (EPERM), which VLAN devices have
+	 * (wan0.7): their directory says ':' instead, a character interface
+	 * names never contain, so names stay distinct (and never start with
+	 * "netns:", the namespaces' directories). */
+	for (p = buf + n - strlen(ifname); *p; p++)
+		if (*p == '.')
+			*p = ':';
 	if (!ns.init && stat(buf, &st) && errno == ENOENT)
 		adopt_legacy_pins(ifname, buf);
 	return 0;

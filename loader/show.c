@@ -428,10 +428,18 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	while ((de = readdir(d)) && n < max) {
 		size_t len = strlen(de->d_name);
 
+		char *c;
+
+		/* netns:*: other namespaces' directories */
 		if (de->d_name[0] == '.' || len >= IF_NAMESIZE ||
-		    strchr(de->d_name, ':'))
+		    strncmp(de->d_name, "netns:", 6) == 0)
 			continue;
-		memcpy(names[n++], de->d_name, len + 1);
+		memcpy(names[n], de->d_name, len + 1);
+		/* A VLAN device's directory: ':' stands for its '.'. */
+		for (c = names[n]; *c; c++)
+			if (*c == ':')
+				*c = '.';
+		n++;
 	}
 	closedir(d);
 	return n;

@@ -15,6 +15,8 @@ PACKAGES=(
 	vsftpd lftp
 	# kernel lab: Debian kernels under qemu (tools/vm.sh)
 	qemu-system-x86 busybox-static cpio
+	# WAN link types in the guest: PPPoE (server and kernel-plugin client), WireGuard
+	ppp pppoe wireguard-tools
 	# the agent (ptrig-load run): metrics endpoint, systemd readiness; its tests
 	libmicrohttpd-dev libsystemd-dev curl prometheus strace
 	# Kubernetes manifest validation (kubernetes-models from npm)

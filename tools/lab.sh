@@ -34,6 +34,24 @@
 # XDP/TC programs and qdiscs die with the namespaces; bpffs pins do not: a
 # test that pins registers its cleanup with lab_on_down.
 #
+# WAN link types (LAB_WAN_TYPE, default ether), for the link-type scenarios:
+#   ether  wan0 is a veth on the WAN bridge (the picture above)
+#   vlan   wan0 is a trunk veth; the WAN is its VLAN device wan0.7 (tag 7),
+#          whose partner is the bridge's VLAN 7 port (needs 8021q)
+#   tun    wan0 is a tun device (IFF_TUN, ARPHRD_NONE) to an "isp" namespace,
+#          a tunpipe process (tests/e2e/tunpipe.c) relaying between the two
+#   pppoe  a real PPPoE session: pppoe-server in "isp" on the router's
+#          Ethernet port dsl0, pppd with the kernel PPPoE plugin in the
+#          router; the WAN is ppp0, MTU 1492 (needs ppp and pppoe modules)
+#   wg     WireGuard wg0 to "isp" over a veth underlay (needs wireguard)
+# For the L3 types (tun, pppoe, wg) the router holds 203.0.113.1/32 on its
+# point-to-point link to isp (192.0.2.1), and isp routes it onto the WAN
+# bridge, answering ARP for it there (proxy ARP) and holding the upstream
+# address 203.0.113.254 in stranger's place. LAB_WAN_IF names the WAN device
+# and LAB_XDP_MODE the XDP mode tests attach with (generic where the device
+# has no native XDP). lab_ppp_reconnect [ADDRESS] ends the PPPoE session and
+# dials again (new ppp0; with ADDRESS, the ISP hands out that one).
+#
 # Wire emulation (why every veth gets `ethtool -K IF tx off rx off gro off`):
 # see _lab_wire below, and tests/e2e/test_wire_checksum.sh, which proves it.
 
@@ -51,7 +69,28 @@ LAB_STRANGER=${LAB_PREFIX}stranger
 LAB_LANSW=${LAB_PREFIX}lansw
 LAB_WANSW=${LAB_PREFIX}wansw
 
-LAB_WAN_IF=wan0 # router's WAN veth; ptrig attaches here
+LAB_WAN_TYPE=${LAB_WAN_TYPE:-ether}
+LAB_WAN_IF=wan0 # router's WAN interface; ptrig attaches here
+LAB_XDP_MODE=${LAB_XDP_MODE:-} # empty: the loader's default
+LAB_ISP=${LAB_PREFIX}isp
+LAB_ISP_IP=192.0.2.1 # isp's end of an L3 WAN link
+case "$LAB_WAN_TYPE" in
+ether) ;;
+vlan)
+	LAB_WAN_IF=wan0.7
+	LAB_XDP_MODE=generic # VLAN devices have no native XDP
+	;;
+tun | pppoe | wg)
+	LAB_NODES="$LAB_NODES isp"
+	[ "$LAB_WAN_TYPE" = pppoe ] && LAB_WAN_IF=ppp0
+	[ "$LAB_WAN_TYPE" = wg ] && LAB_WAN_IF=wg0
+	;;
+*)
+	echo "lab: unknown LAB_WAN_TYPE '$LAB_WAN_TYPE' (ether vlan tun pppoe wg)" >&2
+	# shellcheck disable=SC2317 # exit when run, return when sourced
+	return 2 2>/dev/null || exit 2
+	;;
+esac
 LAB_LAN_IF=lan0 # router's LAN veth
 LAB_HOST_IF=eth0 # the single interface of lanhostN / remoteN
 LAB_WAN_IP=203.0.113.1
@@ -299,9 +338,8 @@ _lab_up_links() {
 
 	# Router links. The bridge-side ends are named after what they face.
 	_lab_veth router "$LAB_LAN_IF" lansw rtr || return 1
-	_lab_veth router "$LAB_WAN_IF" wansw rtr || return 1
 	lab_exec lansw ip link set rtr master br0 || return 1
-	lab_exec wansw ip link set rtr master br0 || return 1
+	_lab_up_wan_port || return 1
 	for n in lanhost1 lanhost2; do
 		_lab_veth "$n" "$LAB_HOST_IF" lansw "$n" || return 1
 		lab_exec lansw ip link set "$n" master br0 || return 1
@@ -312,7 +350,9 @@ _lab_up_links() {
 	done
 
 	lab_exec router ip addr add "$LAB_LAN_GW/24" dev "$LAB_LAN_IF" || return 1
-	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF" || return 1
+	case "$LAB_WAN_TYPE" in
+	ether | vlan) lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF" || return 1 ;;
+	esac
 	_lab_sysctl router net.ipv4.ip_forward=1 || return 1
 	for n in lanhost1 lanhost2; do
 		lab_exec "$n" ip addr add "$(lab_ip "$n")/24" dev "$LAB_HOST_IF" || return 1
@@ -323,10 +363,174 @@ _lab_up_links() {
 	for n in remote1 remote2 stranger; do
 		lab_exec "$n" ip addr add "$(lab_ip "$n")/24" dev "$LAB_HOST_IF" || return 1
 	done
-	lab_exec stranger ip addr add "$LAB_UPSTREAM_GW/24" dev "$LAB_HOST_IF" || return 1
-	lab_exec router ip route add default via "$LAB_UPSTREAM_GW" || return 1
+	case "$LAB_WAN_TYPE" in
+	tun | pppoe | wg)
+		_lab_up_isp || return 1
+		;;
+	*)
+		lab_exec stranger ip addr add "$LAB_UPSTREAM_GW/24" dev "$LAB_HOST_IF" || return 1
+		lab_exec router ip route add default via "$LAB_UPSTREAM_GW" || return 1
+		;;
+	esac
 
 	_lab_nft_ruleset | lab_exec router nft -f - || return 1
+}
+
+# The router's WAN port: a veth to the WAN bridge, or for vlan a trunk
+# whose VLAN 7 device is the WAN (the bridge's port for it: rtr.7). The L3
+# types get theirs from _lab_up_isp.
+_lab_up_wan_port() {
+	case "$LAB_WAN_TYPE" in
+	ether)
+		_lab_veth router "$LAB_WAN_IF" wansw rtr || return 1
+		lab_exec wansw ip link set rtr master br0
+		;;
+	vlan)
+		_lab_veth router wan0 wansw rtr || return 1
+		lab_exec router ip link add link wan0 name "$LAB_WAN_IF" type vlan id 7 || return 1
+		lab_exec wansw ip link add link rtr name rtr.7 type vlan id 7 || return 1
+		_lab_wire router "$LAB_WAN_IF" && _lab_wire wansw rtr.7 || return 1
+		lab_exec router ip link set "$LAB_WAN_IF" up || return 1
+		lab_exec wansw ip link set rtr.7 up || return 1
+		lab_exec wansw ip link set rtr.7 master br0
+		;;
+	esac
+}
+
+# isp: the far end of an L3 WAN link, and the router's way onto the WAN
+# bridge (up0, 203.0.113.254, proxy ARP for the router's address).
+_lab_up_isp() {
+	_lab_veth isp up0 wansw isp || return 1
+	lab_exec wansw ip link set isp master br0 || return 1
+	lab_exec isp ip addr add "$LAB_UPSTREAM_GW/24" dev up0 || return 1
+	_lab_sysctl isp net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.up0.proxy_arp=1 || return 1
+	case "$LAB_WAN_TYPE" in
+	tun) _lab_up_tun ;;
+	pppoe) _lab_up_pppoe ;;
+	wg) _lab_up_wg ;;
+	esac
+}
+
+LAB_TUNPIPE_DIR=
+_lab_up_tun() {
+	local d=$LAB_TUNPIPE_DIR
+	# A module in Debian's kernels; its device node comes with it.
+	modprobe -q tun 2>/dev/null
+	if [ ! -e /dev/net/tun ]; then
+		mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200 || return 1
+	fi
+	if [ -z "$d" ]; then
+		d=$(mktemp -d /tmp/ptrig-lab-tunpipe.XXXXXX) || return 1
+		LAB_TUNPIPE_DIR=$d
+		${CC:-gcc} -O2 -std=gnu11 -Wall -Wextra -Werror \
+			"$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/tunpipe.c" -o "$d/tunpipe" || return 1
+	fi
+	# Bounded like everything in the lab; lab_down kills it before that.
+	timeout 3600 "$d/tunpipe" "$LAB_ROUTER" "$LAB_WAN_IF" "$LAB_ISP" tun0 >"$d/out" 2>&1 &
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q ready "$d/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q ready "$d/out" || {
+		_lab_log "tunpipe: $(cat "$d/out")"
+		return 1
+	}
+	lab_exec router ip addr add "$LAB_WAN_IP/32" peer "$LAB_ISP_IP/32" dev "$LAB_WAN_IF" || return 1
+	lab_exec isp ip addr add "$LAB_ISP_IP/32" peer "$LAB_WAN_IP/32" dev tun0 || return 1
+	lab_exec router ip link set "$LAB_WAN_IF" up || return 1
+	lab_exec isp ip link set tun0 up || return 1
+	lab_exec router ip route add default dev "$LAB_WAN_IF"
+}
+
+_lab_up_wg() {
+	local d k1 k2
+	d=$(mktemp -d /tmp/ptrig-lab-wg.XXXXXX) || return 1
+	LAB_TUNPIPE_DIR=$d
+	(umask 077 && wg genkey >"$d/r.key" && wg genkey >"$d/i.key") || return 1
+	k1=$(wg pubkey <"$d/r.key") && k2=$(wg pubkey <"$d/i.key") || return 1
+	_lab_veth router dsl0 isp dsl0 || return 1
+	lab_exec router ip addr add 192.0.2.130/30 dev dsl0 || return 1
+	lab_exec isp ip addr add 192.0.2.129/30 dev dsl0 || return 1
+	lab_exec router ip link add wg0 type wireguard || return 1
+	lab_exec isp ip link add wg0 type wireguard || return 1
+	# Both ends know each other's endpoint: a responder that does not
+	# (isp, until the router speaks first) drops what it would send.
+	lab_exec router wg set wg0 listen-port 51820 private-key "$d/r.key" peer "$k2" \
+		allowed-ips 0.0.0.0/0 endpoint 192.0.2.129:51820 || return 1
+	lab_exec isp wg set wg0 listen-port 51820 private-key "$d/i.key" peer "$k1" \
+		allowed-ips "$LAB_WAN_IP/32" endpoint 192.0.2.130:51820 || return 1
+	lab_exec router ip addr add "$LAB_WAN_IP/32" peer "$LAB_ISP_IP/32" dev wg0 || return 1
+	lab_exec isp ip addr add "$LAB_ISP_IP/32" peer "$LAB_WAN_IP/32" dev wg0 || return 1
+	lab_exec router ip link set wg0 up || return 1
+	lab_exec isp ip link set wg0 up || return 1
+	lab_exec router ip route add default dev wg0
+}
+
+# PPPoE: the router's Ethernet port dsl0 faces isp's dsl0, where
+# pppoe-server (user mode) answers; pppd in the router dials with the
+# kernel PPPoE plugin and makes ppp0 the default route.
+LAB_PPPOE_DIR=
+_lab_up_pppoe() {
+	local d
+	d=$(mktemp -d /tmp/ptrig-lab-pppoe.XXXXXX) || return 1
+	LAB_PPPOE_DIR=$d
+	# Modules in Debian's kernels; pppd needs the /dev/ppp node.
+	modprobe -q -a ppp_generic pppoe 2>/dev/null
+	[ -e /dev/ppp ] || mknod -m 600 /dev/ppp c 108 0 || return 1
+	_lab_veth router dsl0 isp dsl0 || return 1
+	printf 'noauth\nlcp-echo-interval 10\nlcp-echo-failure 3\nmtu 1492\nmru 1492\n' >"$d/server-options"
+	_lab_pppoe_server "$LAB_WAN_IP" || return 1
+	_lab_ppp_dial
+}
+
+# _lab_pppoe_server ADDRESS: (re)start the access concentrator, handing out
+# ADDRESS.
+LAB_PPPOE_SERVER_PID=
+_lab_pppoe_server() {
+	if [ -n "$LAB_PPPOE_SERVER_PID" ]; then
+		kill "$LAB_PPPOE_SERVER_PID" 2>/dev/null
+		wait "$LAB_PPPOE_SERVER_PID" 2>/dev/null
+	fi
+	# ip netns exec execs timeout, which passes a kill on: $! stops it
+	# (not lab_exec: in a function, $! would be a subshell's pid).
+	ip netns exec "$LAB_ISP" timeout 3600 pppoe-server -F -I dsl0 -L "$LAB_ISP_IP" -R "$1" -N 1 \
+		-O "$LAB_PPPOE_DIR/server-options" >"$LAB_PPPOE_DIR/server.log" 2>&1 &
+	LAB_PPPOE_SERVER_PID=$!
+	sleep 0.3
+}
+
+# _lab_ppp_dial: start pppd in the router; wait (20 s at most) for ppp0
+# with an address.
+_lab_ppp_dial() {
+	local i
+	# Not through lab_exec (a function: $! would be a subshell's pid).
+	ip netns exec "$LAB_ROUTER" timeout 3600 pppd plugin pppoe.so nic-dsl0 noauth nodetach \
+		defaultroute mtu 1492 mru 1492 lcp-echo-interval 10 lcp-echo-failure 3 \
+		noipdefault ipcp-accept-local noccp nobsdcomp nodeflate \
+		>"$LAB_PPPOE_DIR/pppd.log" 2>&1 &
+	LAB_PPPD_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		lab_exec router ip -4 -o addr show dev ppp0 2>/dev/null | grep -q inet && return 0
+		sleep 0.1
+	done
+	_lab_log "ppp0 did not come up: $(head -c 1500 "$LAB_PPPOE_DIR/pppd.log" | tr "\n" "|")"
+	return 1
+}
+
+# lab_ppp_reconnect [ADDRESS]: hang up (pppd ends, ppp0 goes away), then
+# dial again: a new ppp0 with a new ifindex, and with ADDRESS if given.
+lab_ppp_reconnect() {
+	local i
+	kill "$LAB_PPPD_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		lab_exec router ip link show ppp0 >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	wait "$LAB_PPPD_PID" 2>/dev/null
+	[ -n "${1:-}" ] && { _lab_pppoe_server "$1" || return 1; }
+	_lab_ppp_dial
 }
 
 # lab_down: remove everything this prefix created; idempotent, never fails.
@@ -357,6 +561,10 @@ lab_down() {
 		done
 		ip netns del "$ns" 2>/dev/null || _lab_log "could not delete netns $ns"
 	done
+	[ -n "$LAB_TUNPIPE_DIR" ] && rm -rf -- "$LAB_TUNPIPE_DIR"
+	[ -n "$LAB_PPPOE_DIR" ] && rm -rf -- "$LAB_PPPOE_DIR"
+	LAB_TUNPIPE_DIR=
+	LAB_PPPOE_DIR=
 	return 0
 }
 

@@ -144,6 +144,11 @@ static inline void tctx_teardown(struct tctx *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The WAN link the programs are loaded for (enum ptrig_link_l2). With
+ * PTRIG_L2_NONE (an L3 device: PPP, tun, WireGuard) every step's frames go
+ * in and are compared without their Ethernet header. */
+static uint32_t tl_link_l2 = PTRIG_L2_ETHER;
+
 /* Fresh skeleton (so fresh, empty maps), config entry, and rule set: every
  * scenario starts from a clean state and cannot see another's entries.
  * max_flows: the flow table's size as --max-flows sets it (0: default). */
@@ -169,6 +174,7 @@ static inline int tctx_setup_sized(struct tctx *c,
 		bpf_map__set_max_entries(c->skel->maps.PTRIG_MAP(embryo),
 					 ptrig_embryo_entries(max_flows));
 	}
+	c->skel->rodata->link_l2 = tl_link_l2;
 	err = ptrig__load(c->skel);
 	ASSERT_TRUE(err == 0, "ptrig__load: %s", strerror(-err));
 	ptrig_skel_map_fds(c->skel, &c->fds);
@@ -335,7 +341,15 @@ static inline int run_step_at(const struct tctx *c, const struct step *st,
 			 st->name, why);
 		return -1;
 	}
-	if (run_prog(c, st->prog, in, in_len, st->mark_in, step_iif(st), r)) {
+	if (tl_link_l2 == PTRIG_L2_NONE) {
+		/* On an L3 link the packet starts at its IP header. */
+		if (run_prog(c, st->prog, in + ETH_HLEN, in_len - ETH_HLEN,
+			     st->mark_in, step_iif(st), r)) {
+			FAIL_MSG(file, line, "step '%s': run failed", st->name);
+			return -1;
+		}
+	} else if (run_prog(c, st->prog, in, in_len, st->mark_in, step_iif(st),
+			    r)) {
 		FAIL_MSG(file, line, "step '%s': run failed", st->name);
 		return -1;
 	}
@@ -350,10 +364,30 @@ static inline int run_step_at(const struct tctx *c, const struct step *st,
 	} else {
 		exp_len = pkt_build(&st->exp, exp);
 	}
-	if (pkt_compare(file, line, st->name, r->pkt, r->pkt_len, exp, exp_len))
+	if (tl_link_l2 == PTRIG_L2_NONE) {
+		uint8_t full[PKT_MAX + ETH_HLEN];
+
+		if (r->pkt_len > PKT_MAX ||
+		    pkt_compare(file, line, st->name, r->pkt, r->pkt_len,
+				exp + ETH_HLEN, exp_len - ETH_HLEN))
+			return -1;
+		/* The checksum verifier below reads Ethernet frames. */
+		memcpy(full, exp, ETH_HLEN);
+		memcpy(full + ETH_HLEN, r->pkt, r->pkt_len);
+		if (!st->same && spec_is_full_ipv4(&st->exp) &&
+		    pkt_verify_csums(full, r->pkt_len + ETH_HLEN, why,
+				     sizeof(why))) {
+			FAIL_MSG(file, line, "step '%s': output checksum: %s",
+				 st->name, why);
+			return -1;
+		}
+	} else if (pkt_compare(file, line, st->name, r->pkt, r->pkt_len, exp,
+			       exp_len)) {
 		return -1;
+	}
 	/* Belt and braces: a rewritten frame must also verify on its own. */
-	if (!st->same && spec_is_full_ipv4(&st->exp) &&
+	if (tl_link_l2 == PTRIG_L2_ETHER && !st->same &&
+	    spec_is_full_ipv4(&st->exp) &&
 	    pkt_verify_csums(r->pkt, r->pkt_len, why, sizeof(why))) {
 		FAIL_MSG(file, line, "step '%s': output checksum: %s", st->name,
 			 why);

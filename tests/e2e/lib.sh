@@ -370,7 +370,7 @@ ptrig() { "${PL:-$PTRIG_LOAD}" --netns "$LAB_ROUTER" "$@"; }
 # MSG (default "attach wan0 exits 0"), or print the loader's output and die.
 ptrig_attach() {
 	local msg=${2:-attach $LAB_WAN_IF exits 0} log=$E2E_TMP/attach.log
-	if ptrig attach "$LAB_WAN_IF" -c "$1" >"$log" 2>&1; then
+	if ptrig attach "$LAB_WAN_IF" -c "$1" ${LAB_XDP_MODE:+--xdp-mode "$LAB_XDP_MODE"} >"$log" 2>&1; then
 		pass "$msg"
 	else
 		sed 's/^/    /' "$log"

@@ -100,7 +100,7 @@ assert_eq "ftp $H1 $WAN" \
 	"status --json: trigger ftp, owner $H1, external $WAN"
 # Two data connections (RETR, STOR), each a flow to a port in 50000-50010,
 # still listed during their 10 s closing timeout.
-F=$(ptrig flows wan0 --json)
+F=$(ptrig flows "$LAB_WAN_IF" --json)
 check "flows --json: 2 data flows from $R1 to $WAN:50000-50010, owner $H1" json_test "
 	[.flows[] | select(.rule == \"ftp\" and .proto == \"tcp\" and .remote == \"$R1\"
 		and .external == \"$WAN\" and .owner == \"$H1\"

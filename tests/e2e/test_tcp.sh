@@ -64,7 +64,7 @@ assert_eq 0 $? "inbound: remote1 -> $WAN:113 connected and finished"
 bg_wait "$L_PID" 10
 assert_eq 0 $? "inbound: lanhost1's listener finished cleanly"
 # Right away: a closed TCP flow stays listed only for its 10 s closing timeout.
-FLOWS=$(ptrig flows wan0 --json)
+FLOWS=$(ptrig flows "$LAB_WAN_IF" --json)
 assert_file_sha256_eq "$T/r2l.in" "$T/r2l.out" "inbound: 8 MiB remote1 -> lanhost1 intact (sha256)"
 assert_file_sha256_eq "$T/l2r.in" "$T/l2r.out" "inbound: 8 MiB lanhost1 -> remote1 intact (sha256)"
 

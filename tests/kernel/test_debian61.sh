@@ -7,12 +7,14 @@
 #                             boot with nf_conntrack loaded: BPF fixtures,
 #                             verifier budget, loader tests,
 #                             e2e TCP, UDP, active FTP, conntrack safety and
-#                             the loader's advice
+#                             the loader's advice; and one boot for the WAN
+#                             link types (tests/links: PPPoE with reconnects,
+#                             VLAN, WireGuard, flowtable; and tun)
 #   test_debian61.sh --full   (make test-kernels) two boots: without
 #                             nf_conntrack (unit, fixtures, verifier budget,
 #                             loader tests, then the advice test, which loads
 #                             it as the loader advises), and with it (every
-#                             suite); writes bench/results/verifier.md with
+#                             suite, the link types included); writes bench/results/verifier.md with
 #                             this machine's kernel and the guest's
 #
 # Env: VM_KERNEL_PKG (default linux-image-6.1.0-57-amd64) and the other VM_*
@@ -118,7 +120,14 @@ if [ $full -eq 1 ]; then
 	fi
 fi
 
+# WAN link types (PPPoE, VLAN, WireGuard, tun, nft flowtable): the modules
+# they need exist only in the guest. A boot of their own.
+# make test: each over the TCP scenario (and PPPoE's reconnects); tun, which
+# the host runs too, only in test-kernels.
+LINK_TESTS=(tests/links/test_*.sh)
+
 if [ $full -eq 0 ]; then
+	LAB_LINK_SCENARIOS=tcp boot links with-ct "${LINK_TESTS[@]}"
 	boot with-ct with-ct "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
 		tests/loader/test_loader.sh tests/e2e/test_tcp.sh tests/e2e/test_udp.sh \
 		tests/e2e/test_ftp.sh tests/e2e/test_conntrack_safety.sh tests/e2e/test_advice.sh
@@ -126,7 +135,7 @@ else
 	boot without-ct without-ct "$BUILD/tests/test_config" "${FIXTURES[@]}" \
 		"$BUILD/tests/verifier_budget" tests/loader/test_loader.sh tests/e2e/test_advice.sh
 	boot with-ct with-ct "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
-		tests/loader/test_*.sh tests/e2e/test_*.sh
+		tests/loader/test_*.sh tests/e2e/test_*.sh "${LINK_TESTS[@]}"
 
 	# The verifier table: this machine's kernel, then the guests'.
 	mkdir -p bench/results
