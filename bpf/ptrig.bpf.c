@@ -158,6 +158,9 @@ static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 		__sync_fetch_and_or(&f->flags, PTRIG_FLOW_CLOSING);
 }
 
+#include "ptrig_icmp.h"
+#include "ptrig_frag.h"
+
 /* ---------------------------------------------------------------- XDP -- */
 
 /* Rewrite the destination address; addresses sit at fixed offsets, the L4
@@ -350,6 +353,21 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	int reason;
 
 	reason = parse_ipv4_l4(data, data_end, &p);
+	if (reason == PTRIG_STAT_PASS_FRAGMENT) {
+		if (xdp_frag(data_end, &p)) {
+			stat_inc(PTRIG_STAT_FRAG_IN_TRANSLATED);
+			return XDP_PASS;
+		}
+	} else if (reason == PTRIG_STAT_PASS_OTHER_PROTO) {
+		reason = xdp_icmp(data_end, &p);
+		if (reason < 0) {
+			/* Conntrack finds the owner's connection in the
+			 * translated quote: the error is RELATED, which a
+			 * stateful firewall accepts; no mark. */
+			stat_inc(PTRIG_STAT_ICMP_IN_TRANSLATED);
+			return XDP_PASS;
+		}
+	}
 	if (reason >= 0)
 		goto pass;
 	cfg = ptrig_config_get();
@@ -487,6 +505,8 @@ forward:
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
 	}
+	if (p.first_frag)
+		frag_remember(&p, PTRIG_FRAG_IN, flow->owner, now);
 	/* Until the owner answers, conntrack sees a new connection (also for
 	 * a retransmitted SYN), which the firewall accepts by the mark. */
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
@@ -755,8 +775,69 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 		stat_inc(PTRIG_STAT_ERROR);
 		return false;
 	}
+	if (p->first_frag)
+		frag_remember(p, PTRIG_FRAG_OUT, to, now);
 	stat_inc(PTRIG_STAT_TC_EGRESS_TRANSLATED);
 	return true;
+}
+
+/* The source address of an outbound IPv4 packet: both fields it touches
+ * (the address and the header checksum) sit at fixed offsets. */
+static __always_inline int tc_snat_l3(struct __sk_buff *skb, __be32 from,
+				      __be32 to)
+{
+	if (bpf_l3_csum_replace(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check),
+		    from, to, sizeof(to)) ||
+	    bpf_skb_store_bytes(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, saddr),
+		    &to, sizeof(to), 0))
+		return -1;
+	return 0;
+}
+
+/* A later fragment of a datagram whose first fragment tc_reply() gave the
+ * external source. */
+static __always_inline void tc_frag(struct __sk_buff *skb, const struct pkt *p)
+{
+	__be32 to = frag_lookup(p, PTRIG_FRAG_OUT);
+
+	if (!to)
+		return;
+	if (tc_snat_l3(skb, p->saddr, to)) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return;
+	}
+	stat_inc(PTRIG_STAT_FRAG_OUT_TRANSLATED);
+}
+
+/* Enough for an ICMP error quoting a datagram's headers, options and all. */
+#define TC_ICMP_PULL_LEN                                                       \
+	(sizeof(struct ethhdr) + 60 + sizeof(struct icmphdr) + 60 +            \
+	 sizeof(struct tcphdr))
+
+/* An ICMP error leaving: translate it if it is about a triggered flow. */
+static __noinline void tc_icmp_egress(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+	struct pkt p = {};
+	__u32 want;
+
+	want = skb->len < TC_ICMP_PULL_LEN ? skb->len : TC_ICMP_PULL_LEN;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + want > data_end) {
+		if (bpf_skb_pull_data(skb, want))
+			return;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	if (parse_ipv4_l4(data, data_end, &p) != PTRIG_STAT_PASS_OTHER_PROTO)
+		return;
+	/* Like other packets it leaves alone, an error that is not about
+	 * a flow counts nothing here: the box sends plenty of its own. */
+	if (tc_icmp(data_end, &p) < 0)
+		stat_inc(PTRIG_STAT_ICMP_OUT_TRANSLATED);
 }
 
 #define TC_PULL_LEN (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
@@ -783,6 +864,15 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		reason = parse_ipv4_l4(data, data_end, &p);
+	}
+	if (reason == PTRIG_STAT_PASS_FRAGMENT) {
+		tc_frag(skb, &p);
+		return TC_ACT_OK;
+	}
+	if (reason == PTRIG_STAT_PASS_OTHER_PROTO &&
+	    p.proto == IPPROTO_ICMP) {
+		tc_icmp_egress(skb);
+		return TC_ACT_OK;
 	}
 	if (reason >= 0)
 		return TC_ACT_OK;

@@ -16,7 +16,7 @@
 
 /* Bumped on any change of a pinned map's key or value layout. It is part of
  * every map name, so an upgrade across layouts never reuses a stale map. */
-#define PTRIG_LAYOUT_VERSION 2
+#define PTRIG_LAYOUT_VERSION 3
 
 #define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
 
@@ -33,7 +33,8 @@
 	X(embryo)                                                              \
 	X(cnt)                                                                 \
 	X(stats)                                                               \
-	X(events)
+	X(events)                                                              \
+	X(frags)
 
 #define PTRIG_CAT_(a, b) a##b
 #define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
@@ -218,6 +219,34 @@ ptrig_embryo_entries(__u32 max_flows)
 	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
 
+/* ptrig_frags: where the later fragments of a datagram whose first
+ * fragment was translated go. Only the first fragment holds the ports, so
+ * its translation is remembered for a few seconds under the fields every
+ * fragment carries. Addresses as on the wire before translation. */
+struct ptrig_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 dir; /* enum ptrig_frag_dir */
+};
+
+enum ptrig_frag_dir {
+	PTRIG_FRAG_IN = 1,  /* remote -> external: daddr becomes `to` */
+	PTRIG_FRAG_OUT = 2, /* owner -> remote: saddr becomes `to` */
+};
+
+struct ptrig_frag {
+	__be32 to;
+	__u32 pad;
+	__u64 stamp_ns; /* when the first fragment passed */
+};
+
+/* Fragments of one datagram follow each other within milliseconds; an
+ * entry older than this is stale (the IP id may have come round). */
+#define PTRIG_FRAG_TIMEOUT_NS (5 * 1000000000ull)
+#define PTRIG_FRAG_ENTRIES 4096
+
 /* ptrig_cfg_v1[0]: one entry, written by the loader. */
 struct ptrig_config {
 	__u32 layout_version;
@@ -279,6 +308,16 @@ enum ptrig_stat {
 	PTRIG_STAT_FLOW_PROMOTED,	 /* embryonic -> established */
 	PTRIG_STAT_SYN_ON_LIVE_FLOW,	 /* a SYN conntrack keeps on its live
 					    connection: forwarded, no new flow */
+	/* ICMP errors about a triggered flow, translated (XDP: counted
+	 * instead of XDP_TRANSLATED), and ICMP errors passed untouched. */
+	PTRIG_STAT_ICMP_IN_TRANSLATED,
+	PTRIG_STAT_ICMP_OUT_TRANSLATED,
+	PTRIG_STAT_PASS_ICMP_NO_FLOW,	/* quotes no live flow of ours */
+	PTRIG_STAT_PASS_ICMP_MALFORMED, /* truncated or inconsistent quote */
+	/* Later fragments of a translated datagram (the first one counts as
+	 * any packet of its flow). */
+	PTRIG_STAT_FRAG_IN_TRANSLATED,
+	PTRIG_STAT_FRAG_OUT_TRANSLATED,
 	PTRIG_STAT_MAX,
 };
 

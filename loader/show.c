@@ -72,6 +72,12 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_PASS_TRIG_FLOW_REPLY] = "pass_trigger_flow_reply",
 	[PTRIG_STAT_FLOW_PROMOTED] = "flows_established",
 	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
+	[PTRIG_STAT_ICMP_IN_TRANSLATED] = "icmp_in_translated",
+	[PTRIG_STAT_ICMP_OUT_TRANSLATED] = "icmp_out_translated",
+	[PTRIG_STAT_PASS_ICMP_NO_FLOW] = "pass_icmp_no_flow",
+	[PTRIG_STAT_PASS_ICMP_MALFORMED] = "pass_icmp_malformed",
+	[PTRIG_STAT_FRAG_IN_TRANSLATED] = "frag_in_translated",
+	[PTRIG_STAT_FRAG_OUT_TRANSLATED] = "frag_out_translated",
 };
 
 void stats_read(int fd, uint64_t *out)
