@@ -869,8 +869,7 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 		tc_frag(skb, &p);
 		return TC_ACT_OK;
 	}
-	if (reason == PTRIG_STAT_PASS_OTHER_PROTO &&
-	    p.proto == IPPROTO_ICMP) {
+	if (reason == PTRIG_STAT_PASS_OTHER_PROTO && p.proto == IPPROTO_ICMP) {
 		tc_icmp_egress(skb);
 		return TC_ACT_OK;
 	}

@@ -47,8 +47,8 @@ static __always_inline __be32 frag_lookup(const struct pkt *p, __u8 dir)
 
 	frag_key(&k, p, dir);
 	v = bpf_map_lookup_elem(&PTRIG_MAP(frags), &k);
-	if (!v || bpf_ktime_get_coarse_ns() - v->stamp_ns >
-			  PTRIG_FRAG_TIMEOUT_NS)
+	if (!v ||
+	    bpf_ktime_get_coarse_ns() - v->stamp_ns > PTRIG_FRAG_TIMEOUT_NS)
 		return 0;
 	return v->to;
 }

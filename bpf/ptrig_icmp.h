@@ -46,8 +46,7 @@ static __always_inline bool icmp_is_error(__u8 type)
  * first 8 transport bytes, PASS_OTHER_PROTO for any other ICMP, or
  * PASS_ICMP_MALFORMED. Only bytes inside the outer datagram (not link
  * padding) count as quote. */
-static __always_inline int icmp_quote_parse(void *data_end,
-					    const struct pkt *p,
+static __always_inline int icmp_quote_parse(void *data_end, const struct pkt *p,
 					    struct icmp_quote *q)
 {
 	struct icmphdr *icmp = p->l4h;
@@ -142,9 +141,8 @@ icmp_flow(__be32 remote, __be16 remote_port, __be16 local_port, __u8 proto)
 	f = bpf_map_lookup_elem(&PTRIG_MAP(flows), &key);
 	if (!f)
 		f = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &key);
-	if (!f ||
-	    idle_past(bpf_ktime_get_coarse_ns(), f->last_seen_ns,
-		      ptrig_flow_idle_timeout(f)))
+	if (!f || idle_past(bpf_ktime_get_coarse_ns(), f->last_seen_ns,
+			    ptrig_flow_idle_timeout(f)))
 		return NULL;
 	return f;
 }

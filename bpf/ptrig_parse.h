@@ -20,9 +20,9 @@ struct pkt {
 	__be16 sport;
 	__be16 dport;
 	__be16 ip_id; /* for fragments: with the addresses, names a datagram */
-	__u8 proto;	/* IPPROTO_TCP / IPPROTO_UDP */
-	__u8 l4;	/* enum ptrig_l4 */
-	__u8 tcp_flags; /* 0 for UDP */
+	__u8 proto;   /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 l4;      /* enum ptrig_l4 */
+	__u8 tcp_flags;	 /* 0 for UDP */
 	__u8 first_frag; /* the first fragment of a fragmented datagram */
 };
 

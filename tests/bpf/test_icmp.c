@@ -23,18 +23,16 @@
 /* The owner's reply as it left (external source) and as the owner sent
  * it: what errors about it quote, before and after translation. DF set,
  * as Linux sends TCP. */
-static const struct pkt_spec q_tcp_wan = TCP(WAN, 113, REM1, 40000,
-					     TH_ACK | TH_PSH, .frag = 0x4000,
-					     .payload_len = 1200);
-static const struct pkt_spec q_tcp_lan = TCP(LAN1, 113, REM1, 40000,
-					     TH_ACK | TH_PSH, .frag = 0x4000,
-					     .payload_len = 1200);
-static const struct pkt_spec q_tcp_wan_opt =
-	TCP(WAN, 113, REM1, 40000, TH_ACK, .ip_opt_words = 2,
-	    .payload_len = 100);
-static const struct pkt_spec q_tcp_lan_opt =
-	TCP(LAN1, 113, REM1, 40000, TH_ACK, .ip_opt_words = 2,
-	    .payload_len = 100);
+static const struct pkt_spec q_tcp_wan =
+	TCP(WAN, 113, REM1, 40000, TH_ACK | TH_PSH, .frag = 0x4000,
+	    .payload_len = 1200);
+static const struct pkt_spec q_tcp_lan =
+	TCP(LAN1, 113, REM1, 40000, TH_ACK | TH_PSH, .frag = 0x4000,
+	    .payload_len = 1200);
+static const struct pkt_spec q_tcp_wan_opt = TCP(
+	WAN, 113, REM1, 40000, TH_ACK, .ip_opt_words = 2, .payload_len = 100);
+static const struct pkt_spec q_tcp_lan_opt = TCP(
+	LAN1, 113, REM1, 40000, TH_ACK, .ip_opt_words = 2, .payload_len = 100);
 static const struct pkt_spec q_udp_wan =
 	UDP(WAN, 113, REM1, 5000, .payload_len = 40);
 static const struct pkt_spec q_udp_lan =
@@ -48,23 +46,19 @@ static const struct pkt_spec q_rem_udp_lan =
 	UDP(REM1, 5000, LAN1, 113, .payload_len = 40);
 static const struct pkt_spec q_rem_udp_wan =
 	UDP(REM1, 5000, WAN, 113, .payload_len = 40);
-static const struct pkt_spec q_rem_tcp_lan =
-	TCP(REM1, 40000, LAN1, 113, TH_ACK, .frag = 0x4000,
-	    .payload_len = 1400);
+static const struct pkt_spec q_rem_tcp_lan = TCP(
+	REM1, 40000, LAN1, 113, TH_ACK, .frag = 0x4000, .payload_len = 1400);
 static const struct pkt_spec q_rem_tcp_wan =
-	TCP(REM1, 40000, WAN, 113, TH_ACK, .frag = 0x4000,
-	    .payload_len = 1400);
+	TCP(REM1, 40000, WAN, 113, TH_ACK, .frag = 0x4000, .payload_len = 1400);
 /* Not a flow, or not ours. */
 static const struct pkt_spec q_tcp_other_port =
 	TCP(WAN, 113, REM1, 40001, TH_ACK, .payload_len = 10);
 static const struct pkt_spec q_tcp_lan_src =
 	TCP(LAN1, 113, REM1, 40000, TH_ACK, .payload_len = 10);
-static const struct pkt_spec q_tcp_wan_frag =
-	TCP(WAN, 113, REM1, 40000, TH_ACK, .frag = 0x2000 | 100,
-	    .payload_len = 16);
-static const struct pkt_spec q_icmp_wan = {.proto = IPPROTO_ICMP,
-					   .saddr = WAN,
-					   .daddr = REM1};
+static const struct pkt_spec q_tcp_wan_frag = TCP(
+	WAN, 113, REM1, 40000, TH_ACK, .frag = 0x2000 | 100, .payload_len = 16);
+static const struct pkt_spec q_icmp_wan = {
+	.proto = IPPROTO_ICMP, .saddr = WAN, .daddr = REM1};
 static const struct pkt_spec q_rem_udp_lan2 =
 	UDP(REM1, 5000, LAN2, 113, .payload_len = 40);
 
@@ -110,10 +104,10 @@ static int setup(struct tctx *c)
 static int run_counted(struct tctx *c, const struct step *st, int want)
 {
 	static const uint32_t watched[] = {
-		PTRIG_STAT_XDP_TRANSLATED,     PTRIG_STAT_ICMP_IN_TRANSLATED,
+		PTRIG_STAT_XDP_TRANSLATED,	PTRIG_STAT_ICMP_IN_TRANSLATED,
 		PTRIG_STAT_ICMP_OUT_TRANSLATED, PTRIG_STAT_PASS_ICMP_NO_FLOW,
 		PTRIG_STAT_PASS_ICMP_MALFORMED, PTRIG_STAT_PASS_OTHER_PROTO,
-		PTRIG_STAT_PASS_MALFORMED,     PTRIG_STAT_TC_EGRESS_TRANSLATED,
+		PTRIG_STAT_PASS_MALFORMED,	PTRIG_STAT_TC_EGRESS_TRANSLATED,
 	};
 	uint64_t before[sizeof(watched) / sizeof(watched[0])];
 	size_t i;
@@ -179,15 +173,15 @@ static int test_inbound(struct tctx *c)
 				 .quote_l4 = 40),
 			 ICMPERR(HOP, LAN1, 3, 4, &q_tcp_lan, .icmp_mtu = 1400,
 				 .quote_l4 = 40)),
-		XDP_ICMP("frag needed, TCP, 8-byte quote",
-			 ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .icmp_mtu = 1400),
-			 ICMPERR(HOP, LAN1, 3, 4, &q_tcp_lan,
-				 .icmp_mtu = 1400)),
-		XDP_ICMP("host unreachable, TCP, quote with IP options",
-			 ICMPERR(HOP, WAN, 3, 1, &q_tcp_wan_opt,
-				 .quote_l4 = 20),
-			 ICMPERR(HOP, LAN1, 3, 1, &q_tcp_lan_opt,
-				 .quote_l4 = 20)),
+		XDP_ICMP(
+			"frag needed, TCP, 8-byte quote",
+			ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .icmp_mtu = 1400),
+			ICMPERR(HOP, LAN1, 3, 4, &q_tcp_lan, .icmp_mtu = 1400)),
+		XDP_ICMP(
+			"host unreachable, TCP, quote with IP options",
+			ICMPERR(HOP, WAN, 3, 1, &q_tcp_wan_opt, .quote_l4 = 20),
+			ICMPERR(HOP, LAN1, 3, 1, &q_tcp_lan_opt,
+				.quote_l4 = 20)),
 		XDP_ICMP("outer IP options too",
 			 ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .icmp_mtu = 1400,
 				 .ip_opt_words = 1),
@@ -198,15 +192,13 @@ static int test_inbound(struct tctx *c)
 			 ICMPERR(HOP, LAN1, 11, 0, &q_udp_lan)),
 		XDP_ICMP("port unreachable, UDP, whole datagram quoted",
 			 ICMPERR(REM1, WAN, 3, 3, &q_udp_wan, .quote_l4 = 48),
-			 ICMPERR(REM1, LAN1, 3, 3, &q_udp_lan,
-				 .quote_l4 = 48)),
+			 ICMPERR(REM1, LAN1, 3, 3, &q_udp_lan, .quote_l4 = 48)),
 		XDP_ICMP("UDP without checksum: stays without",
 			 ICMPERR(HOP, WAN, 3, 3, &q_udp0_wan),
 			 ICMPERR(HOP, LAN1, 3, 3, &q_udp0_lan)),
 		XDP_ICMP("parameter problem, TCP",
 			 ICMPERR(HOP, WAN, 12, 0, &q_tcp_wan, .quote_l4 = 20),
-			 ICMPERR(HOP, LAN1, 12, 0, &q_tcp_lan,
-				 .quote_l4 = 20)),
+			 ICMPERR(HOP, LAN1, 12, 0, &q_tcp_lan, .quote_l4 = 20)),
 		XDP_ICMP_SAME("quotes another remote port: no flow",
 			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_other_port),
 			      PTRIG_STAT_PASS_ICMP_NO_FLOW),
@@ -216,10 +208,10 @@ static int test_inbound(struct tctx *c)
 		XDP_ICMP_SAME("quote's source is not the external address",
 			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_lan_src),
 			      PTRIG_STAT_PASS_ICMP_NO_FLOW),
-		XDP_ICMP_SAME("quote cut to 4 transport bytes",
-			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan,
-				      .quote_l4 = 4),
-			      PTRIG_STAT_PASS_ICMP_MALFORMED),
+		XDP_ICMP_SAME(
+			"quote cut to 4 transport bytes",
+			ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .quote_l4 = 4),
+			PTRIG_STAT_PASS_ICMP_MALFORMED),
 		XDP_ICMP_SAME("quote cut inside its IP header",
 			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan,
 				      .trunc = ETH_HLEN + 20 + 8 + 12),
@@ -234,10 +226,10 @@ static int test_inbound(struct tctx *c)
 		XDP_ICMP_SAME("quote of an ICMP packet",
 			      ICMPERR(HOP, WAN, 3, 4, &q_icmp_wan),
 			      PTRIG_STAT_PASS_ICMP_MALFORMED),
-		XDP_ICMP_SAME("a fragmented error",
-			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan,
-				      .frag = 0x2000),
-			      PTRIG_STAT_PASS_ICMP_MALFORMED),
+		XDP_ICMP_SAME(
+			"a fragmented error",
+			ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .frag = 0x2000),
+			PTRIG_STAT_PASS_ICMP_MALFORMED),
 		XDP_ICMP_SAME("redirect quoting the flow: not translated",
 			      ICMPERR(HOP, WAN, 5, 1, &q_tcp_wan),
 			      PTRIG_STAT_PASS_OTHER_PROTO),
@@ -245,8 +237,7 @@ static int test_inbound(struct tctx *c)
 			      ICMPERR(HOP, WAN, 4, 0, &q_tcp_wan),
 			      PTRIG_STAT_PASS_OTHER_PROTO),
 		XDP_ICMP_SAME("echo request to the external address",
-			      ECHO(REM1, WAN, 8),
-			      PTRIG_STAT_PASS_OTHER_PROTO),
+			      ECHO(REM1, WAN, 8), PTRIG_STAT_PASS_OTHER_PROTO),
 		XDP_ICMP_SAME("ICMP header cut",
 			      ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan,
 				      .trunc = ETH_HLEN + 20 + 6),
@@ -350,8 +341,7 @@ static int test_outbound(struct tctx *c)
 		TC_ICMP_SAME("quote cut to 4 transport bytes",
 			     ICMPERR(LAN1, REM1, 3, 3, &q_rem_udp_lan,
 				     .quote_l4 = 4)),
-		TC_ICMP_SAME("echo reply from the owner",
-			     ECHO(LAN1, REM1, 0)),
+		TC_ICMP_SAME("echo reply from the owner", ECHO(LAN1, REM1, 0)),
 	};
 
 	ASSERT_OK(setup(c));
@@ -366,10 +356,10 @@ static int test_outbound(struct tctx *c)
  * on packets built from scratch, then through the datapath. */
 static int test_icmp_csum_neutral(struct tctx *c)
 {
-	struct pkt_spec s8 = ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan,
-				     .icmp_mtu = 1400);
-	struct pkt_spec d8 = ICMPERR(HOP, LAN1, 3, 4, &q_tcp_lan,
-				     .icmp_mtu = 1400);
+	struct pkt_spec s8 =
+		ICMPERR(HOP, WAN, 3, 4, &q_tcp_wan, .icmp_mtu = 1400);
+	struct pkt_spec d8 =
+		ICMPERR(HOP, LAN1, 3, 4, &q_tcp_lan, .icmp_mtu = 1400);
 	struct pkt_spec s40 = s8, d40 = d8;
 	uint8_t a[PKT_MAX], b[PKT_MAX];
 	size_t ck = ETH_HLEN + 20 + 2;
