@@ -158,6 +158,75 @@ static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 		__sync_fetch_and_or(&f->flags, PTRIG_FLOW_CLOSING);
 }
 
+/* Make sure TC egress will try `ext` for the owner's replies: called
+ * before a flow on it is created (rare), so the reply path never misses. */
+static __always_inline void externals_learn(__be32 ext)
+{
+	struct ptrig_externals *e;
+	__u32 zero = 0, old;
+	int i;
+
+	e = bpf_map_lookup_elem(&PTRIG_MAP(exts), &zero);
+	if (!e)
+		return;
+	for (i = 0; i < PTRIG_MAX_EXTERNALS; i++) {
+		old = e->addr[i];
+		if (old == ext)
+			return;
+		if (old)
+			continue;
+		old = __sync_val_compare_and_swap(&e->addr[i], 0, ext);
+		if (old == 0 || old == ext)
+			return;
+	}
+	/* All taken: the address's own slot, so the same one keeps it. */
+	e->addr[bpf_ntohl(ext) & (PTRIG_MAX_EXTERNALS - 1)] = ext;
+	stat_inc(PTRIG_STAT_ERROR);
+}
+
+/*
+ * The flow of a packet the owner sends (or an error quoting one), key
+ * filled but for the external address, which the packet does not carry:
+ * each learned external address is tried. *map says which table holds it.
+ * With drop_collision, a flow that the box's own NAT has taken over (the
+ * packet comes from the flow's external address, not its owner) is
+ * deleted: the connection conntrack tracks wins, so its replies are no
+ * longer diverted to the trigger's owner.
+ */
+static __always_inline struct ptrig_flow *
+flow_out(struct ptrig_flow_key *key, __be32 from, void **map,
+	 bool drop_collision)
+{
+	struct ptrig_externals *e;
+	struct ptrig_flow *f;
+	__u32 zero = 0;
+	int i;
+
+	e = bpf_map_lookup_elem(&PTRIG_MAP(exts), &zero);
+	if (!e)
+		return NULL;
+	for (i = 0; i < PTRIG_MAX_EXTERNALS; i++) {
+		if (!e->addr[i])
+			break;
+		key->external = e->addr[i];
+		*map = &PTRIG_MAP(flows);
+		f = bpf_map_lookup_elem(*map, key);
+		if (!f) {
+			*map = &PTRIG_MAP(embryo);
+			f = bpf_map_lookup_elem(*map, key);
+			if (!f)
+				continue;
+		}
+		if (f->owner == from)
+			return f;
+		if (drop_collision && from == f->external) {
+			bpf_map_delete_elem(*map, key);
+			stat_inc(PTRIG_STAT_FLOW_COLLISION);
+		}
+	}
+	return NULL;
+}
+
 #include "ptrig_icmp.h"
 #include "ptrig_frag.h"
 
@@ -383,16 +452,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 
 	fkey.remote = p.saddr;
+	fkey.external = p.daddr;
 	fkey.remote_port = p.sport;
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
-		if (flow->external != p.daddr) {
-			reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
-			goto pass;
-		}
 		if (!idle_past(now, flow->last_seen_ns,
 			       ptrig_flow_idle_timeout(flow))) {
 			if (!tcp_opening(&p))
@@ -412,10 +478,6 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	} else {
 		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
 		if (flow) {
-			if (flow->external != p.daddr) {
-				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
-				goto pass;
-			}
 			if (!idle_past(now, flow->last_seen_ns,
 				       ptrig_flow_idle_timeout(flow))) {
 				if (xdp_completes(ctx, &p, flow)) {
@@ -448,7 +510,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	cnt = rule_counters(rule_id);
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
+	tkey.external = p.daddr;
 	trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
+	if (!trig) {
+		/* A trigger that was not NATed: its owner's own address. */
+		tkey.external = 0;
+		trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
+	}
 	if (!trig || trig->generation != rule->generation ||
 	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
 		return xdp_refuse(
@@ -479,6 +547,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 	nf.last_seen_ns = now;
 	nf.opened_ns = now;
+	externals_learn(p.daddr);
 	if (bpf_map_update_elem(&PTRIG_MAP(embryo), &fkey, &nf,
 				stale_embryo ? BPF_ANY : BPF_NOEXIST) == 0) {
 		if (cnt)
@@ -645,6 +714,7 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	cnt = rule_counters(rule_id);
 	key.rule_id = rule_id;
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
+	key.external = owner != p->saddr ? p->saddr : 0;
 
 	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
 	if (t) {
@@ -704,31 +774,15 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	struct ptrig_flow *flow;
 	__u32 csum_off, l4_flags;
 	__be32 from = p->saddr, to;
-
-	void *map = &PTRIG_MAP(flows);
+	void *map;
 
 	fkey.remote = p->daddr;
 	fkey.remote_port = p->dport;
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
-	flow = bpf_map_lookup_elem(map, &fkey);
-	if (!flow) {
-		map = &PTRIG_MAP(embryo);
-		flow = bpf_map_lookup_elem(map, &fkey);
-		if (!flow)
-			return false;
-	}
-	if (flow->owner != from) {
-		/* The box's own NAT gave another connection this flow's WAN
-		 * address and ports (conntrack never saw ptrig's DNAT). The
-		 * connection conntrack tracks wins: drop the flow, so its
-		 * replies are no longer diverted to the trigger's owner. */
-		if (from == flow->external) {
-			bpf_map_delete_elem(map, &fkey);
-			stat_inc(PTRIG_STAT_FLOW_COLLISION);
-		}
+	flow = flow_out(&fkey, from, &map, true);
+	if (!flow)
 		return false;
-	}
 	if (idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
 		return false;
 

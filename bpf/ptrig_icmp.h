@@ -126,21 +126,9 @@ static __always_inline void icmp_quote_rewrite(struct icmp_quote *q,
 	q->icmp->checksum = (__sum16)~csum_fold64(s);
 }
 
-/* The live flow an error quotes, or NULL. Looked up like the packet the
- * error is about; expired flows do not count, and nothing is refreshed. */
-static __always_inline struct ptrig_flow *
-icmp_flow(__be32 remote, __be16 remote_port, __be16 local_port, __u8 proto)
+/* An error's flow counts only while it lives; nothing is refreshed. */
+static __always_inline struct ptrig_flow *icmp_live(struct ptrig_flow *f)
 {
-	struct ptrig_flow_key key = {};
-	struct ptrig_flow *f;
-
-	key.remote = remote;
-	key.remote_port = remote_port;
-	key.local_port = local_port;
-	key.proto = proto;
-	f = bpf_map_lookup_elem(&PTRIG_MAP(flows), &key);
-	if (!f)
-		f = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &key);
 	if (!f || idle_past(bpf_ktime_get_coarse_ns(), f->last_seen_ns,
 			    ptrig_flow_idle_timeout(f)))
 		return NULL;
@@ -153,6 +141,7 @@ icmp_flow(__be32 remote, __be16 remote_port, __be16 local_port, __u8 proto)
  * answered on is no one's: the owner sent nothing it could be about. */
 static __always_inline int xdp_icmp(void *data_end, struct pkt *p)
 {
+	struct ptrig_flow_key key = {};
 	struct icmp_quote q;
 	struct ptrig_flow *f;
 	__be32 owner;
@@ -161,9 +150,18 @@ static __always_inline int xdp_icmp(void *data_end, struct pkt *p)
 	reason = icmp_quote_parse(data_end, p, &q);
 	if (reason >= 0)
 		return reason;
-	f = icmp_flow(q.inner->daddr, q.dport, q.sport, q.proto);
-	if (!f || !(f->flags & PTRIG_FLOW_SEEN_REPLY) ||
-	    f->external != p->daddr || q.inner->saddr != p->daddr)
+	if (q.inner->saddr != p->daddr)
+		return PTRIG_STAT_PASS_ICMP_NO_FLOW;
+	key.remote = q.inner->daddr;
+	key.external = p->daddr;
+	key.remote_port = q.dport;
+	key.local_port = q.sport;
+	key.proto = q.proto;
+	f = bpf_map_lookup_elem(&PTRIG_MAP(flows), &key);
+	if (!f)
+		f = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &key);
+	f = icmp_live(f);
+	if (!f || !(f->flags & PTRIG_FLOW_SEEN_REPLY))
 		return PTRIG_STAT_PASS_ICMP_NO_FLOW;
 	owner = f->owner;
 	icmp_quote_rewrite(&q, &q.inner->saddr, owner);
@@ -177,9 +175,11 @@ static __always_inline int xdp_icmp(void *data_end, struct pkt *p)
  * Returns -1 when translated, else the reason it was left alone. */
 static __always_inline int tc_icmp(void *data_end, struct pkt *p)
 {
+	struct ptrig_flow_key key = {};
 	struct icmp_quote q;
 	struct ptrig_flow *f;
 	__be32 owner, ext;
+	void *map;
 	int reason;
 
 	reason = icmp_quote_parse(data_end, p, &q);
@@ -187,8 +187,12 @@ static __always_inline int tc_icmp(void *data_end, struct pkt *p)
 		return reason;
 	if (q.inner->saddr != p->daddr)
 		return PTRIG_STAT_PASS_ICMP_NO_FLOW;
-	f = icmp_flow(q.inner->saddr, q.sport, q.dport, q.proto);
-	if (!f || f->owner != q.inner->daddr)
+	key.remote = q.inner->saddr;
+	key.remote_port = q.sport;
+	key.local_port = q.dport;
+	key.proto = q.proto;
+	f = icmp_live(flow_out(&key, q.inner->daddr, &map, false));
+	if (!f)
 		return PTRIG_STAT_PASS_ICMP_NO_FLOW;
 	owner = f->owner;
 	ext = f->external;

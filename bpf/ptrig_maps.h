@@ -89,4 +89,12 @@ struct {
 	__type(value, struct ptrig_frag);
 } PTRIG_MAP(frags) SEC(".maps");
 
+/* The external addresses of flows (struct ptrig_externals). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ptrig_externals);
+} PTRIG_MAP(exts) SEC(".maps");
+
 #endif

@@ -34,7 +34,8 @@
 	X(cnt)                                                                 \
 	X(stats)                                                               \
 	X(events)                                                              \
-	X(frags)
+	X(frags)                                                               \
+	X(exts)
 
 #define PTRIG_CAT_(a, b) a##b
 #define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
@@ -134,10 +135,14 @@ struct ptrig_rule {
 	__u8 pad;
 };
 
-/* ptrig_trig_v1 key. peer is 0 for peer=any rules. */
+/* ptrig_trig_v1 key. peer is 0 for peer=any rules. external is the
+ * trigger traffic's NATed source, so each external address of the WAN
+ * interface has its own triggers (one device per rule and address), or 0
+ * when the traffic was not NATed (the owner's own address is external). */
 struct ptrig_trigger_key {
 	__u32 rule_id;
 	__be32 peer;
+	__be32 external;
 };
 
 struct ptrig_trigger {
@@ -151,13 +156,27 @@ struct ptrig_trigger {
 
 /* ptrig_flows_v1 key. Normalised on the remote end, so the inbound packet
  * (remote -> external) and the owner's reply (owner -> remote) find the same
- * entry: eviction can never split the two directions. */
+ * entry: eviction can never split the two directions. The external address
+ * is part of it, so several WAN addresses on one interface can each carry a
+ * flow from the same remote endpoint to the same open port. */
 struct ptrig_flow_key {
 	__be32 remote;
+	__be32 external; /* the address the remote reached */
 	__be16 remote_port;
 	__be16 local_port; /* the open port, same on external and owner */
 	__u8 proto;	   /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 pad[3];
+};
+
+/* ptrig_exts_v1[0]: the external addresses flows were opened on, learned
+ * by the datapath. The owner's reply does not say which external address
+ * its flow has, so TC egress tries each of these (in order; the first zero
+ * ends the list). One WAN address costs one array read. When every slot is
+ * taken, a new address replaces one of them (counted as an error): flows
+ * of the replaced address lose their replies' translation. */
+#define PTRIG_MAX_EXTERNALS 4
+struct ptrig_externals {
+	__be32 addr[PTRIG_MAX_EXTERNALS];
 };
 
 enum ptrig_flow_flags {

@@ -532,9 +532,11 @@ static const struct untouched_row untouched[] = {
 	{XDP_SAME("SYN to the open port on another address",
 		  TCP(REM1, 40001, OTHER_WAN, 113, TH_SYN)),
 	 PTRIG_STAT_PASS_NOT_EXTERNAL},
+	/* Flows are keyed by their external address too: on another
+	 * address, the same ports are no flow. */
 	{XDP_SAME("existing flow's packet to another address",
 		  TCP(REM1, 40000, OTHER_WAN, 113, TH_ACK)),
-	 PTRIG_STAT_PASS_NOT_EXTERNAL},
+	 PTRIG_STAT_PASS_TCP_NO_FLOW},
 	/* TC egress: trigger-port packets (would refresh or conflict) and
 	 * replies of the existing flow (would be SNATed). */
 	{TC_SAME("trigger: offset fragment",
