@@ -77,7 +77,7 @@
 #define PTRIG_MAX_FLOWS_LIMIT (1u << 22)
 #define PTRIG_MAX_TRIGGERS_LIMIT (1u << 20)
 #define PTRIG_FLOW_ENTRY_BYTES 128
-#define PTRIG_TRIGGER_ENTRY_BYTES 104
+#define PTRIG_TRIGGER_ENTRY_BYTES 112
 
 /* Timestamps are refreshed only when they moved by more than this, so a busy
  * flow does not dirty its cache line on every packet. */

@@ -165,6 +165,7 @@ static struct ptrig_flow_key mk_key(uint32_t remote, uint16_t rport,
 
 	memset(&k, 0, sizeof(k));
 	k.remote = htonl(remote);
+	k.external = htonl(WAN);
 	k.remote_port = htons(rport);
 	k.local_port = htons(lport);
 	k.proto = proto;
@@ -326,6 +327,7 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	now = ptrig_now_ns();
 	memset(&tk, 0, sizeof(tk));
 	tk.rule_id = in->xdp_rule_id;
+	tk.external = htonl(WAN); /* NATed: keyed by its external address */
 	memset(&t, 0, sizeof(t));
 	t.owner = htonl(LAN1);
 	t.external = htonl(WAN);
@@ -362,6 +364,17 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	}
 	free(vals);
 	shuffle_u32(in->perm, nflows);
+	{
+		/* The external address the datapath learns with a flow's
+		 * creation, for the reply path. */
+		struct ptrig_externals ex;
+		uint32_t zero = 0;
+
+		memset(&ex, 0, sizeof(ex));
+		ex.addr[0] = htonl(WAN);
+		if (bpf_map_update_elem(in->fds.exts, &zero, &ex, BPF_ANY))
+			die("externals put: %s", strerror(errno));
+	}
 	{
 		struct ptrig_flow_key fk =
 			mk_key(FIX_REMOTE, FIX_RPORT, OPEN_BASE + XDP_RULE,
@@ -954,8 +967,12 @@ static void inst_open_trigger(struct inst *in)
 		die("trigger run: %s", strerror(errno));
 	memset(&tk, 0, sizeof(tk));
 	tk.rule_id = in->trig_rule_id;
-	if (bpf_map_lookup_elem(in->fds.trig, &tk, &t))
-		die("TC egress did not open the trigger");
+	tk.external = htonl(WAN); /* NATed, found through conntrack */
+	if (bpf_map_lookup_elem(in->fds.trig, &tk, &t)) {
+		tk.external = 0; /* not NATed */
+		if (bpf_map_lookup_elem(in->fds.trig, &tk, &t))
+			die("TC egress did not open the trigger");
+	}
 	if (ntohl(t.owner) == LAN1)
 		ct_mode =
 			"conntrack entry found (source NAT), owner = LAN host";
