@@ -193,9 +193,9 @@ static __always_inline void externals_learn(__be32 ext)
  * deleted: the connection conntrack tracks wins, so its replies are no
  * longer diverted to the trigger's owner.
  */
-static __always_inline struct ptrig_flow *
-flow_out(struct ptrig_flow_key *key, __be32 from, void **map,
-	 bool drop_collision)
+static __always_inline struct ptrig_flow *flow_out(struct ptrig_flow_key *key,
+						   __be32 from, void **map,
+						   bool drop_collision)
 {
 	struct ptrig_externals *e;
 	struct ptrig_flow *f;
