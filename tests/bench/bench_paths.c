@@ -83,7 +83,7 @@
 #define TRIG_LAN_PORT 50000
 
 #define MAX_ROUNDS 32
-#define MAX_VARIANTS 64
+#define MAX_VARIANTS 96
 #define ETH_OFF_SADDR (14 + 12)
 #define ETH_OFF_DADDR (14 + 16)
 
@@ -141,6 +141,7 @@ struct inst {
 	uint32_t *perm;		     /* random order to cycle through them */
 	long perm_pos_hit, perm_pos_reply;
 	uint32_t create_seq; /* next new-flow key for the creation path */
+	uint64_t frag_calls; /* calls of the later-fragment path */
 	struct ring_buffer *rb;
 	uint64_t events;
 	long prefilled; /* verified present after the pre-fill */
@@ -441,6 +442,9 @@ enum kind {
 	K_XDP_HIT_FIX,
 	K_TC_REPLY_FIX,
 	K_XDP_EMBRYO_FIX,
+	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
+	K_XDP_FRAG, /* a later fragment of a datagram that was DNATed */
+	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
 };
 
 struct variant {
@@ -479,6 +483,26 @@ static size_t build(uint8_t *b, uint32_t s, uint16_t sp, uint32_t d,
 	return pkt_build(&ps, b);
 }
 
+/* The fragment entry the later-fragment path finds: the first fragment
+ * of REM1's datagram 0x1234 to WAN went to LAN1 just now. */
+static void frag_seed(struct inst *in)
+{
+	struct ptrig_frag_key k;
+	struct ptrig_frag f;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = htonl(REM1);
+	k.daddr = htonl(WAN);
+	k.id = htons(0x1234);
+	k.proto = IPPROTO_UDP;
+	k.dir = PTRIG_FRAG_IN;
+	memset(&f, 0, sizeof(f));
+	f.to = htonl(LAN1);
+	f.stamp_ns = ptrig_now_ns();
+	if (bpf_map_update_elem(in->fds.frags, &k, &f, BPF_ANY))
+		die("fragment entry put: %s", strerror(errno));
+}
+
 /* The packet of call n (same buffer for hot paths). */
 static size_t next_pkt(struct variant *v, uint8_t *buf)
 {
@@ -497,6 +521,12 @@ static size_t next_pkt(struct variant *v, uint8_t *buf)
 		k = in->keys[idx];
 		return build(buf, LAN1, ntohs(k.local_port), ntohl(k.remote),
 			     ntohs(k.remote_port), TH_ACK);
+	case K_XDP_FRAG:
+		/* Keep its fragment entry fresh (it lives 5 s). */
+		if (in->frag_calls++ % 4096 == 0)
+			frag_seed(in);
+		memcpy(buf, v->pkt, v->len);
+		return v->len;
 	case K_XDP_CREATE:
 		k = create_key(in->create_seq++);
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
@@ -577,6 +607,25 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 	case K_TC_REPLY_FIX:
 		if (r->retval != TC_ACT_OK || !same)
 			mark_bad(v, "verdict %u, changed %d", r->retval, !same);
+		break;
+	case K_XDP_ICMP:
+	case K_XDP_FRAG:
+		if (r->retval != XDP_PASS || olen < 34 ||
+		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
+			mark_bad(v, "verdict %u, daddr %#x, meta %u", r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
+				 r->meta_len);
+		break;
+	case K_TC_ICMP:
+		/* Outer source and the quoted destination: the WAN address. */
+		if (r->retval != TC_ACT_OK || olen < 62 ||
+		    get_be32(o + ETH_OFF_SADDR) != WAN ||
+		    get_be32(o + 14 + 20 + 8 + 16) != WAN)
+			mark_bad(v, "verdict %u, saddr %#x, quoted daddr %#x",
+				 r->retval,
+				 olen < 62 ? 0 : get_be32(o + ETH_OFF_SADDR),
+				 olen < 62 ? 0
+					   : get_be32(o + 14 + 20 + 8 + 16));
 		break;
 	case K_TC_REPLY_HOT:
 	case K_TC_REPLY_CYCLE:
@@ -911,6 +960,62 @@ static void add_inst_vars(struct inst *in)
 	add_var(NAME("tc_reply_cycle"), "TC reply translation",
 		WHAT("cycling all flows (cache-miss)"), K_TC_REPLY_CYCLE, in,
 		in->tce_fd, false, false);
+	{
+		/* ICMP errors and fragments of the hot flow: new paths, each
+		 * a rewrite, so repeat=1 only. */
+		struct ptrig_flow_key k = in->keys[in->nflows / 2];
+		struct pkt_spec q, e;
+
+		memset(&q, 0, sizeof(q));
+		q.proto = IPPROTO_TCP;
+		q.saddr = WAN;
+		q.sport = ntohs(k.local_port);
+		q.daddr = ntohl(k.remote);
+		q.dport = ntohs(k.remote_port);
+		q.tcp_flags = TH_ACK;
+		q.frag = 0x4000;
+		q.payload_len = 1400;
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_ICMP;
+		e.saddr = IP4(203, 0, 113, 20);
+		e.daddr = WAN;
+		e.icmp_type = 3;
+		e.icmp_code = 4;
+		e.icmp_mtu = 1400;
+		e.quote = &q;
+		e.quote_l4 = 20;
+		v = add_var(
+			NAME("xdp_icmp"), "XDP ICMP error translation",
+			WHAT("frag needed about the hot flow, 20-byte quote"),
+			K_XDP_ICMP, in, in->xdp_fd, true, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		q.saddr = ntohl(k.remote);
+		q.sport = ntohs(k.remote_port);
+		q.daddr = LAN1;
+		q.dport = ntohs(k.local_port);
+		e.saddr = LAN1;
+		e.daddr = ntohl(k.remote);
+		e.icmp_code = 3;
+		e.icmp_mtu = 0;
+		e.quote_l4 = 8;
+		v = add_var(
+			NAME("tc_icmp"), "TC ICMP error translation",
+			WHAT("owner's error about the hot flow, 8-byte quote"),
+			K_TC_ICMP, in, in->tce_fd, false, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_UDP;
+		e.saddr = REM1;
+		e.daddr = WAN;
+		e.frag = 185; /* offset 1480: the second fragment */
+		e.payload_len = 1000;
+		v = add_var(NAME("xdp_frag"), "XDP later fragment",
+			    WHAT("of a DNATed datagram"), K_XDP_FRAG, in,
+			    in->xdp_fd, true, false);
+		v->len = pkt_build(&e, v->pkt);
+	}
 #undef NAME
 #undef WHAT
 }
