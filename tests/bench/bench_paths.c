@@ -1225,6 +1225,10 @@ static void report(void)
 	row(find_var("tc_reply_cycle_F"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
+	/* ICMP errors and later fragments of the hot flow. */
+	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("xdp_frag_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
 
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
 	    "case (S)\n\n",

@@ -7,7 +7,7 @@
 #                             boot with nf_conntrack loaded: BPF fixtures,
 #                             verifier budget, loader tests,
 #                             e2e TCP, UDP, active FTP, conntrack safety,
-#                             PMTUD, fragments and the loader's advice
+#                             PMTUD and the loader's advice
 #   test_debian61.sh --full   (make test-kernels) two boots: without
 #                             nf_conntrack (unit, fixtures, verifier budget,
 #                             loader tests, then the advice test, which loads
@@ -118,7 +118,7 @@ if [ $full -eq 0 ]; then
 	boot with-ct with-ct "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
 		tests/loader/test_loader.sh tests/e2e/test_tcp.sh tests/e2e/test_udp.sh \
 		tests/e2e/test_ftp.sh tests/e2e/test_conntrack_safety.sh tests/e2e/test_pmtud.sh \
-		tests/e2e/test_fragments.sh tests/e2e/test_advice.sh
+		tests/e2e/test_advice.sh
 else
 	boot without-ct without-ct "$BUILD/tests/test_config" "${FIXTURES[@]}" \
 		"$BUILD/tests/verifier_budget" tests/loader/test_loader.sh tests/e2e/test_advice.sh
