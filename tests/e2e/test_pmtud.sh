@@ -131,7 +131,7 @@ bg_stop "$DUMP_PID"
 bg_wait "$DUMP_PID" 3 >/dev/null
 UNREACH=$(tcpdump -n -r "$T/far.pcap" icmp 2>/dev/null)
 note "ICMP that reached far:"
-sed 's/^/      /' <<<"$UNREACH" | head -8
+printf '%s\n' "$UNREACH" | head -8 | sed 's/^/      /'
 assert_match "IP $WAN > $FAR_IP: ICMP $WAN udp port 27005 unreachable" "$UNREACH" \
 	"port unreachable reached far from $WAN, quoting $WAN:27005"
 assert_match "IP $WAN > $FAR_IP: ICMP $WAN unreachable - need to frag \(mtu 1300\)" "$UNREACH" \
