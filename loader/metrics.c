@@ -49,35 +49,33 @@ static void label_value(FILE *f, const char *v)
 	}
 }
 
-static void sample_if(FILE *f, const char *name, const char *ifname,
-		      const char *extra_k, const char *extra_v, uint64_t v)
+/* ,KEY="VALUE" (nothing when key is NULL) */
+static void label(FILE *f, const char *key, const char *value)
 {
-	fprintf(f, "%s{interface=\"", name);
-	label_value(f, ifname);
+	if (!key)
+		return;
+	fprintf(f, ",%s=\"", key);
+	label_value(f, value);
 	fputc('"', f);
-	if (extra_k) {
-		fprintf(f, ",%s=\"", extra_k);
-		label_value(f, extra_v);
-		fputc('"', f);
-	}
-	fprintf(f, "} %llu\n", (unsigned long long)v);
 }
 
+/* NAME{interface="IF"[,rule="RULE"][,EXTRA_K="EXTRA_V"]} V */
 static void sample_rule(FILE *f, const char *name, const char *ifname,
 			const char *rule, const char *extra_k,
 			const char *extra_v, uint64_t v)
 {
 	fprintf(f, "%s{interface=\"", name);
 	label_value(f, ifname);
-	fprintf(f, "\",rule=\"");
-	label_value(f, rule);
 	fputc('"', f);
-	if (extra_k) {
-		fprintf(f, ",%s=\"", extra_k);
-		label_value(f, extra_v);
-		fputc('"', f);
-	}
+	label(f, rule ? "rule" : NULL, rule);
+	label(f, extra_k, extra_v);
 	fprintf(f, "} %llu\n", (unsigned long long)v);
+}
+
+static void sample_if(FILE *f, const char *name, const char *ifname,
+		      const char *extra_k, const char *extra_v, uint64_t v)
+{
+	sample_rule(f, name, ifname, NULL, extra_k, extra_v, v);
 }
 
 static void ratio(FILE *f, const char *ifname, const char *table,

@@ -8,16 +8,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-P=0
-F=0
-pass() {
-	P=$((P + 1))
-	echo "PASS: $*"
-}
-fail() {
-	F=$((F + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=../lib/check.sh
+source tests/lib/check.sh
 T=$(mktemp -d /tmp/ptrig-k8s.XXXXXX) || exit 1
 trap 'rm -rf -- "$T"' EXIT
 
@@ -45,8 +37,7 @@ NEEDED=$(sed -n '/needed_caps\[\] = {/,/^};/p' loader/agent.c | grep -oE '"CAP_[
 node "$V/validate.mjs" deploy/kubernetes "$NEEDED" --rules "$T/rules.conf" >"$T/out" 2>&1
 RC=$?
 cat "$T/out"
-P=$((P + $(grep -c '^PASS:' "$T/out")))
-F=$((F + $(grep -c '^FAIL:' "$T/out")))
+check_count_lines "$T/out"
 [ $RC -eq 0 ] && pass "validate.mjs exits 0" || fail "validate.mjs exits 0 (rc $RC)"
 if "${BUILD}/ptrig-load" check -c "$T/rules.conf" >/dev/null 2>"$T/check.err"; then
 	pass "the ConfigMap's ptrig.conf passes ptrig-load check"
@@ -78,5 +69,4 @@ broken "hostNetwork a string" 's/hostNetwork: true/hostNetwork: "yes"/' "hostNet
 broken "misspelt mountPropagation" 's/mountPropagation: HostToContainer/mountPropogation: HostToContainer/' "HostToContainer propagation"
 broken "probe on another port" '/livenessProbe:/,/periodSeconds/ s/port: 9717/port: 9718/' "liveness probe"
 
-echo "$P passed, $F failed"
-[ "$F" -eq 0 ]
+check_summary

@@ -12,21 +12,8 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 PL=$BUILD/ptrig-load
 MAN=doc/ptrig-load.8
-P=0
-F=0
-pass() {
-	P=$((P + 1))
-	echo "PASS: $*"
-}
-fail() {
-	F=$((F + 1))
-	echo "FAIL: $*"
-}
-check() {
-	local m=$1
-	shift
-	if "$@"; then pass "$m"; else fail "$m"; fi
-}
+# shellcheck source=../lib/check.sh
+source tests/lib/check.sh
 T=$(mktemp -d /tmp/ptrig-manpage.XXXXXX) || exit 1
 trap 'rm -rf -- "$T"' EXIT
 
@@ -80,5 +67,4 @@ check "make install: ptrig-load(8) installed" cmp -s "$MAN" "$T/dest/usr/local/s
 check "make install: ptrig.service installed" test -s "$T/dest/usr/local/lib/systemd/system/ptrig.service"
 check "make install: man -w finds the page" test -n "$(MANPATH=$T/dest/usr/local/share/man man -w ptrig-load 2>/dev/null)"
 
-echo "$P passed, $F failed"
-[ "$F" -eq 0 ]
+check_summary

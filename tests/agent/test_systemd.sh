@@ -18,22 +18,8 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 PL=$BUILD/ptrig-load
 UNIT=deploy/systemd/ptrig.service
-P=0
-F=0
-pass() {
-	P=$((P + 1))
-	echo "PASS: $*"
-}
-fail() {
-	F=$((F + 1))
-	echo "FAIL: $*"
-}
-check() {
-	local m=$1
-	shift
-	if "$@"; then pass "$m"; else fail "$m"; fi
-}
-assert_eq() { if [ "$1" = "$2" ]; then pass "$3"; else fail "$3 (expected '$1', got '$2')"; fi; }
+# shellcheck source=../lib/check.sh
+source tests/lib/check.sh
 
 [ "$(id -u)" -eq 0 ] || {
 	echo "SKIP: needs root" >&2
@@ -178,5 +164,4 @@ assert_eq "" "$MISSING" "every system call the agent made is in SystemCallFilter
 check_not_allowed() { ! grep -qx "$1" "$T/allowed"; }
 check "the filter is a filter: ptrace is not allowed" check_not_allowed ptrace
 
-echo "$P passed, $F failed"
-[ "$F" -eq 0 ]
+check_summary

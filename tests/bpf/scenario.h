@@ -56,6 +56,41 @@
 		.daddr = (d), .dport = (dp), __VA_ARGS__                       \
 	}
 
+/* Step rows. L4 is TCP or UDP; "..." are the packet's further arguments
+ * (TCP flags, designated fields). */
+/* remote:rport -> WAN:lport arrives and leaves XDP DNATed to owner:lport. */
+#define STEP_DNAT(nm, L4, remote, rport, owner, lport, ...)                    \
+	{                                                                      \
+		.name = nm, .prog = PROG_XDP,                                  \
+		.in = L4(remote, rport, WAN, lport, __VA_ARGS__),              \
+		.verdict = XDP_PASS,                                           \
+		.exp = L4(remote, rport, owner, lport, __VA_ARGS__)            \
+	}
+/* The same, for the packet that creates a flow: it carries the mark for the
+ * firewall in the XDP metadata. */
+#define STEP_DNAT_NEW(nm, L4, remote, rport, owner, lport, ...)                \
+	{                                                                      \
+		.name = nm, .prog = PROG_XDP,                                  \
+		.in = L4(remote, rport, WAN, lport, __VA_ARGS__),              \
+		.verdict = XDP_PASS,                                           \
+		.exp = L4(remote, rport, owner, lport, __VA_ARGS__),           \
+		.meta = true                                                   \
+	}
+/* owner:lport -> remote:rport leaves TC egress SNATed to WAN:lport. */
+#define STEP_SNAT(nm, L4, owner, lport, remote, rport, ...)                    \
+	{                                                                      \
+		.name = nm, .prog = PROG_TC_EGRESS,                            \
+		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
+		.verdict = TC_ACT_OK,                                          \
+		.exp = L4(WAN, lport, remote, rport, __VA_ARGS__)              \
+	}
+/* A packet the program passes byte for byte unchanged. */
+#define STEP_UNTOUCHED(nm, prg, verd, pkt)                                     \
+	{                                                                      \
+		.name = nm, .prog = prg, .in = pkt, .verdict = verd,           \
+		.same = true                                                   \
+	}
+
 /* Step rows of a handshake through ptrig, lanhost1 owning the flow: its
  * SYN-ACK to remote:rport leaves from WAN:lport, and the remote's ACK of
  * exactly that SYN-ACK (which establishes the flow) is DNATed. */

@@ -40,17 +40,11 @@ static const struct ptrig_event *ev_find(const struct ev_log *log,
 static int events_traffic(struct tctx *c, uint32_t id)
 {
 	static const struct step inbound[] = {
-		{.name = "SYN opens a flow",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
-		{.name = "SYN to a closed rule's port is refused",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 50005, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_DNAT_NEW("SYN opens a flow", TCP, REM1, 40000, LAN1, 113,
+			      TH_SYN),
+		STEP_UNTOUCHED("SYN to a closed rule's port is refused",
+			       PROG_XDP, XDP_PASS,
+			       TCP(REM1, 40001, WAN, 50005, TH_SYN)),
 	};
 	int i;
 

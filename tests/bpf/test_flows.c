@@ -11,99 +11,57 @@ static int test_flow_timeouts(struct tctx *c)
 		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
 	};
 	static const struct step open2[] = {
-		{.name = "SYN opens flow 40000",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
-		{.name = "SYN opens flow 40001",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40001, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN opens flow 40000", TCP, REM1, 40000, LAN1,
+			      113, TH_SYN),
+		STEP_DNAT_NEW("SYN opens flow 40001", TCP, REM1, 40001, LAN1,
+			      113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 		STEP_HANDSHAKE_ACK(REM1, 40000, 113),
-		{.name = "remote's FIN on 40000 is DNATed, changes nothing",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_FIN | TH_ACK),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_FIN | TH_ACK)},
+		STEP_DNAT("remote's FIN on 40000 is DNATed, changes nothing",
+			  TCP, REM1, 40000, LAN1, 113, TH_FIN | TH_ACK),
 	};
 	static const struct step closing_alive[] = {
-		{.name = "owner's FIN on the closing flow is SNATed",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_FIN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 40000, TH_FIN | TH_ACK)},
+		STEP_SNAT("owner's FIN on the closing flow is SNATed", TCP,
+			  LAN1, 113, REM1, 40000, TH_FIN | TH_ACK),
 	};
 	static const struct step expired[] = {
-		{.name = "last ACK of the expired closing flow: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "owner's packet on the expired flow: untouched",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
-		{.name = "ACK of embryonic flow 40001 idle 31 s: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"last ACK of the expired closing flow: untouched",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40000, WAN, 113, TH_ACK)),
+		STEP_UNTOUCHED("owner's packet on the expired flow: untouched",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       TCP(LAN1, 113, REM1, 40000, TH_ACK)),
+		STEP_UNTOUCHED(
+			"ACK of embryonic flow 40001 idle 31 s: untouched",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40001, WAN, 113, TH_ACK)),
 	};
 	static const struct step reopen[] = {
-		{.name = "new SYN reuses the expired flow's key",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("new SYN reuses the expired flow's key", TCP,
+			      REM1, 40000, LAN1, 113, TH_SYN),
 	};
 	static const struct step reopen_answered[] = {
-		{.name = "new SYN on 40001",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40001, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("new SYN on 40001", TCP, REM1, 40001, LAN1, 113,
+			      TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40001, 113),
 		STEP_HANDSHAKE_ACK(REM1, 40001, 113),
-		{.name = "SYN on 40002, never answered",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40002, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40002, LAN1, 113, TH_SYN),
-		 .meta = true},
-		{.name = "SYN on 40003",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40003, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40003, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN on 40002, never answered", TCP, REM1, 40002,
+			      LAN1, 113, TH_SYN),
+		STEP_DNAT_NEW("SYN on 40003", TCP, REM1, 40003, LAN1, 113,
+			      TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40003, 113),
 	};
 	static const struct step unanswered_expired[] = {
-		{.name = "ACK of unanswered flow 40002 idle 31 s: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40002, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "ACK of half-open flow 40003 idle 31 s: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40003, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"ACK of unanswered flow 40002 idle 31 s: untouched",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40002, WAN, 113, TH_ACK)),
+		STEP_UNTOUCHED(
+			"ACK of half-open flow 40003 idle 31 s: untouched",
+			PROG_XDP, XDP_PASS,
+			TCP(REM1, 40003, WAN, 113, TH_ACK, .ack = HS_ACK(113))),
 	};
 	static const struct step alive[] = {
-		{.name = "ACK of answered flow 40001 idle 59 s of 60: DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40001, LAN1, 113, TH_ACK)},
+		STEP_DNAT("ACK of answered flow 40001 idle 59 s of 60: DNATed",
+			  TCP, REM1, 40001, LAN1, 113, TH_ACK),
 	};
 	struct ptrig_flow f;
 	uint64_t before;
@@ -178,28 +136,18 @@ static int test_syn_reuses_closing_flow(struct tctx *c)
 		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
 	};
 	static const struct step first[] = {
-		{.name = "SYN opens flow 40000",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN opens flow 40000", TCP, REM1, 40000, LAN1,
+			      113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 		STEP_HANDSHAKE_ACK(REM1, 40000, 113),
-		{.name = "owner closes (FIN)",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_FIN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 40000, TH_FIN | TH_ACK)},
+		STEP_SNAT("owner closes (FIN)", TCP, LAN1, 113, REM1, 40000,
+			  TH_FIN | TH_ACK),
 	};
 	static const struct step reuse[] = {
-		{.name = "new SYN from the same port goes to the new owner, "
-			 "marked",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN2, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW(
+			"new SYN from the same port goes to the new owner, "
+			"marked",
+			TCP, REM1, 40000, LAN2, 113, TH_SYN),
 	};
 	struct ptrig_flow f;
 	uint32_t id;
@@ -235,20 +183,15 @@ static int test_nat_collision(struct tctx *c)
 		rule("game", P_UDP, 27015, 27015, P_UDP, 50000, 50010),
 	};
 	static const struct step open_flow[] = {
-		{.name = "remote1:9999 -> WAN:50005 opens a flow to lanhost1",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 9999, WAN, 50005, .payload_len = 8),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 9999, LAN1, 50005, .payload_len = 8),
-		 .meta = true},
+		STEP_DNAT_NEW(
+			"remote1:9999 -> WAN:50005 opens a flow to lanhost1",
+			UDP, REM1, 9999, LAN1, 50005, .payload_len = 8),
 	};
 	static const struct step collide[] = {
-		{.name = "masqueraded WAN:50005 -> remote1:9999 leaves "
-			 "untouched",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(WAN, 50005, REM1, 9999, .payload_len = 8),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED("masqueraded WAN:50005 -> remote1:9999 leaves "
+			       "untouched",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       UDP(WAN, 50005, REM1, 9999, .payload_len = 8)),
 	};
 	struct ptrig_flow f;
 	uint32_t id;
@@ -279,38 +222,24 @@ static int test_flow_outlives_rule(struct tctx *c)
 		rule("ftp", P_TCP, 21, 21, P_TCP, 50000, 50010),
 	};
 	static const struct step open[] = {
-		{.name = "SYN opens a flow",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN opens a flow", TCP, REM1, 40000, LAN1, 113,
+			      TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 		STEP_HANDSHAKE_ACK(REM1, 40000, 113),
 	};
 	static const struct step after[] = {
-		{.name = "rule removed: the flow's inbound ACK still DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK)},
-		{.name = "rule removed: the owner's reply still SNATed",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 40000, TH_ACK)},
-		{.name = "rule removed: a new SYN to its port is untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_DNAT("rule removed: the flow's inbound ACK still DNATed",
+			  TCP, REM1, 40000, LAN1, 113, TH_ACK),
+		STEP_SNAT("rule removed: the owner's reply still SNATed", TCP,
+			  LAN1, 113, REM1, 40000, TH_ACK),
+		STEP_UNTOUCHED(
+			"rule removed: a new SYN to its port is untouched",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40001, WAN, 113, TH_SYN)),
 	};
 	static const struct step expired[] = {
-		{.name = "flow expired, pushed again: its ACK is untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"flow expired, pushed again: its ACK is untouched",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40000, WAN, 113, TH_ACK)),
 	};
 	struct ptrig_flow f;
 	uint32_t id;

@@ -135,30 +135,18 @@ static int test_reload(struct tctx *c)
 		rule("ftp", P_TCP, 21, 21, P_TCP, 50000, 50010),
 	};
 	static const struct step syn113[] = {
-		{.name = "after an identical reload: SYN to 113 DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("after an identical reload: SYN to 113 DNATed",
+			      TCP, REM1, 40000, LAN1, 113, TH_SYN),
 	};
 	static const struct step changed[] = {
-		{.name = "open side changed: SYN to the new port refused",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 114, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "open side changed: SYN to the old port, no rule",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40002, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "the flow opened before the change lives on",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK),
-		 .meta = true},
+		STEP_UNTOUCHED("open side changed: SYN to the new port refused",
+			       PROG_XDP, XDP_PASS,
+			       TCP(REM1, 40001, WAN, 114, TH_SYN)),
+		STEP_UNTOUCHED(
+			"open side changed: SYN to the old port, no rule",
+			PROG_XDP, XDP_PASS, TCP(REM1, 40002, WAN, 113, TH_SYN)),
+		STEP_DNAT_NEW("the flow opened before the change lives on", TCP,
+			      REM1, 40000, LAN1, 113, TH_ACK),
 	};
 	struct ptrig_config cfg0, cfg;
 	struct ptrig_rule r0, r;

@@ -198,11 +198,9 @@ static int test_tc_ingress(struct tctx *c)
 		rule("sip", P_UDP, 5060, 5060, P_UDP, 10000, 10010),
 	};
 	static const struct step plain[] = {
-		{.name = "no metadata: mark 0 stays 0",
-		 .prog = PROG_TC_INGRESS,
-		 .in = UDP(REM1, 5004, LAN1, 10000, .payload_len = 8),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED("no metadata: mark 0 stays 0", PROG_TC_INGRESS,
+			       TC_ACT_OK,
+			       UDP(REM1, 5004, LAN1, 10000, .payload_len = 8)),
 		{.name = "no metadata: other mark bits kept",
 		 .prog = PROG_TC_INGRESS,
 		 .in = TCP(REM1, 40000, LAN1, 113, TH_SYN),

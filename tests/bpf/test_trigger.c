@@ -11,19 +11,15 @@ static int test_trigger_flow(struct tctx *c)
 		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
 	};
 	static const struct step trigger[] = {
-		{.name = "LAN1 SYN to remote:6667 (trigger)",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 50000, REM1, 6667, TH_SYN, .tcp_mss = true),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"LAN1 SYN to remote:6667 (trigger)", PROG_TC_EGRESS,
+			TC_ACT_OK,
+			TCP(LAN1, 50000, REM1, 6667, TH_SYN, .tcp_mss = true)),
 	};
 	static const struct step flow[] = {
-		{.name = "inbound SYN remote:40000 -> WAN:113 is DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN, .tcp_mss = true),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN, .tcp_mss = true),
-		 .meta = true},
+		STEP_DNAT_NEW("inbound SYN remote:40000 -> WAN:113 is DNATed",
+			      TCP, REM1, 40000, LAN1, 113, TH_SYN,
+			      .tcp_mss = true),
 	};
 	static const struct step reply[] = {
 		{.name = "owner SYN-ACK LAN1:113 -> remote:40000 is SNATed",
@@ -183,12 +179,8 @@ static int test_refresh(struct tctx *c)
 		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
 	};
 	static const struct step inbound[] = {
-		{.name = "inbound SYN (must not refresh the trigger)",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("inbound SYN (must not refresh the trigger)", TCP,
+			      REM1, 40000, LAN1, 113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 	};
 	struct ptrig_rule_counters k;
@@ -251,35 +243,20 @@ static int test_expiry(struct tctx *c)
 		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
 	};
 	static const struct step before_expiry[] = {
-		{.name = "SYN while open: flow created",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN while open: flow created", TCP, REM1, 40000,
+			      LAN1, 113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 	};
 	static const struct step after_expiry[] = {
-		{.name = "new SYN after expiry: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "existing flow inbound still DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_ACK, .payload_len = 5),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_ACK, .payload_len = 5)},
-		{.name = "existing flow reply still SNATed",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40000, TH_ACK, .payload_len = 7),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, REM1, 40000, TH_ACK, .payload_len = 7)},
-		{.name = "reply of the refused connection: untouched",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, REM1, 40001, TH_SYN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED("new SYN after expiry: untouched", PROG_XDP,
+			       XDP_PASS, TCP(REM1, 40001, WAN, 113, TH_SYN)),
+		STEP_DNAT("existing flow inbound still DNATed", TCP, REM1,
+			  40000, LAN1, 113, TH_ACK, .payload_len = 5),
+		STEP_SNAT("existing flow reply still SNATed", TCP, LAN1, 113,
+			  REM1, 40000, TH_ACK, .payload_len = 7),
+		STEP_UNTOUCHED("reply of the refused connection: untouched",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       TCP(LAN1, 113, REM1, 40001, TH_SYN | TH_ACK)),
 	};
 	struct ptrig_rule_counters k;
 	struct ptrig_flow f;
@@ -312,29 +289,16 @@ static int test_peer_trigger(struct tctx *c)
 		rule("p2p", P_TCP, 7000, 7000, P_TCP, 7100, 7100),
 	};
 	static const struct step in[] = {
-		{.name = "from REM1 goes to LAN1",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 7100, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 7100, TH_SYN),
-		 .meta = true},
-		{.name = "from REM2 goes to LAN2",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM2, 40000, WAN, 7100, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM2, 40000, LAN2, 7100, TH_SYN),
-		 .meta = true},
-		{.name = "from a third address: untouched",
-		 .prog = PROG_XDP,
-		 .in = TCP(STRANGER, 40000, WAN, 7100, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_DNAT_NEW("from REM1 goes to LAN1", TCP, REM1, 40000, LAN1,
+			      7100, TH_SYN),
+		STEP_DNAT_NEW("from REM2 goes to LAN2", TCP, REM2, 40000, LAN2,
+			      7100, TH_SYN),
+		STEP_UNTOUCHED("from a third address: untouched", PROG_XDP,
+			       XDP_PASS,
+			       TCP(STRANGER, 40000, WAN, 7100, TH_SYN)),
 		STEP_OWNER_SYNACK(REM1, 40000, 7100),
-		{.name = "LAN2 replies to REM2",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN2, 7100, REM2, 40000, TH_SYN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 7100, REM2, 40000, TH_SYN | TH_ACK)},
+		STEP_SNAT("LAN2 replies to REM2", TCP, LAN2, 7100, REM2, 40000,
+			  TH_SYN | TH_ACK),
 	};
 	struct ptrig_rule_counters k;
 	struct ptrig_trigger t;
@@ -388,24 +352,13 @@ static int test_both(struct tctx *c)
 		rule("game", P_BOTH, 5000, 5000, P_BOTH, 6000, 6000),
 	};
 	static const struct step steps[] = {
-		{.name = "TCP SYN to 6000 is DNATed",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 6000, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 6000, TH_SYN),
-		 .meta = true},
-		{.name = "UDP to 6000 is DNATed",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 40000, WAN, 6000, .payload_len = 12),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 40000, LAN1, 6000, .payload_len = 12),
-		 .meta = true},
+		STEP_DNAT_NEW("TCP SYN to 6000 is DNATed", TCP, REM1, 40000,
+			      LAN1, 6000, TH_SYN),
+		STEP_DNAT_NEW("UDP to 6000 is DNATed", UDP, REM1, 40000, LAN1,
+			      6000, .payload_len = 12),
 		STEP_OWNER_SYNACK(REM1, 40000, 6000),
-		{.name = "UDP reply is SNATed",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(LAN1, 6000, REM1, 40000, .payload_len = 12),
-		 .verdict = TC_ACT_OK,
-		 .exp = UDP(WAN, 6000, REM1, 40000, .payload_len = 12)},
+		STEP_SNAT("UDP reply is SNATed", UDP, LAN1, 6000, REM1, 40000,
+			  .payload_len = 12),
 	};
 	struct ptrig_rule_counters k;
 	struct ptrig_flow f;

@@ -109,16 +109,12 @@ static int test_lan_connections_trigger(struct tctx *c)
 		rule("game", P_UDP, 27015, 27015, P_UDP, 27000, 27000),
 	};
 	static const struct step steps[] = {
-		{.name = "LAN1's masqueraded SYN to REM1:6667",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(WAN, 61000, REM1, 6667, TH_SYN),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
-		{.name = "LAN2's routed datagram to REM2:27015",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(LAN2, 40000, REM2, 27015, .payload_len = 8),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED("LAN1's masqueraded SYN to REM1:6667",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       TCP(WAN, 61000, REM1, 6667, TH_SYN)),
+		STEP_UNTOUCHED("LAN2's routed datagram to REM2:27015",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       UDP(LAN2, 40000, REM2, 27015, .payload_len = 8)),
 	};
 	struct ptrig_trigger t;
 
@@ -152,12 +148,8 @@ static int test_flow_reply_is_not_trigger(struct tctx *c)
 {
 	struct ptrig_rule_spec rules[] = {IRC_RULE};
 	static const struct step steps[] = {
-		{.name = "REM1:6667 connects to WAN:113",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 6667, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 6667, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("REM1:6667 connects to WAN:113", TCP, REM1, 6667,
+			      LAN1, 113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 6667, 113),
 	};
 	struct ptrig_trigger before, after;

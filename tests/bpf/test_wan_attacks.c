@@ -21,12 +21,7 @@ static int establish(struct tctx *c, uint32_t remote, uint16_t rport,
 		     uint16_t lport)
 {
 	struct step st[3] = {
-		{.name = "SYN",
-		 .prog = PROG_XDP,
-		 .in = TCP(remote, rport, WAN, lport, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(remote, rport, LAN1, lport, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("SYN", TCP, remote, rport, LAN1, lport, TH_SYN),
 		STEP_OWNER_SYNACK(remote, rport, lport),
 		STEP_HANDSHAKE_ACK(remote, rport, lport),
 	};
@@ -118,18 +113,11 @@ static int test_synack_does_not_establish(struct tctx *c)
 {
 	struct ptrig_rule_spec rules[] = {IRC_RULE};
 	static const struct step steps[] = {
-		{.name = "spoofed SYN from 192.0.2.9:4444",
-		 .prog = PROG_XDP,
-		 .in = TCP(STRANGER, 4444, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(STRANGER, 4444, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("spoofed SYN from 192.0.2.9:4444", TCP, STRANGER,
+			      4444, LAN1, 113, TH_SYN),
 		STEP_OWNER_SYNACK(STRANGER, 4444, 113),
-		{.name = "blind ACK, guessed acknowledgement",
-		 .prog = PROG_XDP,
-		 .in = TCP(STRANGER, 4444, WAN, 113, TH_ACK),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(STRANGER, 4444, LAN1, 113, TH_ACK)},
+		STEP_DNAT("blind ACK, guessed acknowledgement", TCP, STRANGER,
+			  4444, LAN1, 113, TH_ACK),
 		{.name = "blind ACK, off by 65536",
 		 .prog = PROG_XDP,
 		 .in = TCP(STRANGER, 4444, WAN, 113, TH_ACK,
@@ -183,24 +171,14 @@ static int test_udp_both_ways(struct tctx *c)
 		rule("game", P_UDP, 27015, 27015, P_UDP, 27000, 27000),
 	};
 	static const struct step in1[] = {
-		{.name = "remote's first datagram",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 9000, WAN, 27000, .payload_len = 8),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 9000, LAN1, 27000, .payload_len = 8),
-		 .meta = true},
-		{.name = "owner answers",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(LAN1, 27000, REM1, 9000, .payload_len = 8),
-		 .verdict = TC_ACT_OK,
-		 .exp = UDP(WAN, 27000, REM1, 9000, .payload_len = 8)},
+		STEP_DNAT_NEW("remote's first datagram", UDP, REM1, 9000, LAN1,
+			      27000, .payload_len = 8),
+		STEP_SNAT("owner answers", UDP, LAN1, 27000, REM1, 9000,
+			  .payload_len = 8),
 	};
 	static const struct step in2[] = {
-		{.name = "remote's next datagram",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 9000, WAN, 27000, .payload_len = 8),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 9000, LAN1, 27000, .payload_len = 8)},
+		STEP_DNAT("remote's next datagram", UDP, REM1, 9000, LAN1,
+			  27000, .payload_len = 8),
 	};
 	struct ptrig_flow f;
 	uint32_t id;
@@ -248,25 +226,15 @@ static int test_blind_rst_fin(struct tctx *c)
 		TCP(REM1, 42000, WAN, 113, TH_FIN | TH_ACK),
 	};
 	static const struct step syn_live[] = {
-		{.name = "SYN on the live flow: to its owner, no marker",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 42000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 42000, LAN1, 113, TH_SYN)},
+		STEP_DNAT("SYN on the live flow: to its owner, no marker", TCP,
+			  REM1, 42000, LAN1, 113, TH_SYN),
 	};
 	static const struct step syn_over[] = {
-		{.name = "SYN after conntrack closed 42001: new flow, LAN2",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 42001, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 42001, LAN2, 113, TH_SYN),
-		 .meta = true},
-		{.name = "SYN on 42002, which conntrack forgot: new flow",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 42002, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 42002, LAN2, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW(
+			"SYN after conntrack closed 42001: new flow, LAN2", TCP,
+			REM1, 42001, LAN2, 113, TH_SYN),
+		STEP_DNAT_NEW("SYN on 42002, which conntrack forgot: new flow",
+			      TCP, REM1, 42002, LAN2, 113, TH_SYN),
 	};
 	struct ptrig_flow before, f;
 	uint32_t id;
@@ -327,11 +295,9 @@ static int test_short_total_length(struct tctx *c)
 		rule("game", P_UDP, 27015, 27015, P_UDP, 27000, 27000),
 	};
 	static const struct step steps[] = {
-		{.name = "SYN, total length 20 + 19",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN, .tot_len_raw = 39),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"SYN, total length 20 + 19", PROG_XDP, XDP_PASS,
+			TCP(REM1, 40000, WAN, 113, TH_SYN, .tot_len_raw = 39)),
 		{.name = "SYN with MSS option, total length 20 + 20 (doff 6)",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40001, WAN, 113, TH_SYN, .tcp_mss = true,
@@ -344,11 +310,10 @@ static int test_short_total_length(struct tctx *c)
 			   .tot_len_raw = 27),
 		 .verdict = XDP_PASS,
 		 .same = true},
-		{.name = "trigger SYN, total length 20 + 10",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN2, 50000, REM2, 6668, TH_SYN, .tot_len_raw = 30),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED("trigger SYN, total length 20 + 10",
+			       PROG_TC_EGRESS, TC_ACT_OK,
+			       TCP(LAN2, 50000, REM2, 6668, TH_SYN,
+				   .tot_len_raw = 30)),
 	};
 	uint32_t id;
 

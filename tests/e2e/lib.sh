@@ -32,79 +32,18 @@ CONNHOLD= # set by build_connhold
 source "$E2E_ROOT/tools/lab.sh"
 
 E2E_NAME=$(basename "${0:-e2e}" .sh)
-E2E_PASSES=0
-E2E_FAILS=0
 E2E_BG_PIDS=()
 E2E_TMP=
 
 # ---- reporting -----------------------------------------------------------------
 
-pass() {
-	E2E_PASSES=$((E2E_PASSES + 1))
-	echo "PASS: $*"
-}
-
-# fail MSG: record a failed check and go on (the test exits 1 at e2e_finish).
-fail() {
-	E2E_FAILS=$((E2E_FAILS + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=../lib/check.sh
+source "$E2E_ROOT/tests/lib/check.sh"
 
 # die MSG: a failure after which the test cannot go on.
 die() {
 	fail "$*"
 	exit 1
-}
-
-note() { echo "  .. $*"; }
-
-# check MSG CMD...: PASS if CMD succeeds, FAIL otherwise.
-check() {
-	local msg=$1
-	shift
-	if "$@"; then pass "$msg"; else fail "$msg"; fi
-}
-
-# check_not MSG CMD...: PASS if CMD fails.
-check_not() {
-	local msg=$1
-	shift
-	if "$@"; then fail "$msg"; else pass "$msg"; fi
-}
-
-# assert_eq EXPECTED ACTUAL MSG
-assert_eq() {
-	if [ "$1" = "$2" ]; then
-		pass "$3"
-	else
-		fail "$3 (expected '$1', got '$2')"
-	fi
-}
-
-assert_ne() {
-	if [ "$1" != "$2" ]; then
-		pass "$3"
-	else
-		fail "$3 (got '$2', expected something else)"
-	fi
-}
-
-# assert_gt A B MSG: integers, A > B.
-assert_gt() {
-	if [ "$1" -gt "$2" ] 2>/dev/null; then
-		pass "$3"
-	else
-		fail "$3 (expected $1 > $2)"
-	fi
-}
-
-# assert_match REGEX STRING MSG (extended regex, grep -E)
-assert_match() {
-	if printf '%s\n' "$2" | grep -Eq -- "$1"; then
-		pass "$3"
-	else
-		fail "$3 ('$2' does not match /$1/)"
-	fi
 }
 
 sha256_of() { sha256sum "$1" 2>/dev/null | awk '{print $1}'; }
@@ -124,8 +63,7 @@ assert_file_sha256_eq() {
 # e2e_finish: summary line (the format tests/run-all.sh picks up); exit
 # status 1 if anything failed.
 e2e_finish() {
-	echo "$E2E_PASSES passed, $E2E_FAILS failed"
-	[ "$E2E_FAILS" -eq 0 ] && exit 0
+	check_summary && exit 0
 	exit 1
 }
 

@@ -68,18 +68,19 @@ roundtrip() {
 	rand_payload "$T/in$n" 1000
 	rand_payload "$T/reply$n" 1200
 	rm -f "$T/got$n" "$T/peer$n" "$T/reply$n.out"
-	bg_run lanhost1 10 socat UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
+	bg_run lanhost1 20 socat UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
 		SYSTEM:"echo \"\$SOCAT_PEERADDR:\$SOCAT_PEERPORT\" >$T/peer$n; dd bs=65536 count=1 of=$T/got$n 2>/dev/null; cat $T/reply$n"
 	lp=$BG_PID
 	wait_for 3 listening lanhost1 udp $OPEN_PORT || {
 		fail "round $n: no echo server on lanhost1"
 		return
 	}
-	# Sends the datagram, then (-t 5) waits up to 5 s for the answer; it is
+	# Sends the datagram, then (-t 10) waits up to 10 s for the answer (a slow
+	# guest kernel under emulation may need that long); it is
 	# stopped as soon as the answer is in.
-	bg_run remote1 8 socat -t 5 "OPEN:$T/in$n!!CREATE:$T/reply$n.out" \
+	bg_run remote1 15 socat -t 10 "OPEN:$T/in$n!!CREATE:$T/reply$n.out" \
 		"UDP4-CONNECT:$WAN:$OPEN_PORT,sourceport=40002,reuseaddr"
-	wait_for 5 size_at_least "$T/reply$n.out" 1200
+	wait_for 10 size_at_least "$T/reply$n.out" 1200
 	bg_stop "$BG_PID"
 	bg_wait "$lp" 3 >/dev/null
 	assert_file_sha256_eq "$T/in$n" "$T/got$n" "round $n: remote1 -> $WAN:$OPEN_PORT reached lanhost1, exact payload"

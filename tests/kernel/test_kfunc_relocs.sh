@@ -12,19 +12,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 OBJ=${1:-$BUILD/ptrig.bpf.o}
-passed=0
-failed=0
-pass() {
-	passed=$((passed + 1))
-	echo "PASS: $*"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=../lib/check.sh
+source tests/lib/check.sh
 finish() {
-	echo "$passed passed, $failed failed"
-	[ $failed -eq 0 ]
+	check_summary
 	exit
 }
 
