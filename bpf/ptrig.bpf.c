@@ -164,6 +164,92 @@ static __always_inline void flow_note_tcp_close(struct ptrig_flow *f,
 		__sync_fetch_and_or(&f->flags, PTRIG_FLOW_CLOSING);
 }
 
+/* Make sure TC egress will try `ext` for the owner's replies: called
+ * before a flow on it is created (rare), so the reply path never misses. */
+static __always_inline void externals_learn(__be32 ext)
+{
+	struct ptrig_externals *e;
+	__u32 zero = 0, old;
+	int i;
+
+	e = bpf_map_lookup_elem(&PTRIG_MAP(exts), &zero);
+	if (!e)
+		return;
+	for (i = 0; i < PTRIG_MAX_EXTERNALS; i++) {
+		old = e->addr[i];
+		if (old == ext)
+			return;
+		if (old)
+			continue;
+		old = __sync_val_compare_and_swap(&e->addr[i], 0, ext);
+		if (old == 0 || old == ext)
+			return;
+	}
+	/* All taken: the address's own slot, so the same one keeps it. */
+	e->addr[bpf_ntohl(ext) & (PTRIG_MAX_EXTERNALS - 1)] = ext;
+	stat_inc(PTRIG_STAT_ERROR);
+}
+
+/*
+ * The flow of a packet the owner sends (or an error quoting one), key
+ * filled but for the external address, which the packet does not carry:
+ * each learned external address is tried. *map says which table holds it.
+ * With drop_collision, a flow that the box's own NAT has taken over (the
+ * packet comes from the flow's external address, not its owner) is
+ * deleted: the connection conntrack tracks wins, so its replies are no
+ * longer diverted to the trigger's owner.
+ */
+static __always_inline struct ptrig_flow *flow_out(struct ptrig_flow_key *key,
+						   __be32 from, void **map,
+						   bool drop_collision)
+{
+	struct ptrig_flow *f, *best = NULL;
+	struct ptrig_externals *e;
+	void *m, *best_map = NULL;
+	__be32 best_ext = 0;
+	__u32 zero = 0;
+	int i;
+
+	e = bpf_map_lookup_elem(&PTRIG_MAP(exts), &zero);
+	if (!e)
+		return NULL;
+	/* The owner may have flows to this remote end on several addresses
+	 * (a reconnect leaves the old address's flow until it idles out):
+	 * its reply belongs to the one that saw traffic last (on a tie, the
+	 * address learned later). */
+	for (i = 0; i < PTRIG_MAX_EXTERNALS; i++) {
+		if (!e->addr[i])
+			break;
+		key->external = e->addr[i];
+		m = &PTRIG_MAP(flows);
+		f = bpf_map_lookup_elem(m, key);
+		if (!f) {
+			m = &PTRIG_MAP(embryo);
+			f = bpf_map_lookup_elem(m, key);
+			if (!f)
+				continue;
+		}
+		if (f->owner == from) {
+			if (!best || f->last_seen_ns >= best->last_seen_ns) {
+				best = f;
+				best_map = m;
+				best_ext = e->addr[i];
+			}
+			continue;
+		}
+		if (drop_collision && from == f->external) {
+			bpf_map_delete_elem(m, key);
+			stat_inc(PTRIG_STAT_FLOW_COLLISION);
+		}
+	}
+	key->external = best_ext;
+	*map = best_map;
+	return best;
+}
+
+#include "ptrig_icmp.h"
+#include "ptrig_frag.h"
+
 /* ---------------------------------------------------------------- XDP -- */
 
 /* Rewrite the destination address; addresses sit at fixed offsets, the L4
@@ -344,34 +430,6 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 	return bpf_map_lookup_elem(&PTRIG_MAP(flows), key);
 }
 
-/* A flow whose external address is not the packet's destination belongs
- * to an earlier address of the WAN (a PPP reconnect brings a new one): its
- * connection died with that address. Once the rule's trigger has moved to
- * the new address (the owner's trigger traffic left from it), a packet that
- * may open a flow there replaces the old flow; the usual checks follow.
- * Anything else sent to another address passes untouched. */
-static __always_inline bool flow_address_moved(const struct ptrig_config *cfg,
-					       const struct pkt *p,
-					       __u32 rule_id,
-					       const struct ptrig_flow *f)
-{
-	struct ptrig_trigger_key tkey = {};
-	struct ptrig_trigger *t;
-	struct ptrig_rule *rule;
-
-	if (rule_id & PTRIG_OPEN_FLOWS_ONLY)
-		return false;
-	if (p->proto == IPPROTO_TCP && !tcp_opening(p))
-		return false;
-	rule = rule_get(cfg, rule_id);
-	if (!rule)
-		return false;
-	tkey.rule_id = rule_id;
-	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->saddr : 0;
-	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
-	return t && t->external == p->daddr && t->external != f->external;
-}
-
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -393,6 +451,21 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	int reason;
 
 	reason = parse_ipv4_l4(data, data_end, &p);
+	if (reason == PTRIG_STAT_PASS_FRAGMENT) {
+		if (xdp_frag(data_end, &p)) {
+			stat_inc(PTRIG_STAT_FRAG_IN_TRANSLATED);
+			return XDP_PASS;
+		}
+	} else if (reason == PTRIG_STAT_PASS_OTHER_PROTO) {
+		reason = xdp_icmp(data_end, &p);
+		if (reason < 0) {
+			/* Conntrack finds the owner's connection in the
+			 * translated quote: the error is RELATED, which a
+			 * stateful firewall accepts; no mark. */
+			stat_inc(PTRIG_STAT_ICMP_IN_TRANSLATED);
+			return XDP_PASS;
+		}
+	}
 	if (reason >= 0)
 		goto pass;
 	cfg = ptrig_config_get();
@@ -408,20 +481,15 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 
 	fkey.remote = p.saddr;
+	fkey.external = p.daddr;
 	fkey.remote_port = p.sport;
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
 	now = bpf_ktime_get_coarse_ns();
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
-		if (flow->external != p.daddr) {
-			if (!flow_address_moved(cfg, &p, rule_id, flow)) {
-				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
-				goto pass;
-			}
-			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
-		} else if (!idle_past(now, flow->last_seen_ns,
-				      ptrig_flow_idle_timeout(flow))) {
+		if (!idle_past(now, flow->last_seen_ns,
+			       ptrig_flow_idle_timeout(flow))) {
 			if (!tcp_opening(&p))
 				goto forward;
 			/* A SYN reusing the ports opens a new connection
@@ -438,14 +506,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		stale_established = true;
 	} else {
 		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
-		if (flow && flow->external != p.daddr) {
-			if (!flow_address_moved(cfg, &p, rule_id, flow)) {
-				reason = PTRIG_STAT_PASS_NOT_EXTERNAL;
-				goto pass;
-			}
-			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
-			stale_embryo = true;
-		} else if (flow) {
+		if (flow) {
 			if (!idle_past(now, flow->last_seen_ns,
 				       ptrig_flow_idle_timeout(flow))) {
 				if (xdp_completes(ctx, &p, flow)) {
@@ -478,7 +539,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	cnt = rule_counters(rule_id);
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
+	tkey.external = p.daddr;
 	trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
+	if (!trig) {
+		/* A trigger that was not NATed: its owner's own address. */
+		tkey.external = 0;
+		trig = bpf_map_lookup_elem(&PTRIG_MAP(trig), &tkey);
+	}
 	if (!trig || trig->generation != rule->generation ||
 	    idle_past(now, trig->last_seen_ns, rule->trigger_timeout_s))
 		return xdp_refuse(
@@ -509,6 +576,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 	nf.last_seen_ns = now;
 	nf.opened_ns = now;
+	externals_learn(p.daddr);
 	if (bpf_map_update_elem(&PTRIG_MAP(embryo), &fkey, &nf,
 				stale_embryo ? BPF_ANY : BPF_NOEXIST) == 0) {
 		if (cnt)
@@ -535,6 +603,8 @@ forward:
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
 	}
+	if (p.first_frag)
+		frag_remember(&p, PTRIG_FRAG_IN, flow->owner, now);
 	/* Until the owner answers, conntrack sees a new connection (also for
 	 * a retransmitted SYN), which the firewall accepts by the mark. */
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
@@ -673,6 +743,7 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 	cnt = rule_counters(rule_id);
 	key.rule_id = rule_id;
 	key.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p->daddr : 0;
+	key.external = owner != p->saddr ? p->saddr : 0;
 
 	t = bpf_map_lookup_elem(&PTRIG_MAP(trig), &key);
 	if (t) {
@@ -732,31 +803,15 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	struct ptrig_flow *flow;
 	__u32 csum_off, l4_flags;
 	__be32 from = p->saddr, to;
-
-	void *map = &PTRIG_MAP(flows);
+	void *map;
 
 	fkey.remote = p->daddr;
 	fkey.remote_port = p->dport;
 	fkey.local_port = p->sport;
 	fkey.proto = p->proto;
-	flow = bpf_map_lookup_elem(map, &fkey);
-	if (!flow) {
-		map = &PTRIG_MAP(embryo);
-		flow = bpf_map_lookup_elem(map, &fkey);
-		if (!flow)
-			return false;
-	}
-	if (flow->owner != from) {
-		/* The box's own NAT gave another connection this flow's WAN
-		 * address and ports (conntrack never saw ptrig's DNAT). The
-		 * connection conntrack tracks wins: drop the flow, so its
-		 * replies are no longer diverted to the trigger's owner. */
-		if (from == flow->external) {
-			bpf_map_delete_elem(map, &fkey);
-			stat_inc(PTRIG_STAT_FLOW_COLLISION);
-		}
+	flow = flow_out(&fkey, from, &map, true);
+	if (!flow)
 		return false;
-	}
 	if (idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
 		return false;
 
@@ -801,8 +856,69 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 		stat_inc(PTRIG_STAT_ERROR);
 		return false;
 	}
+	if (p->first_frag)
+		frag_remember(p, PTRIG_FRAG_OUT, to, now);
 	stat_inc(PTRIG_STAT_TC_EGRESS_TRANSLATED);
 	return true;
+}
+
+/* The source address of an outbound IPv4 packet: both fields it touches
+ * (the address and the header checksum) sit at fixed offsets. */
+static __always_inline int tc_snat_l3(struct __sk_buff *skb, __be32 from,
+				      __be32 to)
+{
+	if (bpf_l3_csum_replace(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check),
+		    from, to, sizeof(to)) ||
+	    bpf_skb_store_bytes(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, saddr),
+		    &to, sizeof(to), 0))
+		return -1;
+	return 0;
+}
+
+/* A later fragment of a datagram whose first fragment tc_reply() gave the
+ * external source. */
+static __always_inline void tc_frag(struct __sk_buff *skb, const struct pkt *p)
+{
+	__be32 to = frag_lookup(p, PTRIG_FRAG_OUT);
+
+	if (!to)
+		return;
+	if (tc_snat_l3(skb, p->saddr, to)) {
+		stat_inc(PTRIG_STAT_ERROR);
+		return;
+	}
+	stat_inc(PTRIG_STAT_FRAG_OUT_TRANSLATED);
+}
+
+/* Enough for an ICMP error quoting a datagram's headers, options and all. */
+#define TC_ICMP_PULL_LEN                                                       \
+	(sizeof(struct ethhdr) + 60 + sizeof(struct icmphdr) + 60 +            \
+	 sizeof(struct tcphdr))
+
+/* An ICMP error leaving: translate it if it is about a triggered flow. */
+static __noinline void tc_icmp_egress(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+	struct pkt p = {};
+	__u32 want;
+
+	want = skb->len < TC_ICMP_PULL_LEN ? skb->len : TC_ICMP_PULL_LEN;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + want > data_end) {
+		if (bpf_skb_pull_data(skb, want))
+			return;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	if (parse_ipv4_l4(data, data_end, &p) != PTRIG_STAT_PASS_OTHER_PROTO)
+		return;
+	/* Like other packets it leaves alone, an error that is not about
+	 * a flow counts nothing here: the box sends plenty of its own. */
+	if (tc_icmp(data_end, &p) < 0)
+		stat_inc(PTRIG_STAT_ICMP_OUT_TRANSLATED);
 }
 
 #define TC_PULL_LEN (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
@@ -829,6 +945,14 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		reason = parse_ipv4_l4(data, data_end, &p);
+	}
+	if (reason == PTRIG_STAT_PASS_FRAGMENT) {
+		tc_frag(skb, &p);
+		return TC_ACT_OK;
+	}
+	if (reason == PTRIG_STAT_PASS_OTHER_PROTO && p.proto == IPPROTO_ICMP) {
+		tc_icmp_egress(skb);
+		return TC_ACT_OK;
 	}
 	if (reason >= 0)
 		return TC_ACT_OK;
@@ -880,6 +1004,7 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 	struct ptrig_flow_key fkey = {};
 	struct ptrig_flow *flow;
 	struct pkt p = {};
+	void *map;
 	int reason;
 
 	reason = parse_ipv4_l4(data, data_end, &p);
@@ -905,10 +1030,10 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 	fkey.remote_port = p.sport;
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
-	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
-	if (!flow)
-		flow = bpf_map_lookup_elem(&PTRIG_MAP(embryo), &fkey);
-	if (!flow || flow->owner != p.daddr ||
+	/* XDP already put the owner where the external address was: the
+	 * owner's flow on any of the WAN's addresses. */
+	flow = flow_out(&fkey, p.daddr, &map, false);
+	if (!flow ||
 	    (flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		return false;
 	return !idle_past(bpf_ktime_get_coarse_ns(), flow->last_seen_ns,

@@ -79,4 +79,22 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } PTRIG_MAP(events) SEC(".maps");
 
+/* Translations of first fragments, for the later fragments of the same
+ * datagram (struct ptrig_frag_key). Small and short-lived: an LRU, so a
+ * flood of fragments only ever pushes out other fragment entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PTRIG_FRAG_ENTRIES);
+	__type(key, struct ptrig_frag_key);
+	__type(value, struct ptrig_frag);
+} PTRIG_MAP(frags) SEC(".maps");
+
+/* The external addresses of flows (struct ptrig_externals). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ptrig_externals);
+} PTRIG_MAP(exts) SEC(".maps");
+
 #endif

@@ -69,13 +69,18 @@ struct pkt {
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u8 proto;	/* IPPROTO_TCP / IPPROTO_UDP */
-	__u8 l4;	/* enum ptrig_l4 */
-	__u8 tcp_flags; /* 0 for UDP */
+	__be16 ip_id; /* for fragments: with the addresses, names a datagram */
+	__u8 proto;   /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 l4;      /* enum ptrig_l4 */
+	__u8 tcp_flags;	 /* 0 for UDP */
+	__u8 first_frag; /* the first fragment of a fragmented datagram */
 };
 
-/* Returns -1 when the packet is a complete, unfragmented IPv4 TCP/UDP
- * packet and fills p; otherwise the enum ptrig_stat reason to pass it. */
+/* Returns -1 when the packet is an IPv4 TCP/UDP packet whose ports are
+ * there (unfragmented, or the first fragment: p->first_frag) and fills p;
+ * otherwise the enum ptrig_stat reason to pass it. For a later fragment
+ * (PASS_FRAGMENT) and another protocol (PASS_OTHER_PROTO, e.g. ICMP) p's
+ * ip, addresses, proto, l4h and l4_off are filled too. */
 static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 					 struct pkt *p)
 {
@@ -90,11 +95,6 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 		return PTRIG_STAT_PASS_MALFORMED;
 	if (ip->version != 4 || ip->ihl < 5)
 		return PTRIG_STAT_PASS_MALFORMED;
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PTRIG_STAT_PASS_FRAGMENT;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return PTRIG_STAT_PASS_OTHER_PROTO;
-
 	ihl_len = ip->ihl * 4;
 	tot_len = bpf_ntohs(ip->tot_len);
 	if (tot_len < ihl_len)
@@ -105,6 +105,12 @@ static __always_inline int parse_ipv4_l4(void *data, void *data_end,
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;
+	p->ip_id = ip->id;
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return PTRIG_STAT_PASS_FRAGMENT;
+	p->first_frag = !!(ip->frag_off & bpf_htons(IP_MF));
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
+		return PTRIG_STAT_PASS_OTHER_PROTO;
 
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = p->l4h;

@@ -16,7 +16,7 @@
 
 /* Bumped on any change of a pinned map's key or value layout. It is part of
  * every map name, so an upgrade across layouts never reuses a stale map. */
-#define PTRIG_LAYOUT_VERSION 2
+#define PTRIG_LAYOUT_VERSION 3
 
 #define PTRIG_PIN_ROOT "/sys/fs/bpf/ptrig"
 
@@ -33,7 +33,9 @@
 	X(embryo)                                                              \
 	X(cnt)                                                                 \
 	X(stats)                                                               \
-	X(events)
+	X(events)                                                              \
+	X(frags)                                                               \
+	X(exts)
 
 #define PTRIG_CAT_(a, b) a##b
 #define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
@@ -75,7 +77,7 @@
 #define PTRIG_MAX_FLOWS_LIMIT (1u << 22)
 #define PTRIG_MAX_TRIGGERS_LIMIT (1u << 20)
 #define PTRIG_FLOW_ENTRY_BYTES 128
-#define PTRIG_TRIGGER_ENTRY_BYTES 104
+#define PTRIG_TRIGGER_ENTRY_BYTES 112
 
 /* Timestamps are refreshed only when they moved by more than this, so a busy
  * flow does not dirty its cache line on every packet. */
@@ -140,10 +142,14 @@ struct ptrig_rule {
 	__u8 pad;
 };
 
-/* ptrig_trig_v1 key. peer is 0 for peer=any rules. */
+/* ptrig_trig_v1 key. peer is 0 for peer=any rules. external is the
+ * trigger traffic's NATed source, so each external address of the WAN
+ * interface has its own triggers (one device per rule and address), or 0
+ * when the traffic was not NATed (the owner's own address is external). */
 struct ptrig_trigger_key {
 	__u32 rule_id;
 	__be32 peer;
+	__be32 external;
 };
 
 struct ptrig_trigger {
@@ -157,13 +163,27 @@ struct ptrig_trigger {
 
 /* ptrig_flows_v1 key. Normalised on the remote end, so the inbound packet
  * (remote -> external) and the owner's reply (owner -> remote) find the same
- * entry: eviction can never split the two directions. */
+ * entry: eviction can never split the two directions. The external address
+ * is part of it, so several WAN addresses on one interface can each carry a
+ * flow from the same remote endpoint to the same open port. */
 struct ptrig_flow_key {
 	__be32 remote;
+	__be32 external; /* the address the remote reached */
 	__be16 remote_port;
 	__be16 local_port; /* the open port, same on external and owner */
 	__u8 proto;	   /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 pad[3];
+};
+
+/* ptrig_exts_v1[0]: the external addresses flows were opened on, learned
+ * by the datapath. The owner's reply does not say which external address
+ * its flow has, so TC egress tries each of these (in order; the first zero
+ * ends the list). One WAN address costs one array read. When every slot is
+ * taken, a new address replaces one of them (counted as an error): flows
+ * of the replaced address lose their replies' translation. */
+#define PTRIG_MAX_EXTERNALS 4
+struct ptrig_externals {
+	__be32 addr[PTRIG_MAX_EXTERNALS];
 };
 
 enum ptrig_flow_flags {
@@ -224,6 +244,34 @@ ptrig_embryo_entries(__u32 max_flows)
 {
 	return max_flows / 4 < 64 ? 64 : max_flows / 4;
 }
+
+/* ptrig_frags: where the later fragments of a datagram whose first
+ * fragment was translated go. Only the first fragment holds the ports, so
+ * its translation is remembered for a few seconds under the fields every
+ * fragment carries. Addresses as on the wire before translation. */
+struct ptrig_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 dir; /* enum ptrig_frag_dir */
+};
+
+enum ptrig_frag_dir {
+	PTRIG_FRAG_IN = 1,  /* remote -> external: daddr becomes `to` */
+	PTRIG_FRAG_OUT = 2, /* owner -> remote: saddr becomes `to` */
+};
+
+struct ptrig_frag {
+	__be32 to;
+	__u32 pad;
+	__u64 stamp_ns; /* when the first fragment passed */
+};
+
+/* Fragments of one datagram follow each other within milliseconds; an
+ * entry older than this is stale (the IP id may have come round). */
+#define PTRIG_FRAG_TIMEOUT_NS (5 * 1000000000ull)
+#define PTRIG_FRAG_ENTRIES 4096
 
 /* ptrig_cfg_v1[0]: one entry, written by the loader. */
 struct ptrig_config {
@@ -293,6 +341,16 @@ enum ptrig_stat {
 	 * TC ingress then marks it from the flow table. */
 	PTRIG_STAT_XDP_META_UNSUPPORTED,
 	PTRIG_STAT_MARKED_FLOW_TABLE, /* TC ingress set the mark that way */
+	/* ICMP errors about a triggered flow, translated (XDP: counted
+	 * instead of XDP_TRANSLATED), and ICMP errors passed untouched. */
+	PTRIG_STAT_ICMP_IN_TRANSLATED,
+	PTRIG_STAT_ICMP_OUT_TRANSLATED,
+	PTRIG_STAT_PASS_ICMP_NO_FLOW,	/* quotes no live flow of ours */
+	PTRIG_STAT_PASS_ICMP_MALFORMED, /* truncated or inconsistent quote */
+	/* Later fragments of a translated datagram (the first one counts as
+	 * any packet of its flow). */
+	PTRIG_STAT_FRAG_IN_TRANSLATED,
+	PTRIG_STAT_FRAG_OUT_TRANSLATED,
 	PTRIG_STAT_MAX,
 };
 

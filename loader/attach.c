@@ -461,6 +461,95 @@ static void print_firewall_hint(uint32_t mark)
 	       mark, mark);
 }
 
+/* Layout 2 (the one before flows were keyed by their external address)
+ * keyed a flow by remote, ports and protocol only; its value is the same.
+ * Its flows are carried into the new tables when an attach replaces it, so
+ * connections through ptrig survive the upgrade. */
+struct flow_key_v2 {
+	__be32 remote;
+	__be16 remote_port;
+	__be16 local_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Put ext in the learned external addresses (struct ptrig_externals). */
+static void externals_add(int fd, __be32 ext)
+{
+	struct ptrig_externals e;
+	uint32_t zero = 0;
+	int i;
+
+	if (bpf_map_lookup_elem(fd, &zero, &e))
+		return;
+	for (i = 0; i < PTRIG_MAX_EXTERNALS; i++) {
+		if (e.addr[i] == ext)
+			return;
+		if (!e.addr[i]) {
+			e.addr[i] = ext;
+			bpf_map_update_elem(fd, &zero, &e, BPF_ANY);
+			return;
+		}
+	}
+}
+
+/* Copy the flows of layout-2 table NAME (pinned in dir) into fd; returns
+ * how many were copied. */
+static int migrate_v2_table(const char *dir, const char *name, int fd,
+			    int exts_fd)
+{
+	struct flow_key_v2 key, next, *prev = NULL;
+	char path[PATH_MAX];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int old, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	old = bpf_obj_get(path);
+	if (old < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(old, &info, &len) ||
+	    info.key_size != sizeof(key) ||
+	    info.value_size != sizeof(struct ptrig_flow)) {
+		close(old);
+		return 0;
+	}
+	while (bpf_map_get_next_key(old, prev, &next) == 0) {
+		struct ptrig_flow_key nk;
+		struct ptrig_flow f;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(old, &key, &f))
+			continue;
+		memset(&nk, 0, sizeof(nk));
+		nk.remote = key.remote;
+		nk.external = f.external;
+		nk.remote_port = key.remote_port;
+		nk.local_port = key.local_port;
+		nk.proto = key.proto;
+		externals_add(exts_fd, f.external);
+		if (bpf_map_update_elem(fd, &nk, &f, BPF_NOEXIST) == 0)
+			n++;
+	}
+	close(old);
+	return n;
+}
+
+/* Flows of a running layout-2 ptrig, into the fresh tables. Triggers are
+ * not carried over: the rule generations they hold belong to the old rule
+ * table; the owner's next trigger packet opens the trigger again. */
+static void migrate_v2_flows(const char *dir, const struct ptrig_map_fds *m)
+{
+	int n = migrate_v2_table(dir, "ptrig_flows_v2", m->flows, m->exts);
+	int e = migrate_v2_table(dir, "ptrig_embryo_v2", m->embryo, m->exts);
+
+	if (n + e)
+		printf("ptrig: carried %d established and %d embryonic "
+		       "flow(s) over from map layout 2\n",
+		       n, e);
+}
+
 /* Maps pinned by a ptrig with another layout cannot be reused: say that
  * their state does not carry over, instead of silently starting afresh. */
 static void warn_other_layouts(const char *dir)
@@ -480,8 +569,8 @@ static void warn_other_layouts(const char *dir)
 			continue;
 		fprintf(stderr,
 			"ptrig-load: warning: %s/%s is from another ptrig map "
-			"layout: its state is not carried over (detach removes "
-			"it)\n",
+			"layout: its state is not carried over, but for "
+			"layout 2's flows (detach removes it)\n",
 			dir, de->d_name);
 	}
 	closedir(d);
@@ -781,6 +870,10 @@ int do_attach(const struct cmd_opts *o)
 		ptrig_err("initialising the config map: %s", strerror(errno));
 		goto rollback;
 	}
+	/* Before the rules: ports of carried flows whose rule is gone get
+	 * marked as the push marks any live flow's. */
+	if (!upgrade)
+		migrate_v2_flows(dir, &m);
 	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg)) {
 		ptrig_err("reading the config map: %s", strerror(errno));
 		goto rollback;

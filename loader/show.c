@@ -74,6 +74,12 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
 	[PTRIG_STAT_XDP_META_UNSUPPORTED] = "xdp_meta_unsupported",
 	[PTRIG_STAT_MARKED_FLOW_TABLE] = "marked_from_flow_table",
+	[PTRIG_STAT_ICMP_IN_TRANSLATED] = "icmp_in_translated",
+	[PTRIG_STAT_ICMP_OUT_TRANSLATED] = "icmp_out_translated",
+	[PTRIG_STAT_PASS_ICMP_NO_FLOW] = "pass_icmp_no_flow",
+	[PTRIG_STAT_PASS_ICMP_MALFORMED] = "pass_icmp_malformed",
+	[PTRIG_STAT_FRAG_IN_TRANSLATED] = "frag_in_translated",
+	[PTRIG_STAT_FRAG_OUT_TRANSLATED] = "frag_out_translated",
 };
 
 void stats_read(int fd, uint64_t *out)

@@ -13,6 +13,8 @@ PACKAGES=(
 	# lab, end-to-end tests and demo
 	iproute2 nftables ethtool conntrack socat coreutils procps util-linux kmod jq
 	vsftpd lftp
+	# captures of ICMP errors in the lab (tests/e2e/test_pmtud.sh)
+	tcpdump
 	# kernel lab: Debian kernels under qemu (tools/vm.sh)
 	qemu-system-x86 busybox-static cpio
 	# WAN link types in the guest: PPPoE (server and kernel-plugin client), WireGuard

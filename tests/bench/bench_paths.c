@@ -83,7 +83,7 @@
 #define TRIG_LAN_PORT 50000
 
 #define MAX_ROUNDS 32
-#define MAX_VARIANTS 64
+#define MAX_VARIANTS 96
 #define ETH_OFF_SADDR (14 + 12)
 #define ETH_OFF_DADDR (14 + 16)
 
@@ -165,6 +165,7 @@ static struct ptrig_flow_key mk_key(uint32_t remote, uint16_t rport,
 
 	memset(&k, 0, sizeof(k));
 	k.remote = htonl(remote);
+	k.external = htonl(WAN);
 	k.remote_port = htons(rport);
 	k.local_port = htons(lport);
 	k.proto = proto;
@@ -326,6 +327,7 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	now = ptrig_now_ns();
 	memset(&tk, 0, sizeof(tk));
 	tk.rule_id = in->xdp_rule_id;
+	tk.external = htonl(WAN); /* NATed: keyed by its external address */
 	memset(&t, 0, sizeof(t));
 	t.owner = htonl(LAN1);
 	t.external = htonl(WAN);
@@ -362,6 +364,17 @@ static void inst_setup(struct inst *in, char tag, int nrules, long nflows)
 	}
 	free(vals);
 	shuffle_u32(in->perm, nflows);
+	{
+		/* The external address the datapath learns with a flow's
+		 * creation, for the reply path. */
+		struct ptrig_externals ex;
+		uint32_t zero = 0;
+
+		memset(&ex, 0, sizeof(ex));
+		ex.addr[0] = htonl(WAN);
+		if (bpf_map_update_elem(in->fds.exts, &zero, &ex, BPF_ANY))
+			die("externals put: %s", strerror(errno));
+	}
 	{
 		struct ptrig_flow_key fk =
 			mk_key(FIX_REMOTE, FIX_RPORT, OPEN_BASE + XDP_RULE,
@@ -428,6 +441,8 @@ enum kind {
 	K_XDP_HIT_FIX,
 	K_TC_REPLY_FIX,
 	K_XDP_EMBRYO_FIX,
+	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
+	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
 };
 
 struct variant {
@@ -564,6 +579,24 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 	case K_TC_REPLY_FIX:
 		if (r->retval != TC_ACT_OK || !same)
 			mark_bad(v, "verdict %u, changed %d", r->retval, !same);
+		break;
+	case K_XDP_ICMP:
+		if (r->retval != XDP_PASS || olen < 34 ||
+		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
+			mark_bad(v, "verdict %u, daddr %#x, meta %u", r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR),
+				 r->meta_len);
+		break;
+	case K_TC_ICMP:
+		/* Outer source and the quoted destination: the WAN address. */
+		if (r->retval != TC_ACT_OK || olen < 62 ||
+		    get_be32(o + ETH_OFF_SADDR) != WAN ||
+		    get_be32(o + 14 + 20 + 8 + 16) != WAN)
+			mark_bad(v, "verdict %u, saddr %#x, quoted daddr %#x",
+				 r->retval,
+				 olen < 62 ? 0 : get_be32(o + ETH_OFF_SADDR),
+				 olen < 62 ? 0
+					   : get_be32(o + 14 + 20 + 8 + 16));
 		break;
 	case K_TC_REPLY_HOT:
 	case K_TC_REPLY_CYCLE:
@@ -898,6 +931,51 @@ static void add_inst_vars(struct inst *in)
 	add_var(NAME("tc_reply_cycle"), "TC reply translation",
 		WHAT("cycling all flows (cache-miss)"), K_TC_REPLY_CYCLE, in,
 		in->tce_fd, false, false);
+	{
+		/* ICMP errors about the hot flow: new paths, each a
+		 * rewrite, so repeat=1 only. */
+		struct ptrig_flow_key k = in->keys[in->nflows / 2];
+		struct pkt_spec q, e;
+
+		memset(&q, 0, sizeof(q));
+		q.proto = IPPROTO_TCP;
+		q.saddr = WAN;
+		q.sport = ntohs(k.local_port);
+		q.daddr = ntohl(k.remote);
+		q.dport = ntohs(k.remote_port);
+		q.tcp_flags = TH_ACK;
+		q.frag = 0x4000;
+		q.payload_len = 1400;
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_ICMP;
+		e.saddr = IP4(203, 0, 113, 20);
+		e.daddr = WAN;
+		e.icmp_type = 3;
+		e.icmp_code = 4;
+		e.icmp_mtu = 1400;
+		e.quote = &q;
+		e.quote_l4 = 20;
+		v = add_var(
+			NAME("xdp_icmp"), "XDP ICMP error translation",
+			WHAT("frag needed about the hot flow, 20-byte quote"),
+			K_XDP_ICMP, in, in->xdp_fd, true, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		q.saddr = ntohl(k.remote);
+		q.sport = ntohs(k.remote_port);
+		q.daddr = LAN1;
+		q.dport = ntohs(k.local_port);
+		e.saddr = LAN1;
+		e.daddr = ntohl(k.remote);
+		e.icmp_code = 3;
+		e.icmp_mtu = 0;
+		e.quote_l4 = 8;
+		v = add_var(
+			NAME("tc_icmp"), "TC ICMP error translation",
+			WHAT("owner's error about the hot flow, 8-byte quote"),
+			K_TC_ICMP, in, in->tce_fd, false, false);
+		v->len = pkt_build(&e, v->pkt);
+	}
 #undef NAME
 #undef WHAT
 }
@@ -954,8 +1032,12 @@ static void inst_open_trigger(struct inst *in)
 		die("trigger run: %s", strerror(errno));
 	memset(&tk, 0, sizeof(tk));
 	tk.rule_id = in->trig_rule_id;
-	if (bpf_map_lookup_elem(in->fds.trig, &tk, &t))
-		die("TC egress did not open the trigger");
+	tk.external = htonl(WAN); /* NATed, found through conntrack */
+	if (bpf_map_lookup_elem(in->fds.trig, &tk, &t)) {
+		tk.external = 0; /* not NATed */
+		if (bpf_map_lookup_elem(in->fds.trig, &tk, &t))
+			die("TC egress did not open the trigger");
+	}
 	if (ntohl(t.owner) == LAN1)
 		ct_mode =
 			"conntrack entry found (source NAT), owner = LAN host";
@@ -1103,6 +1185,9 @@ static void report(void)
 	row(find_var("tc_reply_cycle_F"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
+	/* ICMP errors about the hot flow. */
+	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
 
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
 	    "case (S)\n\n",

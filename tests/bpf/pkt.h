@@ -64,7 +64,17 @@ struct pkt_spec {
 	bool bad_l4_csum;
 	bool mac_zero;	/* destination MAC 00:..:00 (the loopback's) */
 	uint16_t trunc; /* nonzero: cut the frame to this many bytes */
+	/* ICMP: type and code (0, 0: an echo request). An error quotes the
+	 * datagram `quote` builds: its IP header and `quote_l4` bytes after
+	 * it (0: 8, the minimum a router sends). */
+	uint8_t icmp_type;
+	uint8_t icmp_code;
+	uint16_t icmp_mtu; /* fragmentation needed: the next hop's MTU */
+	const struct pkt_spec *quote;
+	uint16_t quote_l4;
 };
+
+static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *b);
 
 /* 32-bit accumulation of big-endian 16-bit words; an odd tail byte is
  * padded with zero, as RFC 1071 says. */
@@ -154,6 +164,11 @@ static inline size_t pkt_l4(const struct pkt_spec *s, uint8_t *l4)
 {
 	size_t hl;
 
+	/* A later fragment holds only payload: no header, no checksum. */
+	if (s->frag & 0x1fff) {
+		pkt_payload(s, l4);
+		return s->payload_len;
+	}
 	switch (s->proto) {
 	case IPPROTO_TCP:
 		hl = s->tcp_mss ? 24 : 20;
@@ -182,7 +197,22 @@ static inline size_t pkt_l4(const struct pkt_spec *s, uint8_t *l4)
 	case IPPROTO_ICMP:
 		hl = 8;
 		memset(l4, 0, hl);
-		l4[0] = 8; /* echo request */
+		if (s->quote) {
+			uint8_t q[PKT_MAX];
+			size_t qlen = pkt_build(s->quote, q), ihl, n;
+
+			l4[0] = s->icmp_type;
+			l4[1] = s->icmp_code;
+			put16(l4 + 6, s->icmp_mtu);
+			ihl = (size_t)(q[ETH_HLEN] & 0xf) * 4;
+			n = ihl + (s->quote_l4 ? s->quote_l4 : 8);
+			if (ETH_HLEN + n > qlen)
+				n = qlen - ETH_HLEN;
+			memcpy(l4 + hl, q + ETH_HLEN, n);
+			return hl + n;
+		}
+		l4[0] = s->icmp_type ? s->icmp_type : 8; /* echo request */
+		l4[1] = s->icmp_code;
 		put16(l4 + 4, 0x4242);
 		put16(l4 + 6, 1);
 		break;
@@ -241,7 +271,7 @@ static inline size_t pkt_build_ipv4(const struct pkt_spec *s, uint8_t *b)
 	l4len = pkt_l4(s, l4);
 	put16(ip + 2,
 	      s->tot_len_raw ? s->tot_len_raw : (uint16_t)(ihl + l4len));
-	coff = l4_csum_off(s->proto);
+	coff = (s->frag & 0x1fff) ? -1 : l4_csum_off(s->proto);
 	if (coff >= 0) {
 		uint32_t sum = csum_add_bytes(0, l4, l4len);
 
@@ -388,7 +418,8 @@ static inline int pkt_verify_csums(const uint8_t *b, size_t len, char *why,
 		return -1;
 	}
 	coff = l4_csum_off(ip[9]);
-	if (coff < 0)
+	/* A fragment's L4 checksum covers the whole datagram. */
+	if (coff < 0 || (get16(ip + 6) & 0x3fff))
 		return 0;
 	l4 = ip + ihl;
 	if (ip[9] == IPPROTO_UDP && get16(l4 + 6) == 0)

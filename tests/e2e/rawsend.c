@@ -9,11 +9,15 @@
  *       IPPROTO_RAW socket. TCP: FLAGS from S A R F P (default S), the
  *       sequence number SEQ and, with A, the acknowledgement ACK. -V N:
  *       spoof N sources, SRC, SRC+1, ..., SRC+N-1 in turn, the source port
- *       going up by one after each round (a flood from many hosts). The UDP/TCP checksum is computed here; -b corrupts it on
- *       purpose (never into 0x0000/0xffff, which a receiver would accept:
- *       UDP 0 means "no checksum", and 0/0xffff are the same in ones'
- *       complement). TCP packets carry no options (payload allowed).
- *       Raw sockets leave the skb CHECKSUM_NONE, so no offload fixes it.
+ *       going up by one after each round (a flood from many hosts). The UDP/TCP
+ * checksum is computed here; -b corrupts it on purpose (never into
+ * 0x0000/0xffff, which a receiver would accept: UDP 0 means "no checksum", and
+ * 0/0xffff are the same in ones' complement). TCP packets carry no options
+ * (payload allowed). Raw sockets leave the skb CHECKSUM_NONE, so no offload
+ * fixes it. -I TYPE:CODE:OSRC:ODST [-M MTU]: send instead an ICMP error from
+ *       OSRC to ODST that quotes that datagram (its IP header, with a
+ *       correct checksum, and the first 8 bytes after it, as routers
+ *       quote); MTU goes in the "next-hop MTU" field.
  *
  *   rawsend sniff -i IFACE -p udp|tcp -P PORT [-n COUNT] [-t TIMEOUT_MS]
  *       Prints one line per IPv4 packet on IFACE whose source or
@@ -99,6 +103,8 @@ static void usage(void)
 		"usage: rawsend send -p udp|tcp -s SRC -d DST -S SPORT -D DPORT"
 		" [-m PAYLOAD] [-b] [-n COUNT]\n"
 		"                     [-f SARFP] [-q SEQ] [-a ACK] [-V N]\n"
+		"                     [-I TYPE:CODE:OUTER_SRC:OUTER_DST] [-M "
+		"MTU]\n"
 		"       rawsend sniff -i IFACE -p udp|tcp -P PORT [-n COUNT]"
 		" [-t TIMEOUT_MS]\n");
 	exit(2);
@@ -161,7 +167,62 @@ struct send_opts {
 	const char *payload;
 	uint8_t flags;
 	uint32_t seq, ack;
+	/* -I: wrap the datagram into an ICMP error quoting it */
+	int icmp;
+	uint8_t icmp_type, icmp_code;
+	uint16_t icmp_mtu;
+	struct in_addr osrc, odst;
 };
+
+/* -I TYPE:CODE:OSRC:ODST */
+static void parse_icmp(const char *arg, struct send_opts *o)
+{
+	char buf[128], *f[4], *save = NULL, *t;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (t = strtok_r(buf, ":", &save); t && n < 4;
+	     t = strtok_r(NULL, ":", &save))
+		f[n++] = t;
+	if (n != 4 || inet_pton(AF_INET, f[2], &o->osrc) != 1 ||
+	    inet_pton(AF_INET, f[3], &o->odst) != 1)
+		usage();
+	o->icmp_type = (uint8_t)parse_num(f[0], 0, 255);
+	o->icmp_code = (uint8_t)parse_num(f[1], 0, 255);
+	o->icmp = 1;
+}
+
+/* Wrap the datagram in pkt (len bytes) into an ICMP error quoting its IP
+ * header and 8 bytes after it; returns the new length. */
+static size_t wrap_icmp(const struct send_opts *o, uint8_t *pkt, size_t len)
+{
+	uint8_t q[28];
+	struct iphdr *ip = (struct iphdr *)pkt, *qip = (struct iphdr *)q;
+	uint8_t *icmp = pkt + sizeof(*ip);
+	size_t qlen = len < sizeof(q) ? len : sizeof(q);
+	uint16_t sum;
+
+	memcpy(q, pkt, qlen);
+	qip->id = htons(0x5151);
+	qip->check = 0;
+	qip->check = htons(csum_fold(csum_add(0, q, sizeof(*qip))));
+	memset(pkt, 0, sizeof(*ip) + 8);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_ICMP;
+	ip->tot_len = htons((uint16_t)(sizeof(*ip) + 8 + qlen));
+	ip->saddr = o->osrc.s_addr;
+	ip->daddr = o->odst.s_addr;
+	icmp[0] = o->icmp_type;
+	icmp[1] = o->icmp_code;
+	icmp[6] = (uint8_t)(o->icmp_mtu >> 8);
+	icmp[7] = (uint8_t)o->icmp_mtu;
+	memcpy(icmp + 8, q, qlen);
+	sum = htons(csum_fold(csum_add(0, icmp, 8 + qlen)));
+	memcpy(icmp + 2, &sum, 2);
+	return sizeof(*ip) + 8 + qlen;
+}
 
 /* Build one datagram into pkt; returns its length. */
 static size_t build(const struct send_opts *o, uint8_t *pkt, size_t cap)
@@ -237,7 +298,7 @@ static int do_send(int argc, char **argv)
 	long i, count = 1;
 	int fd, c;
 
-	while ((c = getopt(argc, argv, "p:s:d:S:D:m:bn:f:q:a:V:")) != -1) {
+	while ((c = getopt(argc, argv, "p:s:d:S:D:m:bn:f:q:a:V:I:M:")) != -1) {
 		switch (c) {
 		case 'p':
 			o.proto = parse_proto(optarg);
@@ -277,6 +338,12 @@ static int do_send(int argc, char **argv)
 		case 'V':
 			vary = (uint32_t)parse_num(optarg, 1, 65536);
 			break;
+		case 'I':
+			parse_icmp(optarg, &o);
+			break;
+		case 'M':
+			o.icmp_mtu = (uint16_t)parse_num(optarg, 0, 65535);
+			break;
 		default:
 			usage();
 		}
@@ -292,7 +359,7 @@ static int do_send(int argc, char **argv)
 	}
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
-	to.sin_addr = o.dst;
+	to.sin_addr = o.icmp ? o.odst : o.dst;
 	src0 = ntohl(o.src.s_addr);
 	for (i = 0; i < count; i++) {
 		struct send_opts cur = o;
@@ -305,6 +372,8 @@ static int do_send(int argc, char **argv)
 			close(fd);
 			return 2;
 		}
+		if (o.icmp)
+			len = wrap_icmp(&o, pkt, len);
 		if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to,
 			   sizeof(to)) < 0) {
 			perror("rawsend: sendto");

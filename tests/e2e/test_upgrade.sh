@@ -8,6 +8,10 @@
 #     programs using the flow entry kept in the pinned maps;
 #   - the trigger and the flow are still listed (same owner) afterwards, and
 #     a new inbound connection still works.
+# Across map layouts: PTRIG_LOAD_BEFORE=OLD_PTRIG_LOAD (a ptrig-load of map
+# layout 2) attaches first; the attach of this build then says it carried
+# the flow over instead of "upgraded", and the trigger opens again with the
+# owner's next trigger traffic (triggers are not carried across layouts).
 # Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
@@ -24,6 +28,11 @@ e2e_ptrig_lab
 cat >"$T/ptrig.conf" <<EOF
 irc  tcp:6660-6669  tcp:113
 EOF
+BEFORE=${PTRIG_LOAD_BEFORE:-}
+if [ -n "$BEFORE" ]; then
+	PL_NEW=$PL
+	PL=$BEFORE
+fi
 ptrig_attach "$T/ptrig.conf"
 
 # The trigger: lanhost1 -> remote1:6667.
@@ -44,11 +53,17 @@ S_PID=$BG_PID
 check "part 1 (2 MiB) arrived before the upgrade" wait_for 5 size_at_least "$T/all.out" "$PART"
 
 # ---- upgrade mid-transfer --------------------------------------------------------------
+[ -n "$BEFORE" ] && PL=$PL_NEW
 OUT=$(ptrig attach wan0 -c "$T/ptrig.conf" 2>&1)
 rc=$?
 note "attach again: $(head -1 <<<"$OUT")"
 assert_eq 0 "$rc" "attach again (upgrade) exits 0"
-assert_match 'upgraded' "$OUT" "attach again says \"upgraded\""
+if [ -n "$BEFORE" ]; then
+	assert_match 'carried 1 established and 0 embryonic flow' "$OUT" \
+		"attach across layouts carried the flow over"
+else
+	assert_match 'upgraded' "$OUT" "attach again says \"upgraded\""
+fi
 check "the upgrade happened mid-transfer (sender still running, part 2 not all in)" \
 	eval "kill -0 $S_PID && [ \$(file_size '$T/all.out') -lt $((2 * PART)) ]"
 P2=$(progs)
@@ -70,6 +85,7 @@ bg_wait "$L_PID" 10 >/dev/null
 FLOWS=$(ptrig flows wan0 --json)
 assert_file_sha256_eq "$T/all.in" "$T/all.out" "4 MiB across the upgrade arrived intact (sha256)"
 
+[ -n "$BEFORE" ] && check "across layouts: the trigger opens again" irc_trigger
 assert_eq "irc $H1 $WAN" \
 	"$(status_jq '.interfaces[0].triggers[] | select(.rule == "irc") | "\(.rule) \(.owner) \(.external)"')" \
 	"after the upgrade: trigger still listed, same owner"

@@ -403,7 +403,7 @@ else
 	fail attach_max_flows_too_large_says_memory "$(ctx) $left"
 fi
 ptrig attach "$IF" -c good.conf --max-triggers 2097152
-if [ $rc -eq 2 ] && grep -q -- '--max-triggers 2097152: at most 1048576; the trigger table would take about 208 MiB' <<<"$err"; then
+if [ $rc -eq 2 ] && grep -q -- '--max-triggers 2097152: at most 1048576; the trigger table would take about 224 MiB' <<<"$err"; then
 	pass attach_max_triggers_too_large_says_memory
 else
 	fail attach_max_triggers_too_large_says_memory "$(ctx)"
@@ -628,12 +628,13 @@ fi
 
 # ---- a trigger written by hand survives an upgrade ---------------------------
 
-# struct ptrig_trigger_key { u32 rule_id; be32 peer } (peer 0: peer=any), and
+# struct ptrig_trigger_key { u32 rule_id; be32 peer; be32 external } (peer 0:
+# peer=any; external: the NATed source, as the owner differs from it), and
 # struct ptrig_trigger { be32 owner, external, peer; u32 generation;
 # u64 last_seen_ns, opened_ns }.
 OWNER=192.0.2.10
 if read -r irc_id irc_gen <<<"$(rule_id_of irc)" && [ -n "$irc_id" ]; then
-	trig_key="$(le32 "$irc_id") $(ipbe 0.0.0.0)"
+	trig_key="$(le32 "$irc_id") $(ipbe 0.0.0.0) $(ipbe $IF_ADDR)"
 	now=$(now_ns)
 	trig_val="$(ipbe $OWNER) $(ipbe $IF_ADDR) $(ipbe 192.0.2.99) $(le32 "$irc_gen") $(le64 "$now") $(le64 "$now")"
 	# shellcheck disable=SC2086
