@@ -1033,8 +1033,7 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 	/* XDP already put the owner where the external address was: the
 	 * owner's flow on any of the WAN's addresses. */
 	flow = flow_out(&fkey, p.daddr, &map, false);
-	if (!flow ||
-	    (flow->flags & PTRIG_FLOW_SEEN_REPLY))
+	if (!flow || (flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		return false;
 	return !idle_past(bpf_ktime_get_coarse_ns(), flow->last_seen_ns,
 			  ptrig_flow_idle_timeout(flow));
