@@ -94,8 +94,9 @@ put_trigger() {
 	gen=$(bpftool -j map lookup pinned "$dir/$MAP_rules" key hex $(le32 $((set * 16384 + 1))) |
 		jq -r '.formatted.value.generation')
 	now=$(now_ns)
+	# key: rule id, peer (any), external (0: not NATed)
 	# shellcheck disable=SC2046
-	bpftool map update pinned "$dir/$MAP_trig" key hex $(le32 1) $(ipbe 0.0.0.0) \
+	bpftool map update pinned "$dir/$MAP_trig" key hex $(le32 1) $(ipbe 0.0.0.0) $(ipbe 0.0.0.0) \
 		value hex $(ipbe "$4") $(ipbe 192.0.2.1) $(ipbe 192.0.2.99) $(le32 "$gen") \
 		$(le64 "$now") $(le64 "$now")
 }
