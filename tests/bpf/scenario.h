@@ -115,6 +115,17 @@
  * kfuncs resolved and the owner lookup counts TRIGGER_NO_NAT. */
 static bool have_conntrack;
 
+/* Cases about what conntrack tells the datapath: skipped (counted as
+ * passed, "# SKIP") on a kernel without it, where the loader warns that
+ * they cannot hold. */
+#define NEED_CONNTRACK()                                                       \
+	do {                                                                   \
+		if (!have_conntrack) {                                         \
+			printf("# no nf_conntrack: skipped\n");                \
+			return 1;                                              \
+		}                                                              \
+	} while (0)
+
 /* Is this process in its own network namespace (see main())? */
 static bool private_netns;
 

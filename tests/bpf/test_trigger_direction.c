@@ -77,7 +77,7 @@ static int test_not_trigger_traffic(struct tctx *c)
 	struct ptrig_rule_spec rules[] = {IRC_RULE};
 	size_t i;
 
-	ASSERT_TRUE(have_conntrack, "needs nf_conntrack");
+	NEED_CONNTRACK();
 	for (i = 0; i < sizeof(not_triggers) / sizeof(not_triggers[0]); i++) {
 		const struct not_trigger *t = &not_triggers[i];
 		struct step st = t->st;
@@ -118,7 +118,7 @@ static int test_lan_connections_trigger(struct tctx *c)
 	};
 	struct ptrig_trigger t;
 
-	ASSERT_TRUE(have_conntrack, "needs nf_conntrack");
+	NEED_CONNTRACK();
 	ASSERT_OK(tctx_setup(c, rules, 2));
 	ASSERT_OK(ct_add("-p tcp -s 198.51.100.2 -d 203.0.113.2 --sport 50000 "
 			 "--dport 6667 --reply-src 203.0.113.2 --reply-dst "
@@ -155,7 +155,7 @@ static int test_flow_reply_is_not_trigger(struct tctx *c)
 	struct ptrig_trigger before, after;
 	uint32_t id;
 
-	ASSERT_TRUE(have_conntrack, "needs nf_conntrack");
+	NEED_CONNTRACK();
 	ASSERT_OK(tctx_setup(c, rules, 1));
 	id = rule_id(c, TCP_, 6667);
 	ASSERT_OK(open_trigger(c, id, TCP_, LAN1, REM1, 6667, 0));

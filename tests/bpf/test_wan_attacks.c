@@ -240,7 +240,7 @@ static int test_blind_rst_fin(struct tctx *c)
 	uint32_t id;
 	size_t i;
 
-	ASSERT_TRUE(have_conntrack, "needs nf_conntrack");
+	NEED_CONNTRACK();
 	ASSERT_OK(tctx_setup(c, rules, 1));
 	id = rule_id(c, TCP_, 6667);
 	ASSERT_OK(open_trigger(c, id, TCP_, LAN1, REM1, 6667, 0));
