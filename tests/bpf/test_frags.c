@@ -45,12 +45,8 @@ static int setup(struct tctx *c)
 		rule("game", P_UDP, 6667, 6667, P_UDP, 113, 113),
 	};
 	static const struct step flow[] = {
-		{.name = "remote's datagram opens a UDP flow",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 5000, WAN, 113, .payload_len = 24),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 5000, LAN1, 113, .payload_len = 24),
-		 .meta = true},
+		STEP_DNAT_NEW("remote's datagram opens a UDP flow", UDP, REM1,
+			      5000, LAN1, 113, .payload_len = 24),
 		TC_ROW("owner answers",
 		       UDP(LAN1, 113, REM1, 5000, .payload_len = 24),
 		       UDP(WAN, 113, REM1, 5000, .payload_len = 24)),

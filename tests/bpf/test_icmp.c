@@ -70,25 +70,14 @@ static int setup(struct tctx *c)
 		rule("irc", P_TCP, 6667, 6667, P_BOTH, 113, 113),
 	};
 	static const struct step flows[] = {
-		{.name = "remote's SYN opens a flow",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40000, WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(REM1, 40000, LAN1, 113, TH_SYN),
-		 .meta = true},
+		STEP_DNAT_NEW("remote's SYN opens a flow", TCP, REM1, 40000,
+			      LAN1, 113, TH_SYN),
 		STEP_OWNER_SYNACK(REM1, 40000, 113),
 		STEP_HANDSHAKE_ACK(REM1, 40000, 113),
-		{.name = "remote's datagram opens a UDP flow",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 5000, WAN, 113, .payload_len = 24),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 5000, LAN1, 113, .payload_len = 24),
-		 .meta = true},
-		{.name = "owner answers on the UDP flow",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(LAN1, 113, REM1, 5000, .payload_len = 24),
-		 .verdict = TC_ACT_OK,
-		 .exp = UDP(WAN, 113, REM1, 5000, .payload_len = 24)},
+		STEP_DNAT_NEW("remote's datagram opens a UDP flow", UDP, REM1,
+			      5000, LAN1, 113, .payload_len = 24),
+		STEP_SNAT("owner answers on the UDP flow", UDP, LAN1, 113, REM1,
+			  5000, .payload_len = 24),
 	};
 	uint32_t id;
 
@@ -265,12 +254,8 @@ static int test_inbound_no_live_flow(struct tctx *c)
 	static const struct pkt_spec q_emb =
 		TCP(WAN, 113, REM1, 40007, TH_SYN | TH_ACK);
 	static const struct counted_step rows[] = {
-		{{.name = "remote's SYN opens an embryonic flow",
-		  .prog = PROG_XDP,
-		  .in = TCP(REM1, 40007, WAN, 113, TH_SYN),
-		  .verdict = XDP_PASS,
-		  .exp = TCP(REM1, 40007, LAN1, 113, TH_SYN),
-		  .meta = true},
+		{STEP_DNAT_NEW("remote's SYN opens an embryonic flow", TCP,
+			       REM1, 40007, LAN1, 113, TH_SYN),
 		 PTRIG_STAT_XDP_TRANSLATED},
 		XDP_ICMP_SAME("error about it before the owner answered",
 			      ICMPERR(HOP, WAN, 3, 4, &q_emb),

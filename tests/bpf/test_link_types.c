@@ -30,17 +30,10 @@
 static int inbound_handshake(struct tctx *c, uint32_t remote, uint16_t rport)
 {
 	struct step st[] = {
-		{.name = "SYN",
-		 .prog = PROG_XDP,
-		 .in = TCP(remote, rport, WAN, 113, TH_SYN, .tcp_mss = true),
-		 .verdict = XDP_PASS,
-		 .exp = TCP(remote, rport, LAN1, 113, TH_SYN, .tcp_mss = true),
-		 .meta = true},
-		{.name = "owner's SYN-ACK",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 113, remote, rport, TH_SYN | TH_ACK),
-		 .verdict = TC_ACT_OK,
-		 .exp = TCP(WAN, 113, remote, rport, TH_SYN | TH_ACK)},
+		STEP_DNAT_NEW("SYN", TCP, remote, rport, LAN1, 113, TH_SYN,
+			      .tcp_mss = true),
+		STEP_SNAT("owner's SYN-ACK", TCP, LAN1, 113, remote, rport,
+			  TH_SYN | TH_ACK),
 		{.name = "handshake ACK",
 		 .prog = PROG_XDP,
 		 .in = TCP(remote, rport, WAN, 113, TH_ACK, .ack = HS_ACK(113)),
@@ -108,16 +101,13 @@ static int test_l3_not_ipv4(struct tctx *c)
 {
 	struct ptrig_rule_spec rules[] = {IRC_RULE};
 	struct step st[] = {
-		{.name = "IPv6 SYN to the open port",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40003, WAN, 113, TH_SYN, .l3 = ETH_P_IPV6),
-		 .verdict = XDP_PASS,
-		 .same = true},
-		{.name = "IPv6 from the LAN to the trigger port",
-		 .prog = PROG_TC_EGRESS,
-		 .in = TCP(LAN1, 40004, REM1, 6667, TH_SYN, .l3 = ETH_P_IPV6),
-		 .verdict = TC_ACT_OK,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"IPv6 SYN to the open port", PROG_XDP, XDP_PASS,
+			TCP(REM1, 40003, WAN, 113, TH_SYN, .l3 = ETH_P_IPV6)),
+		STEP_UNTOUCHED(
+			"IPv6 from the LAN to the trigger port", PROG_TC_EGRESS,
+			TC_ACT_OK,
+			TCP(LAN1, 40004, REM1, 6667, TH_SYN, .l3 = ETH_P_IPV6)),
 		{.name = "IPv4 cut inside its header",
 		 .prog = PROG_XDP,
 		 .in = TCP(REM1, 40005, WAN, 113, TH_SYN,
@@ -253,31 +243,20 @@ static int test_reconnect_new_address(struct tctx *c)
 	struct ptrig_rule_spec rules[] = {GAME_RULE};
 	/* An established UDP flow of the old address. */
 	struct step before[] = {
-		{.name = "remote's datagram",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 27015, WAN, 27005, .payload_len = 40),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 27015, LAN1, 27005, .payload_len = 40),
-		 .meta = true},
-		{.name = "owner's answer",
-		 .prog = PROG_TC_EGRESS,
-		 .in = UDP(LAN1, 27005, REM1, 27015, .payload_len = 40),
-		 .verdict = TC_ACT_OK,
-		 .exp = UDP(WAN, 27005, REM1, 27015, .payload_len = 40)},
-		{.name = "remote's second datagram",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 27015, WAN, 27005, .payload_len = 41),
-		 .verdict = XDP_PASS,
-		 .exp = UDP(REM1, 27015, LAN1, 27005, .payload_len = 41)},
+		STEP_DNAT_NEW("remote's datagram", UDP, REM1, 27015, LAN1,
+			      27005, .payload_len = 40),
+		STEP_SNAT("owner's answer", UDP, LAN1, 27005, REM1, 27015,
+			  .payload_len = 40),
+		STEP_DNAT("remote's second datagram", UDP, REM1, 27015, LAN1,
+			  27005, .payload_len = 41),
 	};
 	/* After the reconnect, before the trigger moved: the same remote
 	 * tuple to the new address is not the flow's, and opens nothing. */
 	struct step early[] = {
-		{.name = "to the new address, trigger still on the old one",
-		 .prog = PROG_XDP,
-		 .in = UDP(REM1, 27015, NEW_WAN, 27005, .payload_len = 42),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"to the new address, trigger still on the old one",
+			PROG_XDP, XDP_PASS,
+			UDP(REM1, 27015, NEW_WAN, 27005, .payload_len = 42)),
 	};
 	/* Once the trigger moved, the same tuple opens a new flow on the new
 	 * address; replies leave from it. */
@@ -330,11 +309,10 @@ static int test_reconnect_spoof_other_address(struct tctx *c)
 {
 	struct ptrig_rule_spec rules[] = {IRC_RULE};
 	struct step st[] = {
-		{.name = "spoofed SYN with the flow's tuple to another address",
-		 .prog = PROG_XDP,
-		 .in = TCP(REM1, 40009, OTHER_WAN, 113, TH_SYN),
-		 .verdict = XDP_PASS,
-		 .same = true},
+		STEP_UNTOUCHED(
+			"spoofed SYN with the flow's tuple to another address",
+			PROG_XDP, XDP_PASS,
+			TCP(REM1, 40009, OTHER_WAN, 113, TH_SYN)),
 	};
 	struct ptrig_flow f;
 	uint32_t id;
