@@ -52,18 +52,8 @@ run() {
 }
 ctx() { echo "rc=$rc stdout=[$(brief "$out")] stderr=[$(brief "$err")]"; }
 
-le32() {
-	local v=$1
-	printf '%02x %02x %02x %02x' $((v & 255)) $(((v >> 8) & 255)) \
-		$(((v >> 16) & 255)) $(((v >> 24) & 255))
-}
-le64() { echo "$(le32 $(($1 & 0xffffffff))) $(le32 $((($1 >> 32) & 0xffffffff)))"; }
-ipbe() {
-	local IFS=.
-	# shellcheck disable=SC2086
-	set -- $1
-	printf '%02x %02x %02x %02x' "$1" "$2" "$3" "$4"
-}
+# shellcheck source=../lib/bytes.sh
+source "$(dirname "$0")/../lib/bytes.sh"
 # CLOCK_MONOTONIC in ns (the datapath's clock), from /proc/timer_list.
 now_ns() { awk '/^now at [0-9]+ nsecs/ { print $3; exit }' /proc/timer_list; }
 
