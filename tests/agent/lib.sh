@@ -79,14 +79,26 @@ wan_delete() {
 	ip -n "$LAB_ROUTER" link del "$LAB_WAN_IF"
 }
 
-wan_create() {
-	_lab_veth router "$LAB_WAN_IF" wansw rtr || return 1
+# wan_create_down: the new wan0 exists, addressed but administratively down,
+# as pppd or networkd leave a device between creating and raising it. The
+# agent attaches on the device's appearance, so a link raised afterwards
+# never passes a packet that ptrig does not see.
+wan_create_down() {
+	ip link add "$LAB_WAN_IF" netns "$(lab_ns router)" type veth \
+		peer name rtr netns "$(lab_ns wansw)" || return 1
+	_lab_wire router "$LAB_WAN_IF" && _lab_wire wansw rtr || return 1
 	lab_exec router ip link set "$LAB_WAN_IF" address "$WAN_MAC" || return 1
-	lab_exec wansw ip link set rtr master br0 || return 1
-	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF" || return 1
-	# The route to the upstream gateway went with the old link.
+	lab_exec wansw ip link set rtr master br0 up || return 1
+	lab_exec router ip addr add "$LAB_WAN_IP/24" dev "$LAB_WAN_IF"
+}
+
+# wan_up: raise the new wan0 and restore the route that went with the old one.
+wan_up() {
+	lab_exec router ip link set "$LAB_WAN_IF" up || return 1
 	lab_exec router ip route add default via "$LAB_UPSTREAM_GW"
 }
+
+wan_create() { wan_create_down && wan_up; }
 
 # ifindex_of NODE IFACE
 ifindex_of() { lab_exec "$1" cat "/sys/class/net/$2/ifindex" 2>/dev/null; }

@@ -66,12 +66,16 @@ wan_delete || die "delete wan0"
 wait_for 3 test "$(metric 'ptrig_interface_present{interface="wan0"}')" = 0
 assert_eq 0 "$(metric 'ptrig_interface_present{interface="wan0"}')" "metrics: wan0 gone"
 T0=$(date +%s%N)
-wan_create || die "recreate wan0"
+wan_create_down || die "recreate wan0"
+# The agent logs "attached" once both XDP and TC are in place.
 for ((i = 0; i < 100; i++)); do
-	xdp_attached && break
+	[ "$(grep -c 'wan0: attached (ifindex' "$T/agent.log")" -ge 2 ] && xdp_attached && break
 	sleep 0.02
 done
 MS=$(ms_since "$T0")
+# Raised only now: a packet of the live connection that reached the router's
+# own stack before ptrig was attached would be answered with a RST.
+wan_up || die "raise the new wan0"
 if xdp_attached; then
 	note "re-attached ${MS} ms after the new wan0 was created (agent: $(grep -o 'wan0: attached (ifindex [0-9]*) in [0-9]* ms' "$T/agent.log" | tail -1))"
 	check "re-attached within 2 s (${MS} ms)" test "$MS" -le 2000
