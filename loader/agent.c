@@ -34,6 +34,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "attach.h"
 #include "config.h"
 #include "pins.h"
 #include "state.h"
@@ -102,7 +103,33 @@ static void agent_log(int prio, const char *fmt, ...)
 
 #define LOG_ERR_ 3
 #define LOG_WARN_ 4
+#define LOG_NOTICE_ 5
 #define LOG_INFO_ 6
+
+/* What the library said about interface ifname, into the log. */
+static void agent_log_msgs(const char *ifname, const struct ptrig_msgs *m)
+{
+	static const int prio[] = {
+		[PTRIG_MSG_INFO] = LOG_INFO_, [PTRIG_MSG_NOTE] = LOG_NOTICE_,
+		[PTRIG_MSG_WARN] = LOG_WARN_, [PTRIG_MSG_ERROR] = LOG_ERR_,
+		[PTRIG_MSG_LOG] = LOG_ERR_,
+	};
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const char *line = m->v[i].text;
+
+		/* One record per line: journald and `kubectl logs` show
+		 * records, not embedded newlines. */
+		while (*line) {
+			size_t n = strcspn(line, "\n");
+
+			agent_log(prio[m->v[i].level], "%s: %.*s", ifname,
+				  (int)n, line);
+			line += n + (line[n] == '\n');
+		}
+	}
+}
 
 /* JOURNAL_STREAM names the stream journald reads; it is inherited by
  * children that log elsewhere, so compare it with our stderr. */
@@ -167,9 +194,8 @@ struct rule_file {
 	const char *path;
 	char *buf; /* content last tried (good or bad) */
 	size_t len;
-	bool have;	    /* buf holds something tried */
-	int good_fd;	    /* memfd: the content last applied */
-	char good_path[64]; /* /proc/self/fd/N, for attach */
+	bool have;		   /* buf holds something tried */
+	struct ptrig_ruleset good; /* the rules last applied */
 };
 
 /* The whole file, following symlinks (a ConfigMap's file is one). */
@@ -229,17 +255,9 @@ static int parse_buf(const struct rule_file *rf, const char *buf, size_t len,
 	return ret;
 }
 
-static int save_good(struct rule_file *rf, const char *buf, size_t len)
-{
-	if (ftruncate(rf->good_fd, 0) ||
-	    (len && pwrite(rf->good_fd, buf, len, 0) != (ssize_t)len))
-		return -errno;
-	return 0;
-}
-
 /* --------------------------------------------------------- attaching -- */
 
-static struct cmd_opts attach_opts; /* the run options, for do_attach */
+static struct ptrig_attach_req attach_req; /* the run options */
 static struct rule_file rules;
 
 static void set_state(struct agent_if *ai, enum agent_if_state st)
@@ -253,16 +271,17 @@ static void set_state(struct agent_if *ai, enum agent_if_state st)
  * carry over) with the rules last applied. */
 static void attach_one(struct agent_if *ai, int ifindex)
 {
-	struct cmd_opts o = attach_opts;
+	struct ptrig_attach_req req = attach_req;
+	struct ptrig_attach_res res;
+	struct ptrig_msgs m = {0};
 	uint64_t t0 = now_ms();
 	int ret;
 
-	o.ifname = ai->name;
-	o.config = rules.good_path;
-	o.netns = NULL; /* already in it */
-	fflush(stdout);
-	ret = do_attach(&o);
-	fflush(stdout);
+	req.ifname = ai->name;
+	req.rules = &rules.good;
+	ret = ptrig_attach(&req, &res, &m);
+	agent_log_msgs(ai->name, &m);
+	ptrig_msgs_free(&m);
 	pthread_mutex_lock(&ag.lock);
 	if (ret == PTRIG_EXIT_OK) {
 		if (ai->ever_attached)
@@ -336,26 +355,6 @@ static void reconcile_all(bool check_hooks)
 
 /* ------------------------------------------------------------ reload -- */
 
-static int push_rules(const struct agent_if *ai, const struct ptrig_ruleset *rs)
-{
-	struct ptrig_map_fds m;
-	char dir[256];
-	int lock_fd, err;
-
-	if (ptrig_pin_dir(ai->name, dir, sizeof(dir)))
-		return -EINVAL;
-	lock_fd = ptrig_lock_dir(dir);
-	if (lock_fd < 0)
-		return lock_fd;
-	err = ptrig_maps_open_pinned(dir, &m);
-	if (!err) {
-		err = ptrig_rules_push(&m, rs);
-		ptrig_maps_close(&m);
-	}
-	close(lock_fd);
-	return err;
-}
-
 static void count_reload(bool ok)
 {
 	pthread_mutex_lock(&ag.lock);
@@ -408,28 +407,29 @@ static void reload(bool only_if_changed, const char *why)
 		return;
 	}
 	for (i = 0; i < ag.n_ifs; i++) {
+		struct ptrig_msgs m = {0};
+
 		if (ag.ifs[i].state != AGENT_IF_ATTACHED)
 			continue;
-		ret = push_rules(&ag.ifs[i], &rs);
+		ret = ptrig_reload(ag.ifs[i].name, &rs, &m);
 		if (ret) {
 			failed++;
-			agent_log(LOG_ERR_, "%s: pushing the rules: %s",
-				  ag.ifs[i].name, strerror(-ret));
+			agent_log_msgs(ag.ifs[i].name, &m);
 		}
-	}
-	/* Interfaces attached later get these rules too. */
-	if (!failed && save_good(&rules, buf, len)) {
-		agent_log(LOG_ERR_, "keeping a copy of the rules: %s",
-			  strerror(errno));
-		failed++;
+		ptrig_msgs_free(&m);
 	}
 	count_reload(!failed);
-	if (!failed)
+	if (!failed) {
 		agent_log(LOG_INFO_, "reload (%s): %zu rule%s applied", why,
 			  rs.n, rs.n == 1 ? "" : "s");
-	sd_notifyf(0, "READY=1\nSTATUS=%zu rules%s", rs.n,
+		/* Interfaces attached later get these rules too. */
+		ptrig_ruleset_free(&rules.good);
+		rules.good = rs;
+	} else {
+		ptrig_ruleset_free(&rs);
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=%zu rules%s", rules.good.n,
 		   failed ? ", last reload failed" : "");
-	ptrig_ruleset_free(&rs);
 }
 
 /* ------------------------------------------------------------ sockets -- */
@@ -658,7 +658,6 @@ static int check_ifaces(const struct cmd_opts *o)
 
 int do_run(const struct cmd_opts *o)
 {
-	struct ptrig_ruleset rs = {0};
 	int listen_fd = -1, nl_fd = -1, in_fd = -1, sig_fd = -1;
 	uint64_t next_scan, settle_at = 0, wd_usec = 0, next_wd = 0;
 	void *server = NULL;
@@ -679,14 +678,14 @@ int do_run(const struct cmd_opts *o)
 
 	/* The rules first: a bad file changes nothing. */
 	rules.path = o->config;
-	rules.good_fd = -1;
 	ret = read_file(o->config, &rules.buf, &rules.len);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", o->config, strerror(-ret));
 		return PTRIG_EXIT_USAGE;
 	}
 	rules.have = true;
-	if (parse_buf(&rules, rules.buf, rules.len, &rs, err, sizeof(err))) {
+	if (parse_buf(&rules, rules.buf, rules.len, &rules.good, err,
+		      sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		free(rules.buf);
 		return PTRIG_EXIT_USAGE;
@@ -694,14 +693,6 @@ int do_run(const struct cmd_opts *o)
 	ret = PTRIG_EXIT_FAIL;
 	if (!ptrig_is_root("run") || check_caps())
 		goto out;
-	rules.good_fd = memfd_create("ptrig-rules", MFD_CLOEXEC);
-	if (rules.good_fd < 0 || save_good(&rules, rules.buf, rules.len)) {
-		ptrig_err("run: keeping a copy of the rules: %s",
-			  strerror(errno));
-		goto out;
-	}
-	snprintf(rules.good_path, sizeof(rules.good_path), "/proc/self/fd/%d",
-		 rules.good_fd);
 
 	/* Opened before entering --netns: the endpoint stays reachable where
 	 * the agent was started (the host, a pod's network). */
@@ -713,7 +704,7 @@ int do_run(const struct cmd_opts *o)
 			goto out;
 		}
 	}
-	if (ptrig_enter_netns(o->netns) || ptrig_ensure_bpffs())
+	if (ptrig_enter_netns(o->netns) || ptrig_ensure_bpffs(NULL))
 		goto out;
 
 	/* Signals arrive through the loop; libmicrohttpd's thread, started
@@ -738,7 +729,11 @@ int do_run(const struct cmd_opts *o)
 		goto out;
 	}
 
-	attach_opts = *o;
+	attach_req.xdp_mode = o->xdp_mode;
+	attach_req.mark_set = o->mark_set;
+	attach_req.mark = o->mark;
+	attach_req.max_flows = o->max_flows;
+	attach_req.max_triggers = o->max_triggers;
 	ag.n_ifs = o->n_ifaces;
 	ag.ready_if_absent = o->ready_if_absent;
 	ag.start_time = wall_s();
@@ -759,8 +754,8 @@ int do_run(const struct cmd_opts *o)
 	}
 
 	agent_log(LOG_INFO_, "starting: %d interface%s, %zu rule%s from %s%s%s",
-		  ag.n_ifs, ag.n_ifs == 1 ? "" : "s", rs.n,
-		  rs.n == 1 ? "" : "s", o->config,
+		  ag.n_ifs, ag.n_ifs == 1 ? "" : "s", rules.good.n,
+		  rules.good.n == 1 ? "" : "s", o->config,
 		  o->metrics ? ", metrics on " : "",
 		  o->metrics ? o->metrics : "");
 	for (i = 0; i < ag.n_ifs; i++) {
@@ -774,8 +769,8 @@ int do_run(const struct cmd_opts *o)
 	pthread_mutex_lock(&ag.lock);
 	ag.started = true;
 	pthread_mutex_unlock(&ag.lock);
-	sd_notifyf(0, "READY=1\nSTATUS=%zu rules on %d interfaces", rs.n,
-		   ag.n_ifs);
+	sd_notifyf(0, "READY=1\nSTATUS=%zu rules on %d interfaces",
+		   rules.good.n, ag.n_ifs);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0)
 		next_wd = now_ms();
 
@@ -844,10 +839,12 @@ int do_run(const struct cmd_opts *o)
 	ret = PTRIG_EXIT_OK;
 	if (o->detach_on_exit) {
 		for (i = 0; i < ag.n_ifs; i++) {
-			struct cmd_opts d = {.ifname = ag.ifs[i].name};
+			struct ptrig_msgs m = {0};
 
-			if (do_detach(&d) != PTRIG_EXIT_OK)
+			if (ptrig_detach(ag.ifs[i].name, &m) != PTRIG_EXIT_OK)
 				ret = PTRIG_EXIT_FAIL;
+			agent_log_msgs(ag.ifs[i].name, &m);
+			ptrig_msgs_free(&m);
 		}
 	} else {
 		agent_log(LOG_INFO_, "stopped; the datapath stays attached "
@@ -863,9 +860,7 @@ out:
 		close(in_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (rules.good_fd >= 0)
-		close(rules.good_fd);
 	free(rules.buf);
-	ptrig_ruleset_free(&rs);
+	ptrig_ruleset_free(&rules.good);
 	return ret;
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* check, attach (and upgrade), reload, detach. */
+/* The library's attach (and upgrade), reload and detach. They return a
+ * PTRIG_EXIT_* code and leave what they have to say in a struct ptrig_msgs;
+ * they print nothing: the CLI and the agent are their front-ends. */
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
@@ -23,6 +25,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
+#include "attach.h"
 #include "cmds.h"
 #include "config.h"
 #include "pins.h"
@@ -32,29 +35,6 @@
  * them in place and detach removes exactly them. */
 #define PTRIG_TC_HANDLE 1
 #define PTRIG_TC_PRIO 0x7074
-
-int load_ruleset(const char *path, struct ptrig_ruleset *rs)
-{
-	char err[1024];
-
-	if (ptrig_config_parse_file(path, rs, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return PTRIG_EXIT_USAGE;
-	}
-	return PTRIG_EXIT_OK;
-}
-
-int do_check(const struct cmd_opts *o)
-{
-	struct ptrig_ruleset rs = {0};
-	int ret = load_ruleset(o->config, &rs);
-
-	if (ret == PTRIG_EXIT_OK)
-		printf("%s: %zu rule%s OK\n", o->config, rs.n,
-		       rs.n == 1 ? "" : "s");
-	ptrig_ruleset_free(&rs);
-	return ret;
-}
 
 const char *xdp_mode_name(uint32_t flags)
 {
@@ -318,7 +298,7 @@ static int link_l2_of(int type, uint32_t *l2)
  * programs use it. Sizes the user did not ask for follow the pinned map. */
 static int reuse_pinned_map(struct bpf_map *map, const char *dir,
 			    uint32_t wanted_entries, bool *reused,
-			    bool *replace)
+			    bool *replace, struct ptrig_msgs *m)
 {
 	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
@@ -350,7 +330,8 @@ static int reuse_pinned_map(struct bpf_map *map, const char *dir,
 	    info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
 	    info.max_entries != bpf_map__max_entries(map)) {
-		ptrig_err("pinned map %s (type %u, key %u, value %u, %u "
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "pinned map %s (type %u, key %u, value %u, %u "
 			  "entries) does not match this ptrig (type %u, key "
 			  "%u, value %u, %u entries): keep its size, or "
 			  "`ptrig-load detach` first (that drops triggers and "
@@ -399,23 +380,24 @@ enum ptrig_ct_kfuncs ptrig_ct_kfuncs_find(void)
 /* Without the conntrack kfuncs the programs still load, but cannot see the
  * LAN host behind the box's NAT: say what was found rather than leave the
  * operator guessing. */
-static void report_conntrack(void)
+static void report_conntrack(struct ptrig_msgs *m)
 {
 	switch (ptrig_ct_kfuncs_find()) {
 	case CT_KFUNCS_BUILTIN:
-		printf("ptrig: conntrack kfuncs: built into the kernel\n");
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "conntrack kfuncs: built into the kernel");
 		break;
 	case CT_KFUNCS_MODULE:
-		printf("ptrig: conntrack kfuncs: from the nf_conntrack "
-		       "module\n");
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "conntrack kfuncs: from the nf_conntrack module");
 		break;
 	case CT_KFUNCS_NONE:
-		fprintf(stderr,
-			"ptrig-load: warning: conntrack kfuncs not found "
-			"(nf_conntrack is not loaded), so ptrig cannot find "
-			"LAN hosts behind this box's NAT nor skip connections "
-			"it tracks; load your NAT/firewall rules (or `modprobe "
-			"nf_conntrack`) and attach again\n");
+		ptrig_msg(m, PTRIG_MSG_WARN,
+			  "conntrack kfuncs not found (nf_conntrack is not "
+			  "loaded), so ptrig cannot find LAN hosts behind this "
+			  "box's NAT nor skip connections it tracks; load your "
+			  "NAT/firewall rules (or `modprobe nf_conntrack`) and "
+			  "attach again");
 		break;
 	}
 }
@@ -424,20 +406,23 @@ static void report_conntrack(void)
  * XDP always has room for it; a driver's native XDP may not, which shows
  * only on a real packet: then the datapath counts it and TC ingress marks
  * from the flow table instead. */
-static void report_xdp_meta(const char *ifname, uint32_t xdp_flags)
+static void report_xdp_meta(const char *ifname, uint32_t xdp_flags,
+			    struct ptrig_msgs *m)
 {
 	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
 	struct ifreq ifr = {0};
 	int fd;
 
 	if (getenv("PTRIG_TEST_NO_XDP_META")) {
-		printf("ptrig: XDP metadata: off for tests; TC ingress marks "
-		       "from the flow table\n");
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "XDP metadata: off for tests; TC ingress marks from "
+			  "the flow table");
 		return;
 	}
 	if (xdp_flags & XDP_FLAGS_SKB_MODE) {
-		printf("ptrig: XDP metadata: generic XDP carries the firewall "
-		       "mark\n");
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "XDP metadata: generic XDP carries the firewall "
+			  "mark");
 		return;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
@@ -447,18 +432,20 @@ static void report_xdp_meta(const char *ifname, uint32_t xdp_flags)
 		snprintf(info.driver, sizeof(info.driver), "?");
 	if (fd >= 0)
 		close(fd);
-	printf("ptrig: XDP metadata: native XDP of driver %s; should it have "
-	       "no metadata room, TC ingress marks from the flow table "
-	       "(status counter xdp_meta_unsupported)\n",
-	       info.driver);
+	ptrig_msg(m, PTRIG_MSG_INFO,
+		  "XDP metadata: native XDP of driver %s; should it have no "
+		  "metadata room, TC ingress marks from the flow table "
+		  "(status counter xdp_meta_unsupported)",
+		  info.driver);
 }
 
-static void print_firewall_hint(uint32_t mark)
+static void firewall_hint(uint32_t mark, struct ptrig_msgs *m)
 {
-	printf("ptrig: a stateful firewall must accept the connections ptrig "
-	       "translates; add to its forward chain:\n"
-	       "  ct state new meta mark & 0x%08x == 0x%08x accept\n",
-	       mark, mark);
+	ptrig_msg(m, PTRIG_MSG_INFO,
+		  "a stateful firewall must accept the connections ptrig "
+		  "translates; add to its forward chain:\n"
+		  "  ct state new meta mark & 0x%08x == 0x%08x accept",
+		  mark, mark);
 }
 
 /* Layout 2 (the one before flows were keyed by their external address)
@@ -539,20 +526,23 @@ static int migrate_v2_table(const char *dir, const char *name, int fd,
 /* Flows of a running layout-2 ptrig, into the fresh tables. Triggers are
  * not carried over: the rule generations they hold belong to the old rule
  * table; the owner's next trigger packet opens the trigger again. */
-static void migrate_v2_flows(const char *dir, const struct ptrig_map_fds *m)
+static void migrate_v2_flows(const char *dir, const struct ptrig_map_fds *fds,
+			     struct ptrig_msgs *m)
 {
-	int n = migrate_v2_table(dir, "ptrig_flows_v2", m->flows, m->exts);
-	int e = migrate_v2_table(dir, "ptrig_embryo_v2", m->embryo, m->exts);
+	int n = migrate_v2_table(dir, "ptrig_flows_v2", fds->flows, fds->exts);
+	int e = migrate_v2_table(dir, "ptrig_embryo_v2", fds->embryo,
+				 fds->exts);
 
 	if (n + e)
-		printf("ptrig: carried %d established and %d embryonic "
-		       "flow(s) over from map layout 2\n",
-		       n, e);
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "carried %d established and %d embryonic flow(s) "
+			  "over from map layout 2",
+			  n, e);
 }
 
 /* Maps pinned by a ptrig with another layout cannot be reused: say that
  * their state does not carry over, instead of silently starting afresh. */
-static void warn_other_layouts(const char *dir)
+static void warn_other_layouts(const char *dir, struct ptrig_msgs *m)
 {
 	char suffix[16];
 	struct dirent *de;
@@ -567,11 +557,11 @@ static void warn_other_layouts(const char *dir)
 		if (strncmp(de->d_name, "ptrig_", 6) ||
 		    (n > k && !strcmp(de->d_name + n - k, suffix)))
 			continue;
-		fprintf(stderr,
-			"ptrig-load: warning: %s/%s is from another ptrig map "
-			"layout: its state is not carried over, but for "
-			"layout 2's flows (detach removes it)\n",
-			dir, de->d_name);
+		ptrig_msg(m, PTRIG_MSG_WARN,
+			  "%s/%s is from another ptrig map layout: its state "
+			  "is not carried over, but for layout 2's flows "
+			  "(detach removes it)",
+			  dir, de->d_name);
 	}
 	closedir(d);
 }
@@ -648,7 +638,8 @@ static void unpin_all(const char *dir)
 /* The pins, in this namespace's directory, whose maps the ptrig programs
  * on h use: an interface renamed since its attach keeps its programs, and
  * its pins keep the former name. Writes the directory into dir. */
-static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len)
+static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
+			      struct ptrig_msgs *m)
 {
 	char nsdir[256], path[512];
 	struct dirent *de;
@@ -657,7 +648,7 @@ static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len)
 
 	if (!h->xdp_id && !h->tc_egress_id && !h->tc_ingress_id)
 		return false;
-	if (ptrig_ns_dir(nsdir, sizeof(nsdir)) || !(d = opendir(nsdir)))
+	if (ptrig_ns_dir(nsdir, sizeof(nsdir), m) || !(d = opendir(nsdir)))
 		return false;
 	while (!found && (de = readdir(d))) {
 		uint32_t id;
@@ -675,13 +666,14 @@ static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len)
 	return found;
 }
 
-int do_attach(const struct cmd_opts *o)
+int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
+		 struct ptrig_msgs *m)
 {
-	struct ptrig_ruleset rs = {0};
+	const struct ptrig_ruleset *rs = o->rules;
 	struct hook_progs old;
 	struct hook_fds old_fds = {-1, -1, -1};
 	struct ptrig_config cfg = {0};
-	struct ptrig_map_fds m;
+	struct ptrig_map_fds fds;
 	struct ptrig *skel = NULL;
 	struct bpf_map *map;
 	bool created_dir = false, created_clsact = false, upgrade = false;
@@ -692,30 +684,25 @@ int do_attach(const struct cmd_opts *o)
 	char dir[256], nsdir[256], path[512];
 	int ifindex, lock_fd = -1, ret, err, i, ltype;
 
-	ret = load_ruleset(o->config, &rs);
-	if (ret)
-		return ret;
+	memset(res, 0, sizeof(*res));
 	ret = PTRIG_EXIT_FAIL;
-	if (!ptrig_is_root("attach"))
-		goto out;
-	if (ptrig_enter_netns(o->netns))
-		goto out;
 	ifindex = if_nametoindex(o->ifname);
 	if (!ifindex) {
-		ptrig_err("interface \"%s\" not found%s%s", o->ifname,
-			  o->netns ? " in network namespace " : "",
-			  o->netns ? o->netns : "");
+		ptrig_msg(m, PTRIG_MSG_ERROR, "interface \"%s\" not found",
+			  o->ifname);
 		goto out;
 	}
 	/* Before anything is created: an unknown link is refused as is. */
 	ltype = link_type(o->ifname);
 	if (ltype < 0) {
-		ptrig_err("cannot read the link type of %s: %s", o->ifname,
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "cannot read the link type of %s: %s", o->ifname,
 			  strerror(-ltype));
 		goto out;
 	}
 	if (link_l2_of(ltype, &l2)) {
-		ptrig_err("%s: link type %d (%s) is not supported; ptrig "
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "%s: link type %d (%s) is not supported; ptrig "
 			  "handles Ethernet (ARPHRD_ETHER, VLAN devices "
 			  "included) and L3 links without a link header "
 			  "(ARPHRD_PPP: PPP/PPPoE; ARPHRD_NONE: tun, "
@@ -727,59 +714,66 @@ int do_attach(const struct cmd_opts *o)
 		/* ppp and WireGuard have no native XDP; tun has, but runs it
 		 * only on frames of tap devices, so ptrig would sit there
 		 * attached and inert. */
-		ptrig_err("%s: --xdp-mode native: a %s link has no native XDP "
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "%s: --xdp-mode native: a %s link has no native XDP "
 			  "for its packets; ptrig uses generic XDP there (omit "
 			  "--xdp-mode or say generic); nothing was changed",
 			  o->ifname, link_type_name(ltype));
 		ret = PTRIG_EXIT_USAGE;
 		goto out;
 	}
-	if (ptrig_ensure_bpffs() ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)) ||
-	    ptrig_ns_dir(nsdir, sizeof(nsdir)))
+	if (ptrig_ensure_bpffs(m) ||
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir), m) ||
+	    ptrig_ns_dir(nsdir, sizeof(nsdir), m))
 		goto out;
 	if (access(dir, F_OK)) {
 		/* Renamed since its attach: the state goes with the device. */
 		char from[256];
 
 		hooks_query(ifindex, &old);
-		if (find_renamed_pins(&old, from, sizeof(from)) &&
+		if (find_renamed_pins(&old, from, sizeof(from), m) &&
 		    rename(from, dir) == 0)
-			printf("ptrig: %s: moved its pins from %s (its former "
-			       "name)\n",
-			       o->ifname, from);
+			ptrig_msg(m, PTRIG_MSG_INFO,
+				  "%s: moved its pins from %s (its former "
+				  "name)",
+				  o->ifname, from);
 	}
 	if ((mkdir(ptrig_pin_root(), 0700) && errno != EEXIST) ||
 	    (mkdir(nsdir, 0700) && errno != EEXIST)) {
-		ptrig_err("cannot create %s: %s", nsdir, strerror(errno));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot create %s: %s", nsdir,
+			  strerror(errno));
 		goto out;
 	}
 	if (mkdir(dir, 0700) == 0)
 		created_dir = true;
 	else if (errno != EEXIST) {
-		ptrig_err("cannot create %s: %s", dir, strerror(errno));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot create %s: %s", dir,
+			  strerror(errno));
 		goto out;
 	}
 	test_kill_point("pin-dir");
 	lock_fd = ptrig_lock_dir(dir);
 	if (lock_fd < 0) {
-		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot lock %s: %s", dir,
+			  strerror(-lock_fd));
 		goto rollback;
 	}
 
-	warn_other_layouts(dir);
+	warn_other_layouts(dir, m);
 	hooks_query(ifindex, &old);
 	cfg_id = ptrig_dir_map_id(dir);
 	if (cfg_id && ptrig_map_used_elsewhere(cfg_id, &old)) {
 		char other[IF_NAMESIZE];
 
 		if (ptrig_iface_using_map(cfg_id, other))
-			ptrig_err("the state in %s is in use by ptrig on %s "
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "the state in %s is in use by ptrig on %s "
 				  "(renamed from %s?): `attach %s` keeps it "
 				  "there, `detach %s` drops it",
 				  dir, other, o->ifname, other, other);
 		else
-			ptrig_err("the state in %s is in use by ptrig on "
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "the state in %s is in use by ptrig on "
 				  "another interface, in another network "
 				  "namespace (pins of an older ptrig-load, "
 				  "keyed by name only): attach that one "
@@ -788,7 +782,8 @@ int do_attach(const struct cmd_opts *o)
 		goto rollback;
 	}
 	if (old.xdp_id && !prog_is_ptrig(old.xdp_id)) {
-		ptrig_err("%s already has an XDP program (id %u) that is not "
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "%s already has an XDP program (id %u) that is not "
 			  "ptrig's; remove it first",
 			  o->ifname, old.xdp_id);
 		goto rollback;
@@ -800,7 +795,8 @@ int do_attach(const struct cmd_opts *o)
 	ptrig_log_capture();
 	skel = ptrig__open();
 	if (!skel) {
-		ptrig_err("cannot open the BPF object: %s", strerror(errno));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot open the BPF object: %s",
+			  strerror(errno));
 		goto rollback;
 	}
 	if (o->max_flows) {
@@ -833,10 +829,12 @@ int do_attach(const struct cmd_opts *o)
 		err = reuse_pinned_map(map, dir, wanted, &reused,
 				       map == skel->maps.PTRIG_MAP(stats)
 					       ? &replace_stats
-					       : NULL);
+					       : NULL,
+				       m);
 		if (err) {
 			if (err != -EINVAL)
-				ptrig_err("reusing pinned map %s: %s",
+				ptrig_msg(m, PTRIG_MSG_ERROR,
+					  "reusing pinned map %s: %s",
 					  bpf_map__name(map), strerror(-err));
 			goto rollback;
 		}
@@ -860,22 +858,25 @@ int do_attach(const struct cmd_opts *o)
 
 	err = ptrig__load(skel);
 	if (err) {
-		ptrig_err("loading the BPF programs failed: %s",
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "loading the BPF programs failed: %s",
 			  strerror(-err));
-		ptrig_log_tail(30);
+		ptrig_log_tail(m, 30);
 		goto rollback;
 	}
-	ptrig_skel_map_fds(skel, &m);
-	if (!upgrade && ptrig_config_init(&m, mark)) {
-		ptrig_err("initialising the config map: %s", strerror(errno));
+	ptrig_skel_map_fds(skel, &fds);
+	if (!upgrade && ptrig_config_init(&fds, mark)) {
+		ptrig_msg(m, PTRIG_MSG_ERROR, "initialising the config map: %s",
+			  strerror(errno));
 		goto rollback;
 	}
 	/* Before the rules: ports of carried flows whose rule is gone get
 	 * marked as the push marks any live flow's. */
 	if (!upgrade)
-		migrate_v2_flows(dir, &m);
-	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg)) {
-		ptrig_err("reading the config map: %s", strerror(errno));
+		migrate_v2_flows(dir, &fds, m);
+	if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg)) {
+		ptrig_msg(m, PTRIG_MSG_ERROR, "reading the config map: %s",
+			  strerror(errno));
 		goto rollback;
 	}
 
@@ -889,9 +890,10 @@ int do_attach(const struct cmd_opts *o)
 	/* Rules and pins before any hook: whatever step an attach dies at,
 	 * the maps (and with them the config, what detach needs to know) are
 	 * already pinned, so detach or the next attach can clean up. */
-	err = ptrig_rules_push(&m, &rs);
+	err = ptrig_rules_push(&fds, rs);
 	if (err) {
-		ptrig_err("pushing the rules: %s", strerror(-err));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "pushing the rules: %s",
+			  strerror(-err));
 		goto rollback;
 	}
 	for (i = 0; i < PTRIG_N_MAPS; i++) {
@@ -906,7 +908,8 @@ int do_attach(const struct cmd_opts *o)
 			snprintf(stats_aside, sizeof(stats_aside), "%s_old",
 				 path);
 			if (rename(path, stats_aside)) {
-				ptrig_err("moving %s aside: %s", path,
+				ptrig_msg(m, PTRIG_MSG_ERROR,
+					  "moving %s aside: %s", path,
 					  strerror(errno));
 				goto rollback;
 			}
@@ -915,7 +918,8 @@ int do_attach(const struct cmd_opts *o)
 		if (stat(path, &st) == 0)
 			continue;
 		if (!pm || bpf_map__pin(pm, path)) {
-			ptrig_err("pinning %s: %s", path, strerror(errno));
+			ptrig_msg(m, PTRIG_MSG_ERROR, "pinning %s: %s", path,
+				  strerror(errno));
 			goto rollback;
 		}
 		pinned[i] = true;
@@ -930,7 +934,8 @@ int do_attach(const struct cmd_opts *o)
 
 		err = bpf_tc_hook_create(&hook);
 		if (err && err != -EEXIST) {
-			ptrig_err("creating the clsact qdisc on %s: %s",
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "creating the clsact qdisc on %s: %s",
 				  o->ifname, strerror(-err));
 			goto rollback;
 		}
@@ -938,10 +943,10 @@ int do_attach(const struct cmd_opts *o)
 		/* Recorded at once: detach removes the qdisc only if ptrig
 		 * made it. */
 		if (created_clsact &&
-		    bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
+		    bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0) {
 			cfg.created_clsact = 1;
 			cfg.ifindex = ifindex;
-			bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
+			bpf_map_update_elem(fds.cfg, &zero, &cfg, BPF_ANY);
 		}
 	}
 	test_kill_point("clsact");
@@ -953,7 +958,8 @@ int do_attach(const struct cmd_opts *o)
 				bpf_program__fd(skel->progs.ptrig_tc_egress));
 	}
 	if (err) {
-		ptrig_err("attaching the TC programs to %s: %s", o->ifname,
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "attaching the TC programs to %s: %s", o->ifname,
 			  strerror(-err));
 		goto rollback;
 	}
@@ -979,19 +985,20 @@ int do_attach(const struct cmd_opts *o)
 				xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 		}
 		if (err) {
-			ptrig_err("attaching XDP in %s mode to %s: %s",
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "attaching XDP in %s mode to %s: %s",
 				  xdp_mode_name(xdp_flags), o->ifname,
 				  strerror(-err));
 			if (xdp_flags & XDP_FLAGS_DRV_MODE)
-				fprintf(stderr,
-					"hint: the driver may not support "
-					"native XDP; retry with --xdp-mode "
-					"generic\n");
+				ptrig_msg(m, PTRIG_MSG_NOTE,
+					  "hint: the driver may not support "
+					  "native XDP; retry with --xdp-mode "
+					  "generic");
 			goto rollback;
 		}
 	}
 	test_kill_point("xdp");
-	if (bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0) {
+	if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0) {
 		cfg.mark = mark;
 		cfg.xdp_flags = xdp_flags;
 		cfg.created_clsact |= created_clsact;
@@ -1001,23 +1008,29 @@ int do_attach(const struct cmd_opts *o)
 		    !created_clsact)
 			cfg.created_clsact = 0;
 		cfg.ifindex = ifindex;
-		bpf_map_update_elem(m.cfg, &zero, &cfg, BPF_ANY);
+		bpf_map_update_elem(fds.cfg, &zero, &cfg, BPF_ANY);
 	}
 
 	if (stats_moved) {
 		unlink(stats_aside);
-		printf("ptrig: this ptrig counts more things: its datapath "
-		       "counters start from zero\n");
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "this ptrig counts more things: its datapath "
+			  "counters start from zero");
 	}
-	report_conntrack();
-	report_xdp_meta(o->ifname, xdp_flags);
-	printf("ptrig: %s %s (XDP %s, %zu rule%s, maps in %s)\n",
-	       upgrade ? "upgraded on" : "attached to", o->ifname,
-	       xdp_mode_name(xdp_flags), rs.n, rs.n == 1 ? "" : "s", dir);
-	printf("ptrig: link type %s: %s\n", link_type_name(ltype),
-	       l2 == PTRIG_L2_NONE ? "no link header, IPv4 from the first byte"
-				   : "Ethernet header");
-	print_firewall_hint(mark);
+	report_conntrack(m);
+	report_xdp_meta(o->ifname, xdp_flags, m);
+	ptrig_msg(m, PTRIG_MSG_INFO, "%s %s (XDP %s, %zu rule%s, maps in %s)",
+		  upgrade ? "upgraded on" : "attached to", o->ifname,
+		  xdp_mode_name(xdp_flags), rs->n, rs->n == 1 ? "" : "s", dir);
+	ptrig_msg(m, PTRIG_MSG_INFO, "link type %s: %s", link_type_name(ltype),
+		  l2 == PTRIG_L2_NONE
+			  ? "no link header, IPv4 from the first byte"
+			  : "Ethernet header");
+	firewall_hint(mark, m);
+	res->ifindex = ifindex;
+	res->upgraded = upgrade;
+	res->xdp_flags = xdp_flags;
+	snprintf(res->dir, sizeof(res->dir), "%s", dir);
 	ret = PTRIG_EXIT_OK;
 	goto out;
 
@@ -1057,37 +1070,39 @@ rollback:
 			rmdir(nsdir);
 		rmdir(ptrig_pin_root());
 	}
-	fprintf(stderr, "ptrig-load: nothing was changed on %s\n", o->ifname);
+	ptrig_msg(m, PTRIG_MSG_NOTE, "nothing was changed on %s", o->ifname);
 out:
 	hook_fds_close(&old_fds);
 	ptrig__destroy(skel);
 	if (lock_fd >= 0)
 		close(lock_fd);
-	ptrig_ruleset_free(&rs);
 	return ret;
 }
 
 /* Open an attached interface's pin directory, locked, and its maps. */
-static int open_attached(const struct cmd_opts *o, char *dir, size_t len,
-			 struct ptrig_map_fds *m, int *lock_fd)
+static int open_attached(const char *ifname, char *dir, size_t len,
+			 struct ptrig_map_fds *fds, int *lock_fd,
+			 struct ptrig_msgs *m)
 {
 	int err;
 
-	if (ptrig_pin_dir(o->ifname, dir, len))
+	if (ptrig_pin_dir(ifname, dir, len, m))
 		return PTRIG_EXIT_USAGE;
 	*lock_fd = ptrig_lock_dir(dir);
 	if (*lock_fd < 0) {
 		if (*lock_fd == -ENOENT)
-			ptrig_err("ptrig is not attached to %s (no %s)",
-				  o->ifname, dir);
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "ptrig is not attached to %s (no %s)", ifname,
+				  dir);
 		else
-			ptrig_err("cannot lock %s: %s", dir,
+			ptrig_msg(m, PTRIG_MSG_ERROR, "cannot lock %s: %s", dir,
 				  strerror(-*lock_fd));
 		return PTRIG_EXIT_FAIL;
 	}
-	err = ptrig_maps_open_pinned(dir, m);
+	err = ptrig_maps_open_pinned(dir, fds);
 	if (err) {
-		ptrig_err("cannot open the maps pinned in %s: %s", dir,
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "cannot open the maps pinned in %s: %s", dir,
 			  strerror(-err));
 		close(*lock_fd);
 		return PTRIG_EXIT_FAIL;
@@ -1095,37 +1110,31 @@ static int open_attached(const struct cmd_opts *o, char *dir, size_t len,
 	return PTRIG_EXIT_OK;
 }
 
-int do_reload(const struct cmd_opts *o)
+int ptrig_reload(const char *ifname, const struct ptrig_ruleset *rs,
+		 struct ptrig_msgs *m)
 {
-	struct ptrig_ruleset rs = {0};
-	struct ptrig_map_fds m;
+	struct ptrig_map_fds fds;
 	char dir[256];
 	int ret, lock_fd, err;
 
-	ret = load_ruleset(o->config, &rs);
+	if (ptrig_ensure_bpffs(m))
+		return PTRIG_EXIT_FAIL;
+	ret = open_attached(ifname, dir, sizeof(dir), &fds, &lock_fd, m);
 	if (ret)
 		return ret;
-	ret = PTRIG_EXIT_FAIL;
-	if (!ptrig_is_root("reload") || ptrig_ensure_bpffs() ||
-	    ptrig_enter_netns(o->netns))
-		goto out;
-	ret = open_attached(o, dir, sizeof(dir), &m, &lock_fd);
-	if (ret)
-		goto out;
-	err = ptrig_rules_push(&m, &rs);
+	err = ptrig_rules_push(&fds, rs);
 	if (err) {
-		ptrig_err("pushing the rules: %s; the previous rules stay "
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "pushing the rules: %s; the previous rules stay "
 			  "active",
 			  strerror(-err));
 		ret = PTRIG_EXIT_FAIL;
 	} else {
-		printf("ptrig: %s now has %zu rule%s\n", o->ifname, rs.n,
-		       rs.n == 1 ? "" : "s");
+		ptrig_msg(m, PTRIG_MSG_INFO, "%s now has %zu rule%s", ifname,
+			  rs->n, rs->n == 1 ? "" : "s");
 	}
-	ptrig_maps_close(&m);
+	ptrig_maps_close(&fds);
 	close(lock_fd);
-out:
-	ptrig_ruleset_free(&rs);
 	return ret;
 }
 
@@ -1138,37 +1147,35 @@ static uint32_t ours(uint32_t prog_id, uint32_t cfg_id)
 	return !cfg_id || ptrig_prog_uses_map(prog_id, cfg_id) ? prog_id : 0;
 }
 
-int do_detach(const struct cmd_opts *o)
+int ptrig_detach(const char *ifname, struct ptrig_msgs *m)
 {
 	struct ptrig_config cfg = {0};
-	struct ptrig_map_fds m;
+	struct ptrig_map_fds fds;
 	struct hook_progs h = {0}, all;
 	bool have_dir, have_cfg = false, removed_tc = false;
 	uint32_t zero = 0, cfg_id;
 	char dir[256], dev[IF_NAMESIZE];
 	int lock_fd, ifindex, err;
 
-	if (!ptrig_is_root("detach") || ptrig_ensure_bpffs())
+	if (ptrig_ensure_bpffs(m))
 		return PTRIG_EXIT_FAIL;
-	if (ptrig_enter_netns(o->netns))
-		return PTRIG_EXIT_FAIL;
-	if (ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	if (ptrig_pin_dir(ifname, dir, sizeof(dir), m))
 		return PTRIG_EXIT_USAGE;
-	snprintf(dev, sizeof(dev), "%s", o->ifname);
-	ifindex = if_nametoindex(o->ifname);
+	snprintf(dev, sizeof(dev), "%s", ifname);
+	ifindex = if_nametoindex(ifname);
 	if (ifindex)
 		hooks_query(ifindex, &h);
 	if (access(dir, F_OK) && ifindex &&
-	    find_renamed_pins(&h, dir, sizeof(dir)))
-		fprintf(stderr,
-			"ptrig-load: %s: its pins are at %s (its former "
-			"name)\n",
-			o->ifname, dir);
+	    find_renamed_pins(&h, dir, sizeof(dir), m))
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: its pins are at %s (its former name)", ifname,
+			  dir);
 
 	lock_fd = ptrig_lock_dir(dir);
 	have_dir = lock_fd >= 0;
 	if (!have_dir && lock_fd != -ENOENT) {
-		ptrig_err("cannot lock %s: %s", dir, strerror(-lock_fd));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot lock %s: %s", dir,
+			  strerror(-lock_fd));
 		return PTRIG_EXIT_FAIL;
 	}
 	cfg_id = have_dir ? ptrig_dir_map_id(dir) : 0;
@@ -1178,10 +1185,9 @@ int do_detach(const struct cmd_opts *o)
 		int moved = ptrig_iface_using_map(cfg_id, now);
 
 		if (moved) {
-			fprintf(stderr,
-				"ptrig-load: %s was renamed to %s; detaching "
-				"from %s\n",
-				o->ifname, now, now);
+			ptrig_msg(m, PTRIG_MSG_NOTE,
+				  "%s was renamed to %s; detaching from %s",
+				  ifname, now, now);
 			ifindex = moved;
 			snprintf(dev, sizeof(dev), "%s", now);
 			hooks_query(ifindex, &h);
@@ -1194,35 +1200,35 @@ int do_detach(const struct cmd_opts *o)
 	if ((all.xdp_id && !h.xdp_id && prog_is_ptrig(all.xdp_id)) ||
 	    (all.tc_ingress_id && !h.tc_ingress_id &&
 	     prog_is_ptrig(all.tc_ingress_id)))
-		fprintf(stderr,
-			"ptrig-load: %s: the ptrig programs on it use other "
-			"maps than %s (another pin root): left alone\n",
-			dev, dir);
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: the ptrig programs on it use other maps than %s "
+			  "(another pin root): left alone",
+			  dev, dir);
 
 	if (!have_dir && !h.xdp_id && !h.tc_egress_id && !h.tc_ingress_id) {
-		ptrig_err("ptrig is not attached to %s (no %s)", o->ifname,
-			  dir);
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "ptrig is not attached to %s (no %s)", ifname, dir);
 		return PTRIG_EXIT_FAIL;
 	}
 	/* The config says whether ptrig made the clsact qdisc. An attach
 	 * that died half-way may have left only some pins, or none: then
 	 * the attached programs' own maps tell. */
-	err = have_dir ? ptrig_maps_open_pinned(dir, &m) : -ENOENT;
+	err = have_dir ? ptrig_maps_open_pinned(dir, &fds) : -ENOENT;
 	if (!err) {
-		have_cfg = bpf_map_lookup_elem(m.cfg, &zero, &cfg) == 0;
-		ptrig_maps_close(&m);
+		have_cfg = bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0;
+		ptrig_maps_close(&fds);
 	} else {
 		uint32_t ids[3] = {h.tc_ingress_id, h.tc_egress_id, h.xdp_id};
 		int i;
 
 		for (i = 0; i < 3 && !have_cfg; i++)
 			have_cfg = ids[i] && cfg_from_prog(ids[i], &cfg);
-		fprintf(stderr,
-			"ptrig-load: %s: an incomplete attachment (%s); "
-			"removing what there is\n",
-			o->ifname,
-			have_dir ? "some pins are missing"
-				 : "programs without pins");
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: an incomplete attachment (%s); removing what "
+			  "there is",
+			  ifname,
+			  have_dir ? "some pins are missing"
+				   : "programs without pins");
 	}
 
 	if (ifindex) {
@@ -1243,18 +1249,16 @@ int do_detach(const struct cmd_opts *o)
 		    (cfg.ifindex ? cfg.ifindex == (uint32_t)ifindex
 				 : removed_tc)) {
 			if (clsact_in_use(ifindex))
-				fprintf(stderr,
-					"ptrig-load: %s: keeping the clsact "
-					"qdisc ptrig made: other filters "
-					"use it now\n",
-					dev);
+				ptrig_msg(m, PTRIG_MSG_NOTE,
+					  "%s: keeping the clsact qdisc ptrig "
+					  "made: other filters use it now",
+					  dev);
 			else
 				clsact_destroy(ifindex);
 		}
 	} else {
-		fprintf(stderr,
-			"ptrig-load: %s no longer exists; removing the pins\n",
-			o->ifname);
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s no longer exists; removing the pins", ifname);
 	}
 	if (have_dir) {
 		char nsdir[256];
@@ -1262,15 +1266,16 @@ int do_detach(const struct cmd_opts *o)
 		unpin_all(dir);
 		close(lock_fd);
 		if (rmdir(dir)) {
-			ptrig_err("cannot remove %s: %s", dir, strerror(errno));
+			ptrig_msg(m, PTRIG_MSG_ERROR, "cannot remove %s: %s",
+				  dir, strerror(errno));
 			return PTRIG_EXIT_FAIL;
 		}
 		/* Only if empty. */
-		if (ptrig_ns_dir(nsdir, sizeof(nsdir)) == 0 &&
+		if (ptrig_ns_dir(nsdir, sizeof(nsdir), m) == 0 &&
 		    strcmp(nsdir, ptrig_pin_root()))
 			rmdir(nsdir);
 		rmdir(ptrig_pin_root());
 	}
-	printf("ptrig: detached from %s\n", dev);
+	ptrig_msg(m, PTRIG_MSG_INFO, "detached from %s", dev);
 	return PTRIG_EXIT_OK;
 }

@@ -92,10 +92,14 @@ static void if_metrics_read(struct if_metrics *im)
 	struct trigger_row *rows = NULL;
 	struct flow_counts embryo;
 	struct ptrig_map_fds m;
+	struct ptrig_msgs msgs = {0};
 	char dir[256];
+	int err;
 
-	if (ptrig_pin_dir(im->a->name, dir, sizeof(dir)) ||
-	    ptrig_maps_open_pinned(dir, &m))
+	/* A scrape shows an unreadable interface as having no maps. */
+	err = ptrig_pin_dir(im->a->name, dir, sizeof(dir), &msgs);
+	ptrig_msgs_free(&msgs);
+	if (err || ptrig_maps_open_pinned(dir, &m))
 		return;
 	if (iface_state_read(im->a->name, &m, &im->s) == 0) {
 		im->have_maps = true;

@@ -27,13 +27,13 @@
 
 void ptrig_err(const char *fmt, ...)
 {
+	char text[2048];
 	va_list ap;
 
-	fputs("ptrig-load: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	ptrig_msg(NULL, PTRIG_MSG_ERROR, "%s", text);
 }
 
 /* libbpf's messages are kept, not printed: on a failure the caller shows
@@ -74,7 +74,7 @@ void ptrig_log_capture(void)
 	libbpf_set_print(libbpf_collect);
 }
 
-void ptrig_log_tail(int lines)
+void ptrig_log_tail(struct ptrig_msgs *m, int lines)
 {
 	const char *p = libbpf_log + libbpf_log_len;
 	int seen = 0;
@@ -88,11 +88,7 @@ void ptrig_log_tail(int lines)
 			break;
 		}
 	}
-	fprintf(stderr, "---- last lines of the libbpf/verifier log ----\n%s",
-		p);
-	if (libbpf_log[libbpf_log_len - 1] != '\n')
-		fputc('\n', stderr);
-	fprintf(stderr, "----\n");
+	ptrig_msg(m, PTRIG_MSG_LOG, "%s", p);
 }
 
 int ptrig_enter_netns(const char *name)
@@ -124,18 +120,20 @@ int ptrig_enter_netns(const char *name)
 	return 0;
 }
 
-int ptrig_ensure_bpffs(void)
+int ptrig_ensure_bpffs(struct ptrig_msgs *m)
 {
 	struct statfs st;
 
 	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mkdir("/sys/fs/bpf", 0700) && errno != EEXIST) {
-		ptrig_err("cannot create /sys/fs/bpf: %s", strerror(errno));
+		ptrig_msg(m, PTRIG_MSG_ERROR, "cannot create /sys/fs/bpf: %s",
+			  strerror(errno));
 		return -errno;
 	}
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-		ptrig_err("cannot mount bpffs on /sys/fs/bpf: %s",
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "cannot mount bpffs on /sys/fs/bpf: %s",
 			  strerror(errno));
 		return -errno;
 	}
@@ -184,14 +182,15 @@ int ptrig_netns_get(struct ptrig_netns *ns)
 	return 0;
 }
 
-int ptrig_ns_dir(char *buf, size_t len)
+int ptrig_ns_dir(char *buf, size_t len, struct ptrig_msgs *m)
 {
 	struct ptrig_netns ns;
 	int n, err;
 
 	err = ptrig_netns_get(&ns);
 	if (err) {
-		ptrig_err("cannot identify the network namespace: %s",
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "cannot identify the network namespace: %s",
 			  strerror(-err));
 		return err;
 	}
@@ -288,7 +287,8 @@ bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)
  * only, at ROOT/IFNAME: they are this namespace's when the programs on its
  * IFNAME use them. Then they move under this namespace's directory, where
  * the rest of ptrig-load looks. */
-static void adopt_legacy_pins(const char *ifname, const char *dir)
+static void adopt_legacy_pins(const char *ifname, const char *dir,
+			      struct ptrig_msgs *m)
 {
 	char legacy[512], nsdir[512];
 	struct hook_progs h;
@@ -303,17 +303,18 @@ static void adopt_legacy_pins(const char *ifname, const char *dir)
 	hooks_query(ifindex, &h);
 	if (!ptrig_hooks_use_map(&h, cfg_id))
 		return;
-	if (ptrig_ns_dir(nsdir, sizeof(nsdir)) ||
+	if (ptrig_ns_dir(nsdir, sizeof(nsdir), m) ||
 	    (mkdir(nsdir, 0700) && errno != EEXIST))
 		return;
 	if (rename(legacy, dir) == 0)
-		fprintf(stderr,
-			"ptrig-load: %s: moved the pins of this namespace's "
-			"%s from %s to %s\n",
-			ifname, ifname, legacy, dir);
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: moved the pins of this namespace's %s from %s "
+			  "to %s",
+			  ifname, ifname, legacy, dir);
 }
 
-int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
+int ptrig_pin_dir(const char *ifname, char *buf, size_t len,
+		  struct ptrig_msgs *m)
 {
 	struct ptrig_netns ns;
 	struct stat st;
@@ -322,7 +323,8 @@ int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 
 	err = ptrig_netns_get(&ns);
 	if (err) {
-		ptrig_err("cannot identify the network namespace: %s",
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "cannot identify the network namespace: %s",
 			  strerror(-err));
 		return err;
 	}
@@ -341,7 +343,7 @@ int ptrig_pin_dir(const char *ifname, char *buf, size_t len)
 		if (*p == '.')
 			*p = ':';
 	if (!ns.init && stat(buf, &st) && errno == ENOENT)
-		adopt_legacy_pins(ifname, buf);
+		adopt_legacy_pins(ifname, buf, m);
 	return 0;
 }
 

@@ -7,22 +7,26 @@
 #include <stddef.h>
 
 #include "cmds.h"
+#include "msgs.h"
 #include "ptrig_load.h"
 
-/* "ptrig-load: <message>" on stderr. */
+/* Functions taking a struct ptrig_msgs put their messages there; given NULL
+ * they print them at once, as the CLI does. */
+
+/* "ptrig-load: <message>" on stderr, for the CLI's own checks. */
 void ptrig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Keep libbpf's output (set PTRIG_DEBUG=1 to also see it live) ... */
 void ptrig_log_capture(void);
-/* ... and print its last lines after a failure. */
-void ptrig_log_tail(int lines);
+/* ... and add its last lines to m after a failure. */
+void ptrig_log_tail(struct ptrig_msgs *m, int lines);
 
 /* Switch this process into a named network namespace (/run/netns/NAME) or
  * a path; NULL is a no-op. The mount namespace, and so bpffs, is kept. */
 int ptrig_enter_netns(const char *name);
 
 /* Mount bpffs on /sys/fs/bpf when it is not there. */
-int ptrig_ensure_bpffs(void);
+int ptrig_ensure_bpffs(struct ptrig_msgs *m);
 
 /* /sys/fs/bpf/ptrig, or $PTRIG_PIN_ROOT (tests running labs side by side). */
 const char *ptrig_pin_root(void);
@@ -40,14 +44,15 @@ int ptrig_netns_get(struct ptrig_netns *ns);
 /* The pin directory of the current network namespace: the pin root itself
  * in the initial namespace, ROOT/netns:INODE:COOKIE in any other. ':' is
  * not allowed in interface names, so the two never collide. */
-int ptrig_ns_dir(char *buf, size_t len);
+int ptrig_ns_dir(char *buf, size_t len, struct ptrig_msgs *m);
 
 /* ptrig_ns_dir()/IFNAME: the pins of IFNAME in the current network
  * namespace (PTRIG_PIN_ROOT in the environment overrides the root, for
  * tests). Pins that an older ptrig-load left at ROOT/IFNAME for an interface
  * of another namespace are moved here when that interface's hooks run
  * programs using them. */
-int ptrig_pin_dir(const char *ifname, char *buf, size_t len);
+int ptrig_pin_dir(const char *ifname, char *buf, size_t len,
+		  struct ptrig_msgs *m);
 
 /* Id of the counters map pinned in dir, 0 when there is none: every ptrig
  * program uses it, so it tells whose programs use these pins. */

@@ -41,79 +41,6 @@ static const char *proto_name(uint8_t proto)
 				      : "?";
 }
 
-/* Seconds, rounded down, between a datapath stamp and now. */
-static int64_t idle_s(uint64_t now, uint64_t stamp)
-{
-	return (int64_t)(now - stamp) / 1000000000ll;
-}
-
-const char *const stat_names[PTRIG_STAT_MAX] = {
-	[PTRIG_STAT_XDP_TRANSLATED] = "xdp_translated",
-	[PTRIG_STAT_TC_EGRESS_TRANSLATED] = "tc_egress_translated",
-	[PTRIG_STAT_TC_EGRESS_TRIGGER] = "tc_egress_trigger_packets",
-	[PTRIG_STAT_PASS_NOT_IPV4] = "pass_not_ipv4",
-	[PTRIG_STAT_PASS_FRAGMENT] = "pass_fragment",
-	[PTRIG_STAT_PASS_MALFORMED] = "pass_malformed",
-	[PTRIG_STAT_PASS_OTHER_PROTO] = "pass_other_proto",
-	[PTRIG_STAT_PASS_NO_RULE] = "pass_no_rule",
-	[PTRIG_STAT_PASS_TCP_NO_FLOW] = "pass_tcp_no_flow",
-	[PTRIG_STAT_PASS_NOT_EXTERNAL] = "pass_not_external",
-	[PTRIG_STAT_PASS_CT_TRACKED] = "pass_ct_tracked",
-	[PTRIG_STAT_PASS_REFUSED] = "pass_refused",
-	[PTRIG_STAT_FLOW_EXPIRED] = "flow_expired",
-	[PTRIG_STAT_TRIGGER_NO_NAT] = "trigger_not_nated",
-	[PTRIG_STAT_MARKED] = "marked",
-	[PTRIG_STAT_ERROR] = "errors",
-	[PTRIG_STAT_FLOW_COLLISION] = "flow_nat_collision",
-	[PTRIG_STAT_PASS_TRIG_LOCAL] = "pass_trigger_local",
-	[PTRIG_STAT_PASS_TRIG_FROM_WAN] = "pass_trigger_from_wan",
-	[PTRIG_STAT_PASS_TRIG_REPLY] = "pass_trigger_reply",
-	[PTRIG_STAT_PASS_TRIG_UNTRACKED] = "pass_trigger_untracked",
-	[PTRIG_STAT_PASS_TRIG_FLOW_REPLY] = "pass_trigger_flow_reply",
-	[PTRIG_STAT_FLOW_PROMOTED] = "flows_established",
-	[PTRIG_STAT_SYN_ON_LIVE_FLOW] = "syn_on_live_flow",
-	[PTRIG_STAT_XDP_META_UNSUPPORTED] = "xdp_meta_unsupported",
-	[PTRIG_STAT_MARKED_FLOW_TABLE] = "marked_from_flow_table",
-	[PTRIG_STAT_ICMP_IN_TRANSLATED] = "icmp_in_translated",
-	[PTRIG_STAT_ICMP_OUT_TRANSLATED] = "icmp_out_translated",
-	[PTRIG_STAT_PASS_ICMP_NO_FLOW] = "pass_icmp_no_flow",
-	[PTRIG_STAT_PASS_ICMP_MALFORMED] = "pass_icmp_malformed",
-	[PTRIG_STAT_FRAG_IN_TRANSLATED] = "frag_in_translated",
-	[PTRIG_STAT_FRAG_OUT_TRANSLATED] = "frag_out_translated",
-};
-
-void stats_read(int fd, uint64_t *out)
-{
-	int ncpu = libbpf_num_possible_cpus(), c;
-	uint64_t *per;
-	uint32_t k;
-
-	memset(out, 0, sizeof(uint64_t) * PTRIG_STAT_MAX);
-	if (ncpu <= 0)
-		return;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return;
-	for (k = 0; k < PTRIG_STAT_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, per))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += per[c];
-	}
-	free(per);
-}
-
-static const struct ptrig_installed_rule *
-rule_by_id(const struct ptrig_installed_rule *rules, int n, uint32_t id)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (rules[i].id == id)
-			return &rules[i];
-	return NULL;
-}
-
 static json_object *counters_json(const struct ptrig_rule_counters *c)
 {
 	json_object *o = json_object_new_object();
@@ -132,118 +59,6 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	ADD(refused_peer);
 #undef ADD
 	return o;
-}
-
-/* Live triggers of rules in the active set; *rows is malloc'ed. */
-int triggers_read(int fd, const struct iface_state *s,
-		  struct trigger_row **rows)
-{
-	struct ptrig_trigger_key key, next, *prev = NULL;
-	uint64_t now = ptrig_now_ns();
-	int n = 0, cap = 0;
-
-	*rows = NULL;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		const struct ptrig_installed_rule *r;
-		struct ptrig_trigger t;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t))
-			continue;
-		r = rule_by_id(s->rules, s->n_rules, key.rule_id);
-		if (!r || r->rule.generation != t.generation)
-			continue; /* left by a removed or changed rule */
-		if (idle_s(now, t.last_seen_ns) >= r->rule.trigger_timeout_s &&
-		    now - t.last_seen_ns >
-			    (uint64_t)r->rule.trigger_timeout_s * 1000000000ull)
-			continue; /* expired: closed */
-		if (n == cap) {
-			struct trigger_row *nr;
-
-			cap = cap ? cap * 2 : 16;
-			nr = realloc(*rows, cap * sizeof(**rows));
-			if (!nr)
-				break;
-			*rows = nr;
-		}
-		(*rows)[n].rule = r;
-		(*rows)[n].t = t;
-		(*rows)[n].idle_s = idle_s(now, t.last_seen_ns);
-		(*rows)[n].expires_in_s =
-			r->rule.trigger_timeout_s - (*rows)[n].idle_s;
-		n++;
-	}
-	return n;
-}
-
-/* Entries in a hash map (its keys, read in batches) and its size. */
-static void table_fill_read(int fd, const char *name, struct table_fill *t)
-{
-	struct bpf_map_info info = {0};
-	uint32_t len = sizeof(info), in = 0, out, count;
-	bool first = true;
-	void *keys = NULL, *vals = NULL;
-	const uint32_t chunk = 4096;
-	int err;
-
-	t->name = name;
-	t->entries = 0;
-	t->max = 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return;
-	t->max = info.max_entries;
-	keys = malloc((size_t)chunk * info.key_size);
-	vals = malloc((size_t)chunk * info.value_size);
-	while (keys && vals) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-		count = chunk;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
-					   vals, &count, &opts);
-		if (err && errno != ENOENT)
-			break;
-		t->entries += count;
-		if (err)
-			break; /* ENOENT: that was the last batch */
-		in = out;
-		first = false;
-	}
-	free(keys);
-	free(vals);
-}
-
-int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
-		     struct iface_state *s)
-{
-	uint32_t zero = 0;
-	int ifindex;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(s->name, sizeof(s->name), "%.*s", IF_NAMESIZE - 1, ifname);
-	if (bpf_map_lookup_elem(m->cfg, &zero, &s->cfg))
-		return -errno;
-	ifindex = if_nametoindex(ifname);
-	s->iface_found = ifindex != 0;
-	if (ifindex)
-		hooks_query(ifindex, &s->hooks);
-	s->n_rules = ptrig_rules_read(m, &s->rules);
-	if (s->n_rules < 0)
-		return s->n_rules;
-	stats_read(m->stats, s->stats);
-	table_fill_read(m->trig, "triggers", &s->tables[0]);
-	table_fill_read(m->flows, "flows", &s->tables[1]);
-	table_fill_read(m->embryo, "embryonic_flows", &s->tables[2]);
-	return 0;
-}
-
-const char *attached_mode(const struct iface_state *s)
-{
-	if (!s->iface_found)
-		return "interface-not-found";
-	if (!s->hooks.xdp_id || !prog_is_ptrig(s->hooks.xdp_id))
-		return "not-attached";
-	return xdp_mode_name(s->hooks.xdp_flags);
 }
 
 static const char *peer_name(uint8_t mode)
@@ -426,7 +241,7 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	}
 	/* This namespace's interfaces only; other namespaces' directories
 	 * (netns:...) are theirs. */
-	if (ptrig_ns_dir(dir, sizeof(dir)))
+	if (ptrig_ns_dir(dir, sizeof(dir), NULL))
 		return 0;
 	d = opendir(dir);
 	if (!d)
@@ -473,7 +288,7 @@ int do_status(const struct cmd_opts *o)
 		struct iface_state s;
 		int n_rows, err;
 
-		if (ptrig_pin_dir(names[i], dir, sizeof(dir)) ||
+		if (ptrig_pin_dir(names[i], dir, sizeof(dir), NULL) ||
 		    ptrig_maps_open_pinned(dir, &m)) {
 			ptrig_err("ptrig is not attached to %s (no maps in %s)",
 				  names[i], dir);
@@ -526,71 +341,53 @@ struct flows_out {
 };
 
 /* List the live flows of one flow table. */
-static void flows_list(int fd, struct flows_out *out)
+static int flow_show(const struct flow_row *row, void *ctx)
 {
-	struct ptrig_flow_key key, next, *prev = NULL;
+	struct flows_out *out = ctx;
+	const struct ptrig_flow_key *key = &row->key;
+	const struct ptrig_flow *f = &row->f;
+	const struct ptrig_installed_rule *r;
+	char remote[40], ext[40], a[INET_ADDRSTRLEN];
+	int64_t left = (int64_t)row->timeout_s - row->idle_s;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		const struct ptrig_installed_rule *r;
-		char remote[40], ext[40], a[INET_ADDRSTRLEN];
-		struct ptrig_flow f;
-		uint32_t timeout;
-		int64_t idle;
+	r = rule_by_id(out->rules, out->n_rules, f->rule_id);
+	snprintf(remote, sizeof(remote), "%s:%u", ip_str(key->remote, a),
+		 ntohs(key->remote_port));
+	snprintf(ext, sizeof(ext), "%s:%u", ip_str(f->external, a),
+		 ntohs(key->local_port));
+	out->count++;
+	if (out->arr) {
+		json_object *jf = json_object_new_object();
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f))
-			continue;
-		timeout = ptrig_flow_idle_timeout(&f);
-		if ((int64_t)(out->now - f.last_seen_ns) >
-		    (int64_t)timeout * 1000000000ll)
-			continue; /* expired, waiting for reuse or eviction */
-		idle = idle_s(out->now, f.last_seen_ns);
-		r = rule_by_id(out->rules, out->n_rules, f.rule_id);
-		snprintf(remote, sizeof(remote), "%s:%u", ip_str(key.remote, a),
-			 ntohs(key.remote_port));
-		snprintf(ext, sizeof(ext), "%s:%u", ip_str(f.external, a),
-			 ntohs(key.local_port));
-		out->count++;
-		if (out->arr) {
-			json_object *jf = json_object_new_object();
-
-			json_object_object_add(
-				jf, "rule",
-				json_object_new_string(r ? r->rule.name
-							 : "(removed)"));
-			json_object_object_add(
-				jf, "proto",
-				json_object_new_string(proto_name(key.proto)));
-			json_object_object_add(jf, "remote",
-					       json_ip(key.remote));
-			json_object_object_add(
-				jf, "remote_port",
-				json_object_new_int(ntohs(key.remote_port)));
-			json_object_object_add(jf, "external",
-					       json_ip(f.external));
-			json_object_object_add(
-				jf, "external_port",
-				json_object_new_int(ntohs(key.local_port)));
-			json_object_object_add(jf, "owner", json_ip(f.owner));
-			json_object_object_add(
-				jf, "state",
-				json_object_new_string(flow_state(&f)));
-			json_object_object_add(jf, "idle_s",
-					       json_object_new_int64(idle));
-			json_object_object_add(
-				jf, "expires_in_s",
-				json_object_new_int64(timeout - idle));
-			json_object_array_add(out->arr, jf);
-		} else {
-			printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld "
-			       "%12lld\n",
-			       r ? r->rule.name : "(removed)",
-			       proto_name(key.proto), remote, ext,
-			       ip_str(f.owner, a), flow_state(&f),
-			       (long long)idle, (long long)(timeout - idle));
-		}
+		json_object_object_add(
+			jf, "rule",
+			json_object_new_string(r ? r->rule.name : "(removed)"));
+		json_object_object_add(
+			jf, "proto",
+			json_object_new_string(proto_name(key->proto)));
+		json_object_object_add(jf, "remote", json_ip(key->remote));
+		json_object_object_add(
+			jf, "remote_port",
+			json_object_new_int(ntohs(key->remote_port)));
+		json_object_object_add(jf, "external", json_ip(f->external));
+		json_object_object_add(
+			jf, "external_port",
+			json_object_new_int(ntohs(key->local_port)));
+		json_object_object_add(jf, "owner", json_ip(f->owner));
+		json_object_object_add(jf, "state",
+				       json_object_new_string(flow_state(f)));
+		json_object_object_add(jf, "idle_s",
+				       json_object_new_int64(row->idle_s));
+		json_object_object_add(jf, "expires_in_s",
+				       json_object_new_int64(left));
+		json_object_array_add(out->arr, jf);
+	} else {
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld %12lld\n",
+		       r ? r->rule.name : "(removed)", proto_name(key->proto),
+		       remote, ext, ip_str(f->owner, a), flow_state(f),
+		       (long long)row->idle_s, (long long)left);
 	}
+	return 0;
 }
 
 /* Root check, then the maps pinned for one interface; says what is wrong. */
@@ -599,7 +396,7 @@ static int open_iface_maps(const char *cmd, const char *netns,
 			   struct ptrig_map_fds *m)
 {
 	if (!ptrig_is_root(cmd) || ptrig_enter_netns(netns) ||
-	    ptrig_pin_dir(ifname, dir, len))
+	    ptrig_pin_dir(ifname, dir, len, NULL))
 		return -1;
 	if (ptrig_maps_open_pinned(dir, m)) {
 		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,
@@ -614,7 +411,7 @@ int do_pindir(const struct cmd_opts *o)
 	char dir[256];
 
 	if (!ptrig_is_root("pindir") || ptrig_enter_netns(o->netns) ||
-	    ptrig_pin_dir(o->ifname, dir, sizeof(dir)))
+	    ptrig_pin_dir(o->ifname, dir, sizeof(dir), NULL))
 		return PTRIG_EXIT_FAIL;
 	printf("%s\n", dir);
 	return PTRIG_EXIT_OK;
@@ -646,8 +443,8 @@ int do_flows(const struct cmd_opts *o)
 		       "IDLE_S", "EXPIRES_IN_S");
 	}
 	out.now = ptrig_now_ns();
-	flows_list(m.flows, &out);
-	flows_list(m.embryo, &out);
+	flows_walk(m.flows, out.now, flow_show, &out);
+	flows_walk(m.embryo, out.now, flow_show, &out);
 	if (root) {
 		printf("%s\n", json_object_to_json_string_ext(
 				       root, JSON_C_TO_STRING_PLAIN));

@@ -39,6 +39,13 @@ struct trigger_row {
 	int64_t expires_in_s;
 };
 
+/* Seconds, rounded down, between a datapath stamp and now. */
+int64_t idle_s(uint64_t now, uint64_t stamp);
+
+/* The rule with this id in an installed set, or NULL. */
+const struct ptrig_installed_rule *
+rule_by_id(const struct ptrig_installed_rule *rules, int n, uint32_t id);
+
 /* Names of the global counters, as in `status --json` (enum ptrig_stat). */
 extern const char *const stat_names[PTRIG_STAT_MAX];
 
@@ -70,5 +77,18 @@ struct flow_counts {
 
 /* Counts one flow table (established or embryonic) into *c. */
 int flows_count(int flows_fd, struct flow_counts *c);
+
+/* One live flow, as `flows` shows it. */
+struct flow_row {
+	struct ptrig_flow_key key;
+	struct ptrig_flow f;
+	uint32_t timeout_s; /* its idle timeout */
+	int64_t idle_s;
+};
+
+/* Call fn on every live (unexpired) flow of a flow table, as of now; fn
+ * returning nonzero stops the walk. Returns how many flows fn saw. */
+int flows_walk(int fd, uint64_t now,
+	       int (*fn)(const struct flow_row *row, void *ctx), void *ctx);
 
 #endif

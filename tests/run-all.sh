@@ -60,6 +60,7 @@ unit_suite() {
 		t=$BUILD/tests/$(basename "$t" .c)
 		run_one unit "$(basename "$t")" "$t"
 	done
+	run_one unit library_silent tests/unit/library_silent.sh
 	# The rule-file fuzz seeds, replayed with ASan and UBSan.
 	run_one unit config-fuzz-corpus "$BUILD/fuzz/config-replay" tests/fuzz/corpus
 }
