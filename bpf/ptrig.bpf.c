@@ -26,6 +26,11 @@ const volatile __u32 fw_mark = PTRIG_DEFAULT_MARK;
 /* Tests only: behave as on a driver without XDP metadata support. */
 const volatile __u32 test_no_xdp_meta = 0;
 
+/* The LAN interface XDP forwards established flows to by itself (the fast
+ * path), set by the loader; 0: the fast path is off and the verifier drops
+ * its code. */
+const volatile __u32 fast_lan_ifindex = 0;
+
 /* Set once XDP found the driver gives it no metadata room: from then on TC
  * ingress marks translated packets from the flow table. */
 __u32 xdp_meta_unsupported = 0;
@@ -430,6 +435,156 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 	return bpf_map_lookup_elem(&PTRIG_MAP(flows), key);
 }
 
+/* ----------------------------------------------------------- fast path -- */
+
+#define AF_INET 2
+#define IPS_ASSURED_BIT_MASK 4 /* IPS_ASSURED */
+
+/* May a packet of this flow bypass the stack, as far as conntrack knows?
+ * Once per PTRIG_FAST_RECHECK_NS per CPU one packet takes the stack instead:
+ * conntrack refreshes its entry from it (bypassed packets never reach
+ * conntrack, so without it a busy flow's entry would time out), and the
+ * entry is checked to be assured (the firewall accepted both directions)
+ * and, for TCP, established. ff: the flow's entry on this CPU, if any (one
+ * is created here, counting this packet as slow). */
+static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
+				       const struct ptrig_flow_key *fkey,
+				       struct ptrig_fast_flow *ff, __be32 owner,
+				       __u64 now)
+{
+	struct ptrig_fast_flow nff = {};
+	struct nf_conn *ct;
+	bool ok = false;
+
+	if (ff && now - ff->checked_ns < PTRIG_FAST_RECHECK_NS)
+		return ff->ct_ok;
+	/* Conntrack saw the connection after the DNAT: remote -> owner. */
+	ct = xdp_ct_get(ctx, p, owner);
+	if (ct) {
+		ok = (ct->status & IPS_ASSURED_BIT_MASK) &&
+		     (p->proto != IPPROTO_TCP ||
+		      ct->proto.tcp.state == TCP_CONNTRACK_ESTABLISHED);
+		bpf_ct_release(ct);
+	}
+	stat_inc(PTRIG_STAT_FAST_CT_CHECK);
+	if (!ok)
+		stat_inc(PTRIG_STAT_FAST_NOT_ASSURED);
+	if (ff) {
+		ff->checked_ns = now;
+		ff->ct_ok = ok;
+	} else {
+		nff.checked_ns = now;
+		nff.ct_ok = ok;
+		nff.slow_pkts = 1;
+		bpf_map_update_elem(&PTRIG_MAP(fast), fkey, &nff, BPF_ANY);
+	}
+	return false;
+}
+
+/* TTL - 1 with the header checksum adjusted incrementally (RFC 1624): the
+ * TTL is the high byte of its 16-bit word. */
+static __always_inline void ip_decrease_ttl(struct iphdr *ip)
+{
+	__u32 check = (__u32)ip->check;
+
+	check += (__u32)bpf_htons(0x0100);
+	ip->check = (__sum16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+}
+
+/*
+ * After the DNAT: forward a packet of an established flow to the owner
+ * ourselves, past conntrack, the firewall and the routing code, as the
+ * kernel's flowtable fast path does for connections the firewall accepted.
+ * Anything unusual takes the stack (returns -1, the packet already DNATed,
+ * exactly as without the fast path): connection-state changes (SYN, FIN,
+ * RST), so conntrack and the firewall see them; IP options and fragments;
+ * TTL <= 1 (the stack sends the ICMP error); no route, no resolved
+ * neighbour (the stack resolves it), a packet too big for the LAN link
+ * (the stack sends the ICMP error), or a route not via the LAN interface.
+ * Otherwise returns XDP_REDIRECT.
+ */
+static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
+				    const struct ptrig_flow_key *fkey,
+				    const struct ptrig_flow *flow, __u64 now)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct ptrig_fast_counters *fc;
+	struct ptrig_fast_flow *ff;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	__u32 rule_id = flow->rule_id;
+	__be32 owner = flow->owner;
+	int rc;
+
+	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
+	    !ct_kfuncs_present())
+		return -1;
+	if ((flow->flags & (PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_CLOSING |
+			    PTRIG_FLOW_SEEN_REPLY)) != PTRIG_FLOW_SEEN_REPLY)
+		return -1;
+	ff = bpf_map_lookup_elem(&PTRIG_MAP(fast), fkey);
+	if ((void *)(ip + 1) > data_end)
+		goto slow;
+	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
+	    p->first_frag || ip->ihl != 5 || ip->ttl <= 1) {
+		stat_inc(PTRIG_STAT_FAST_UNUSUAL);
+		goto slow;
+	}
+	if (!fast_ct_ok(ctx, p, fkey, ff, owner, now))
+		goto slow;
+	if (!ff)
+		return -1;
+
+	fib.family = AF_INET;
+	fib.tos = ip->tos;
+	fib.l4_protocol = p->proto;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = p->saddr;
+	fib.ipv4_dst = owner;
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		stat_inc(rc == BPF_FIB_LKUP_RET_NO_NEIGH
+				 ? PTRIG_STAT_FAST_NO_NEIGH
+				 : PTRIG_STAT_FAST_FIB_OTHER);
+		goto slow;
+	}
+	if (fib.ifindex != fast_lan_ifindex) {
+		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
+		goto slow;
+	}
+
+	/* The helper call invalidated packet pointers: check again. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = data + sizeof(*eth);
+	if ((void *)(ip + 1) > data_end)
+		goto slow;
+	ip_decrease_ttl(ip);
+	__builtin_memcpy(eth->h_dest, fib.dmac, 6);
+	__builtin_memcpy(eth->h_source, fib.smac, 6);
+
+	ff->pkts++;
+	ff->bytes += data_end - data;
+	fc = bpf_map_lookup_elem(&PTRIG_MAP(fcnt), &rule_id);
+	if (fc) {
+		fc->pkts++;
+		fc->bytes += data_end - data;
+	}
+	stat_inc(PTRIG_STAT_FAST_FORWARDED);
+	return bpf_redirect(fib.ifindex, 0);
+slow:
+	if (ff)
+		ff->slow_pkts++;
+	return -1;
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -561,8 +716,11 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	}
 
 	/* The old connection on these ports is over: its flow goes. */
-	if (stale_established)
+	if (stale_established) {
 		bpf_map_delete_elem(&PTRIG_MAP(flows), &fkey);
+		if (fast_lan_ifindex)
+			bpf_map_delete_elem(&PTRIG_MAP(fast), &fkey);
+	}
 	nf.owner = trig->owner;
 	nf.external = p.daddr;
 	nf.rule_id = rule_id;
@@ -610,6 +768,11 @@ forward:
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		xdp_mark(ctx);
 	stat_inc(PTRIG_STAT_XDP_TRANSLATED);
+	if (fast_lan_ifindex) {
+		reason = xdp_fast(ctx, &p, &fkey, flow, now);
+		if (reason >= 0)
+			return reason;
+	}
 	return XDP_PASS;
 
 pass:

@@ -97,4 +97,29 @@ struct {
 	__type(value, struct ptrig_externals);
 } PTRIG_MAP(exts) SEC(".maps");
 
+/* Fast-path counters and conntrack check per flow and CPU (struct
+ * ptrig_fast_flow); sized like the flow table by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS);
+	__type(key, struct ptrig_flow_key);
+	__type(value, struct ptrig_fast_flow);
+} PTRIG_MAP(fast) SEC(".maps");
+
+/* Fast-path counters per rule id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PTRIG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct ptrig_fast_counters);
+} PTRIG_MAP(fcnt) SEC(".maps");
+
+/* The fast-path setting (struct ptrig_fast_config), for userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ptrig_fast_config);
+} PTRIG_MAP(fcfg) SEC(".maps");
+
 #endif

@@ -35,7 +35,10 @@
 	X(stats)                                                               \
 	X(events)                                                              \
 	X(frags)                                                               \
-	X(exts)
+	X(exts)                                                                \
+	X(fast)                                                                \
+	X(fcnt)                                                                \
+	X(fcfg)
 
 #define PTRIG_CAT_(a, b) a##b
 #define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
@@ -351,8 +354,51 @@ enum ptrig_stat {
 	 * any packet of its flow). */
 	PTRIG_STAT_FRAG_IN_TRANSLATED,
 	PTRIG_STAT_FRAG_OUT_TRANSLATED,
+	/* Fast path (established flows forwarded by XDP itself). A packet
+	 * it forwards counts as XDP_TRANSLATED and FAST_FORWARDED; the
+	 * others say why a packet of a fast-path flow took the stack. */
+	PTRIG_STAT_FAST_FORWARDED,
+	PTRIG_STAT_FAST_CT_CHECK,    /* the periodic packet for conntrack */
+	PTRIG_STAT_FAST_NOT_ASSURED, /* conntrack: not assured/established */
+	PTRIG_STAT_FAST_UNUSUAL,     /* SYN/FIN/RST, TTL <= 1, IP options */
+	PTRIG_STAT_FAST_NO_NEIGH,    /* route, but no resolved neighbour */
+	PTRIG_STAT_FAST_FIB_OTHER,   /* no route, MTU, not via the LAN */
 	PTRIG_STAT_MAX,
 };
+
+/* ptrig_fast_v3: per-CPU, per flow (struct ptrig_flow_key): what the fast
+ * path did for it on this CPU. An LRU of its own, so adding it left every
+ * older map as it was. */
+struct ptrig_fast_flow {
+	__u64 pkts; /* forwarded by XDP, past the stack */
+	__u64 bytes;
+	__u64 slow_pkts; /* established, but sent through the stack */
+	/* When this CPU last let one of the flow's packets take the stack to
+	 * ask conntrack (and let it refresh its entry), and the answer:
+	 * assured (and for TCP established), so the flow may bypass. */
+	__u64 checked_ns;
+	__u32 ct_ok;
+	__u32 pad;
+};
+
+/* ptrig_fcnt_v3: per-CPU, per rule id: packets the fast path forwarded. */
+struct ptrig_fast_counters {
+	__u64 pkts;
+	__u64 bytes;
+};
+
+/* ptrig_fcfg_v3[0]: the fast-path setting the programs were loaded with,
+ * for status and for an upgrade that does not repeat --lan. */
+struct ptrig_fast_config {
+	__u32 lan_ifindex; /* 0: fast path off */
+	__u32 pad;
+	char lan_name[16]; /* IF_NAMESIZE */
+};
+
+/* A fast-path flow lets one packet per this interval (per CPU) through the
+ * stack: conntrack refreshes its entry with it, and the datapath checks the
+ * entry is still assured. */
+#define PTRIG_FAST_RECHECK_NS 1000000000ull
 
 enum ptrig_event_type {
 	PTRIG_EV_TRIGGER_OPENED = 1,

@@ -734,6 +734,7 @@ int do_run(const struct cmd_opts *o)
 	attach_req.mark = o->mark;
 	attach_req.max_flows = o->max_flows;
 	attach_req.max_triggers = o->max_triggers;
+	attach_req.lan = o->lan;
 	ag.n_ifs = o->n_ifaces;
 	ag.ready_if_absent = o->ready_if_absent;
 	ag.start_time = wall_s();

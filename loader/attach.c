@@ -666,6 +666,84 @@ static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
 	return found;
 }
 
+/* The fast path's LAN interface: as asked (--lan), else as the running
+ * attachment had it (its pinned fast-path config, still naming the same
+ * device), else off. It needs an Ethernet WAN (to rewrite the MACs) and the
+ * conntrack kfuncs (to forward only connections conntrack has assured);
+ * without them it stays off, with a note. */
+static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
+		       int ifindex, uint32_t l2, struct ptrig_fast_config *fc,
+		       struct ptrig_msgs *m)
+{
+	char name[IF_NAMESIZE];
+	uint32_t zero = 0;
+	int fd, idx, lt;
+
+	memset(fc, 0, sizeof(*fc));
+	if (!o->lan) {
+		fd = bpf_map__fd(skel->maps.PTRIG_MAP(fcfg));
+		if (fd < 0 || bpf_map_lookup_elem(fd, &zero, fc) ||
+		    !fc->lan_ifindex)
+			goto off;
+		fc->lan_name[sizeof(fc->lan_name) - 1] = 0;
+		if (!if_indextoname(fc->lan_ifindex, name) ||
+		    strcmp(name, fc->lan_name)) {
+			ptrig_msg(m, PTRIG_MSG_WARN,
+				  "fast path: its LAN interface %s is gone "
+				  "(or renamed); the fast path is off until "
+				  "attach --lan IFACE",
+				  fc->lan_name);
+			goto off;
+		}
+		return 0;
+	}
+	if (!strcmp(o->lan, "none"))
+		goto off;
+	idx = if_nametoindex(o->lan);
+	if (!idx) {
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "--lan: interface \"%s\" not found; nothing was "
+			  "changed",
+			  o->lan);
+		return -1;
+	}
+	if (idx == ifindex) {
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "--lan %s: that is the WAN interface; nothing was "
+			  "changed",
+			  o->lan);
+		return -1;
+	}
+	lt = link_type(o->lan);
+	if (lt != ARPHRD_ETHER) {
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "--lan %s: not an Ethernet interface (link type "
+			  "%d); nothing was changed",
+			  o->lan, lt);
+		return -1;
+	}
+	if (l2 != PTRIG_L2_ETHER) {
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "fast path: %s has no Ethernet header to rewrite; "
+			  "the fast path stays off (packets take the stack)",
+			  o->ifname);
+		goto off;
+	}
+	if (ptrig_ct_kfuncs_find() == CT_KFUNCS_NONE) {
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "fast path: no conntrack kfuncs (nf_conntrack not "
+			  "loaded), so ptrig cannot tell which connections "
+			  "the firewall accepted; the fast path stays off");
+		goto off;
+	}
+	fc->lan_ifindex = idx;
+	snprintf(fc->lan_name, sizeof(fc->lan_name), "%s", o->lan);
+	return 0;
+off:
+	memset(fc, 0, sizeof(*fc));
+	return 0;
+}
+
 int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		 struct ptrig_msgs *m)
 {
@@ -673,6 +751,7 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	struct hook_progs old;
 	struct hook_fds old_fds = {-1, -1, -1};
 	struct ptrig_config cfg = {0};
+	struct ptrig_fast_config fast = {0};
 	struct ptrig_map_fds fds;
 	struct ptrig *skel = NULL;
 	struct bpf_map *map;
@@ -805,6 +884,9 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(embryo),
 					 ptrig_embryo_entries(o->max_flows));
 	}
+	if (o->max_flows)
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(fast),
+					 o->max_flows);
 	if (o->max_triggers)
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(trig),
 					 o->max_triggers);
@@ -816,7 +898,8 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 
 		if (bpf_map__is_internal(map))
 			continue;
-		if (map == skel->maps.PTRIG_MAP(flows))
+		if (map == skel->maps.PTRIG_MAP(flows) ||
+		    map == skel->maps.PTRIG_MAP(fast))
 			wanted = o->max_flows;
 		else if (map == skel->maps.PTRIG_MAP(embryo))
 			wanted = o->max_flows
@@ -855,6 +938,9 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	if (getenv("PTRIG_TEST_NO_XDP_META"))
 		skel->rodata->test_no_xdp_meta = 1;
 	skel->rodata->link_l2 = l2;
+	if (fast_config(o, skel, ifindex, l2, &fast, m))
+		goto rollback;
+	skel->rodata->fast_lan_ifindex = fast.lan_ifindex;
 
 	err = ptrig__load(skel);
 	if (err) {
@@ -870,6 +956,12 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 			  strerror(errno));
 		goto rollback;
 	}
+	if (bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY)) {
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "writing the fast-path config: %s", strerror(errno));
+		goto rollback;
+	}
+	res->lan_ifindex = fast.lan_ifindex;
 	/* Before the rules: ports of carried flows whose rule is gone get
 	 * marked as the push marks any live flow's. */
 	if (!upgrade)
@@ -1026,6 +1118,17 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		  l2 == PTRIG_L2_NONE
 			  ? "no link header, IPv4 from the first byte"
 			  : "Ethernet header");
+	if (fast.lan_ifindex)
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "fast path on: packets of established flows that "
+			  "conntrack has assured go from XDP straight to %s%s",
+			  fast.lan_name,
+			  (xdp_flags & XDP_FLAGS_DRV_MODE)
+				  ? " (native XDP: its driver must accept "
+				    "redirected frames)"
+				  : "");
+	else if (o->lan)
+		ptrig_msg(m, PTRIG_MSG_INFO, "fast path off");
 	firewall_hint(mark, m);
 	res->ifindex = ifindex;
 	res->upgraded = upgrade;

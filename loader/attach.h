@@ -21,13 +21,18 @@ struct ptrig_attach_req {
 	uint32_t mark;
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
+	/* The fast path: established flows are forwarded by XDP straight to
+	 * this LAN interface. NULL: as attached (off on a first attach);
+	 * "none": off. */
+	const char *lan;
 };
 
 struct ptrig_attach_res {
 	int ifindex;
 	bool upgraded; /* the pinned maps, and their state, were kept */
 	uint32_t xdp_flags;
-	char dir[256]; /* the pin directory */
+	uint32_t lan_ifindex; /* the fast path's LAN interface, 0: off */
+	char dir[256];	      /* the pin directory */
 };
 
 /* Attach to an interface, or upgrade the ptrig on it in place. */

@@ -65,6 +65,7 @@ int do_attach(const struct cmd_opts *o)
 		.mark = o->mark,
 		.max_flows = o->max_flows,
 		.max_triggers = o->max_triggers,
+		.lan = o->lan,
 	};
 	struct ptrig_attach_res res;
 	struct ptrig_msgs m = {0};

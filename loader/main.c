@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 
 #include "agent.h"
 #include "cmds.h"
@@ -37,7 +38,7 @@ static const struct cmd cmds[] = {
 	 "Parse and validate a rule file (no root needed)."},
 	{"attach", do_attach, NEED_IFACE | NEED_CONFIG | TAKES_ATTACH,
 	 "attach IFACE -c FILE [--xdp-mode native|generic] [--mark HEX]\n"
-	 "       [--max-flows N] [--max-triggers N]",
+	 "       [--max-flows N] [--max-triggers N] [--lan IFACE|none]",
 	 "Load ptrig on the WAN interface IFACE and push the rules. On an\n"
 	 "interface that already runs ptrig this is an upgrade: the pinned\n"
 	 "maps are reused, triggers and flows survive."},
@@ -110,7 +111,14 @@ static void cmd_usage(FILE *f, const struct cmd *c)
 			"                   embryonic flows get a table of "
 			"N/4, at least 64)\n"
 			"  --max-triggers N trigger table size (default %u, "
-			"%u-%u)\n",
+			"%u-%u)\n"
+			"  --lan IFACE      fast path: XDP forwards packets of "
+			"established flows\n"
+			"                   straight to the LAN interface "
+			"IFACE "
+			"(\"none\": off;\n"
+			"                   omitted: as attached, off at "
+			"first)\n",
 			PTRIG_DEFAULT_MARK, PTRIG_DEFAULT_MAX_FLOWS,
 			PTRIG_MIN_TABLE, PTRIG_MAX_FLOWS_LIMIT,
 			PTRIG_DEFAULT_MAX_TRIGGERS, PTRIG_MIN_TABLE,
@@ -146,6 +154,7 @@ enum {
 	OPT_MARK,
 	OPT_MAX_FLOWS,
 	OPT_MAX_TRIGGERS,
+	OPT_LAN,
 	OPT_NETNS,
 	OPT_DURATION,
 	OPT_METRICS,
@@ -160,6 +169,7 @@ static const struct option long_opts[] = {
 	{"mark", required_argument, NULL, OPT_MARK},
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS},
+	{"lan", required_argument, NULL, OPT_LAN},
 	{"netns", required_argument, NULL, OPT_NETNS},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"metrics", required_argument, NULL, OPT_METRICS},
@@ -302,6 +312,17 @@ int main(int argc, char **argv)
 				o.max_flows = v;
 			else
 				o.max_triggers = v;
+			break;
+		case OPT_LAN:
+			if (!(c->takes & TAKES_ATTACH))
+				return bad_usage(c, "%s takes no --lan",
+						 c->name);
+			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
+				return bad_usage(c,
+						 "--lan: \"%s\" is not an "
+						 "interface name",
+						 optarg);
+			o.lan = optarg;
 			break;
 		case OPT_DURATION:
 			if (!(c->takes & TAKES_DURATION))

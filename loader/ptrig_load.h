@@ -63,6 +63,7 @@ struct ptrig_installed_rule {
 	char trigger[800]; /* "tcp:6660-6669" as reconstructed from the ports */
 	char open[800];
 	struct ptrig_rule_counters counters; /* summed over CPUs */
+	struct ptrig_fast_counters fast;     /* the same */
 };
 
 /* Read the active rule set. *out is malloc'ed; returns the count or -errno. */
@@ -72,6 +73,10 @@ int ptrig_rules_read(const struct ptrig_map_fds *m,
 /* Sum one per-CPU rule counters entry. */
 int ptrig_counters_read(int cnt_fd, uint32_t rule_id,
 			struct ptrig_rule_counters *sum);
+
+/* Sum one per-CPU entry of u64 counters (value_size bytes) into sum. 0 or
+ * -errno. */
+int ptrig_percpu_sum(int fd, uint32_t key, void *sum, size_t value_size);
 
 /* Monotonic coarse clock, the one the datapath stamps entries with. */
 uint64_t ptrig_now_ns(void);

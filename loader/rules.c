@@ -385,6 +385,29 @@ int ptrig_counters_read(int cnt_fd, uint32_t rule_id,
 	return 0;
 }
 
+int ptrig_percpu_sum(int fd, uint32_t key, void *sum, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	size_t k, nfield = value_size / sizeof(uint64_t);
+	uint64_t *per;
+
+	memset(sum, 0, value_size);
+	if (ncpu < 0)
+		return ncpu;
+	per = calloc(ncpu, value_size);
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, per)) {
+		free(per);
+		return -errno;
+	}
+	for (c = 0; c < ncpu; c++)
+		for (k = 0; k < nfield; k++)
+			((uint64_t *)sum)[k] += per[c * nfield + k];
+	free(per);
+	return 0;
+}
+
 /* Port sets of one installed rule, [side][l4], rebuilt from the port table. */
 struct rule_sides {
 	struct ptrig_port_set side[2][PTRIG_L4_MAX];
@@ -476,6 +499,10 @@ int ptrig_rules_read(const struct ptrig_map_fds *m,
 		err = ptrig_counters_read(m->cnt, id, &r->counters);
 		if (err)
 			goto fail;
+		/* Absent in the pins of an older ptrig: none counted. */
+		if (m->fcnt >= 0)
+			ptrig_percpu_sum(m->fcnt, id, &r->fast,
+					 sizeof(r->fast));
 	}
 	free(rules);
 	free(ports);

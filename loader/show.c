@@ -61,6 +61,27 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	return o;
 }
 
+/* A rule's inbound packets by path: XDP forwarded them itself (fast), or
+ * they went through the stack (slow, which includes every packet while the
+ * fast path is off). */
+static json_object *fast_json(const struct ptrig_fast_counters *f,
+			      const struct ptrig_rule_counters *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pkts_in", json_object_new_int64(f->pkts));
+	json_object_object_add(o, "bytes_in", json_object_new_int64(f->bytes));
+	json_object_object_add(
+		o, "slow_pkts_in",
+		json_object_new_int64(
+			c->pkts_in > f->pkts ? c->pkts_in - f->pkts : 0));
+	json_object_object_add(
+		o, "slow_bytes_in",
+		json_object_new_int64(
+			c->bytes_in > f->bytes ? c->bytes_in - f->bytes : 0));
+	return o;
+}
+
 static const char *peer_name(uint8_t mode)
 {
 	return mode == PTRIG_PEER_TRIGGER ? "trigger" : "any";
@@ -79,18 +100,24 @@ static void status_text(const struct iface_state *s,
 	       s->name, attached_mode(s), s->hooks.xdp_id,
 	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
 	printf("Pins: %s\n", dir);
+	if (s->fast.lan_ifindex)
+		printf("Fast path: on, to LAN interface %s\n",
+		       s->fast.lan_name);
+	else
+		printf("Fast path: off\n");
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
-	       "%12s %7s %7s\n",
+	       "%12s %7s %7s %9s %12s\n",
 	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS", "REFRESH",
 	       "CONFL", "FLOWS", "ESTAB", "PKTS_IN", "BYTES_IN", "PKTS_OUT",
-	       "BYTES_OUT", "REF_CLS", "REF_PEER");
+	       "BYTES_OUT", "REF_CLS", "REF_PEER", "FAST_PKTS", "FAST_BYTES");
 	for (i = 0; i < s->n_rules; i++) {
 		const struct ptrig_installed_rule *r = &s->rules[i];
 		const struct ptrig_rule_counters *cn = &r->counters;
 
 		printf("  %-16s %-20s %-20s %7u %-7s %6llu %8llu %6llu %6llu "
-		       "%6llu %9llu %12llu %9llu %12llu %7llu %7llu\n",
+		       "%6llu %9llu %12llu %9llu %12llu %7llu %7llu %9llu "
+		       "%12llu\n",
 		       r->rule.name, r->trigger, r->open,
 		       r->rule.trigger_timeout_s, peer_name(r->rule.peer_mode),
 		       (unsigned long long)cn->triggers_opened,
@@ -103,7 +130,9 @@ static void status_text(const struct iface_state *s,
 		       (unsigned long long)cn->pkts_out,
 		       (unsigned long long)cn->bytes_out,
 		       (unsigned long long)cn->refused_closed,
-		       (unsigned long long)cn->refused_peer);
+		       (unsigned long long)cn->refused_peer,
+		       (unsigned long long)r->fast.pkts,
+		       (unsigned long long)r->fast.bytes);
 	}
 	printf("\nActive triggers (%d):\n", n_rows);
 	printf("  %-16s %-15s %-15s %-15s %7s %12s\n", "RULE", "OWNER",
@@ -153,6 +182,15 @@ static json_object *status_json(const struct iface_state *s,
 	json_object_object_add(o, "programs", progs);
 	snprintf(mark, sizeof(mark), "0x%08x", s->cfg.mark);
 	json_object_object_add(o, "mark", json_object_new_string(mark));
+	progs = json_object_new_object();
+	json_object_object_add(
+		progs, "enabled",
+		json_object_new_boolean(s->fast.lan_ifindex != 0));
+	json_object_object_add(
+		progs, "lan",
+		s->fast.lan_ifindex ? json_object_new_string(s->fast.lan_name)
+				    : NULL);
+	json_object_object_add(o, "fast_path", progs);
 
 	arr = json_object_new_array();
 	for (i = 0; i < s->n_rules; i++) {
@@ -181,6 +219,8 @@ static json_object *status_json(const struct iface_state *s,
 		json_object_object_add(jr, "flow_timeout", ft);
 		json_object_object_add(jr, "counters",
 				       counters_json(&r->counters));
+		json_object_object_add(jr, "fast_path",
+				       fast_json(&r->fast, &r->counters));
 		json_object_array_add(arr, jr);
 	}
 	json_object_object_add(o, "rules", arr);
@@ -332,10 +372,34 @@ static const char *flow_state(const struct ptrig_flow *f)
 	return f->flags & PTRIG_FLOW_SEEN_REPLY ? "replied" : "new";
 }
 
+/* A flow's fast-path counters, summed over CPUs (zero if none). The map is
+ * keyed by the flow key, so this is a per-CPU hash lookup. */
+static void fast_flow_read(int fd, const struct ptrig_flow_key *key,
+			   struct ptrig_fast_flow *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct ptrig_fast_flow *per;
+
+	memset(sum, 0, sizeof(*sum));
+	if (fd < 0 || ncpu <= 0)
+		return;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return;
+	if (bpf_map_lookup_elem(fd, key, per) == 0)
+		for (c = 0; c < ncpu; c++) {
+			sum->pkts += per[c].pkts;
+			sum->bytes += per[c].bytes;
+			sum->slow_pkts += per[c].slow_pkts;
+		}
+	free(per);
+}
+
 struct flows_out {
 	const struct ptrig_installed_rule *rules;
 	int n_rules;
 	json_object *arr; /* JSON, else a text table */
+	int fast_fd;	  /* per-flow fast-path counters */
 	uint64_t now;
 	int count;
 };
@@ -349,7 +413,9 @@ static int flow_show(const struct flow_row *row, void *ctx)
 	const struct ptrig_installed_rule *r;
 	char remote[40], ext[40], a[INET_ADDRSTRLEN];
 	int64_t left = (int64_t)row->timeout_s - row->idle_s;
+	struct ptrig_fast_flow ff = {0};
 
+	fast_flow_read(out->fast_fd, key, &ff);
 	r = rule_by_id(out->rules, out->n_rules, f->rule_id);
 	snprintf(remote, sizeof(remote), "%s:%u", ip_str(key->remote, a),
 		 ntohs(key->remote_port));
@@ -380,12 +446,21 @@ static int flow_show(const struct flow_row *row, void *ctx)
 				       json_object_new_int64(row->idle_s));
 		json_object_object_add(jf, "expires_in_s",
 				       json_object_new_int64(left));
+		json_object_object_add(jf, "fast_pkts",
+				       json_object_new_int64(ff.pkts));
+		json_object_object_add(jf, "fast_bytes",
+				       json_object_new_int64(ff.bytes));
+		json_object_object_add(jf, "slow_pkts",
+				       json_object_new_int64(ff.slow_pkts));
 		json_object_array_add(out->arr, jf);
 	} else {
-		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld %12lld\n",
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld %12lld %9llu "
+		       "%9llu\n",
 		       r ? r->rule.name : "(removed)", proto_name(key->proto),
 		       remote, ext, ip_str(f->owner, a), flow_state(f),
-		       (long long)row->idle_s, (long long)left);
+		       (long long)row->idle_s, (long long)left,
+		       (unsigned long long)ff.pkts,
+		       (unsigned long long)ff.slow_pkts);
 	}
 	return 0;
 }
@@ -431,6 +506,7 @@ int do_flows(const struct cmd_opts *o)
 	n_rules = ptrig_rules_read(&m, &rules);
 	out.rules = rules;
 	out.n_rules = n_rules < 0 ? 0 : n_rules;
+	out.fast_fd = m.fast;
 	if (o->json) {
 		root = json_object_new_object();
 		out.arr = json_object_new_array();
@@ -438,9 +514,9 @@ int do_flows(const struct cmd_opts *o)
 				       json_object_new_string(o->ifname));
 		json_object_object_add(root, "flows", out.arr);
 	} else {
-		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s\n", "RULE",
-		       "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
-		       "IDLE_S", "EXPIRES_IN_S");
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s %9s %9s\n",
+		       "RULE", "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
+		       "IDLE_S", "EXPIRES_IN_S", "FAST_PKTS", "SLOW_PKTS");
 	}
 	out.now = ptrig_now_ns();
 	flows_walk(m.flows, out.now, flow_show, &out);

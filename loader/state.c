@@ -78,6 +78,12 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_PASS_ICMP_MALFORMED] = "pass_icmp_malformed",
 	[PTRIG_STAT_FRAG_IN_TRANSLATED] = "frag_in_translated",
 	[PTRIG_STAT_FRAG_OUT_TRANSLATED] = "frag_out_translated",
+	[PTRIG_STAT_FAST_FORWARDED] = "fast_forwarded",
+	[PTRIG_STAT_FAST_CT_CHECK] = "fast_ct_check",
+	[PTRIG_STAT_FAST_NOT_ASSURED] = "fast_ct_not_assured",
+	[PTRIG_STAT_FAST_UNUSUAL] = "fast_unusual_packet",
+	[PTRIG_STAT_FAST_NO_NEIGH] = "fast_no_neighbour",
+	[PTRIG_STAT_FAST_FIB_OTHER] = "fast_fib_other",
 };
 
 void stats_read(int fd, uint64_t *out)
@@ -201,6 +207,9 @@ int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	snprintf(s->name, sizeof(s->name), "%.*s", IF_NAMESIZE - 1, ifname);
 	if (bpf_map_lookup_elem(m->cfg, &zero, &s->cfg))
 		return -errno;
+	if (bpf_map_lookup_elem(m->fcfg, &zero, &s->fast))
+		memset(&s->fast, 0, sizeof(s->fast));
+	s->fast.lan_name[sizeof(s->fast.lan_name) - 1] = 0;
 	ifindex = if_nametoindex(ifname);
 	s->iface_found = ifindex != 0;
 	if (ifindex)

@@ -19,6 +19,7 @@
 struct iface_state {
 	char name[IF_NAMESIZE];
 	struct ptrig_config cfg;
+	struct ptrig_fast_config fast; /* lan_ifindex 0: fast path off */
 	struct hook_progs hooks;
 	bool iface_found;
 	struct ptrig_installed_rule *rules; /* malloc'ed */

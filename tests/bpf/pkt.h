@@ -62,7 +62,10 @@ struct pkt_spec {
 	bool udp_no_csum; /* UDP checksum 0: "no checksum" */
 	bool bad_ip_csum; /* deliberately wrong checksums, for negative tests */
 	bool bad_l4_csum;
-	bool mac_zero;	/* destination MAC 00:..:00 (the loopback's) */
+	bool mac_zero;		/* destination MAC 00:..:00 (the loopback's) */
+	const uint8_t *eth_dst; /* non-NULL: these MACs instead */
+	const uint8_t *eth_src;
+	uint8_t ttl;	/* 0: 64 */
 	uint16_t trunc; /* nonzero: cut the frame to this many bytes */
 	/* ICMP: type and code (0, 0: an echo request). An error quotes the
 	 * datagram `quote` builds: its IP header and `quote_l4` bytes after
@@ -143,8 +146,8 @@ static inline size_t pkt_eth(const struct pkt_spec *s, uint8_t *b,
 	if (s->mac_zero)
 		memset(b, 0, 6);
 	else
-		memcpy(b, dst, 6);
-	memcpy(b + 6, src, 6);
+		memcpy(b, s->eth_dst ? s->eth_dst : dst, 6);
+	memcpy(b + 6, s->eth_src ? s->eth_src : src, 6);
 	put16(b + 12, type);
 	return ETH_HLEN;
 }
@@ -250,7 +253,7 @@ static inline size_t pkt_build_ipv4(const struct pkt_spec *s, uint8_t *b)
 	ip[0] = 0x40 | (uint8_t)(s->ihl_raw ? s->ihl_raw : ihl / 4);
 	put16(ip + 4, 0x1234);
 	put16(ip + 6, s->frag);
-	ip[8] = 64;
+	ip[8] = s->ttl ? s->ttl : 64;
 	ip[9] = s->proto;
 	put32(ip + 12, s->saddr);
 	put32(ip + 16, s->daddr);

@@ -148,6 +148,8 @@ static inline void tctx_teardown(struct tctx *c)
  * PTRIG_L2_NONE (an L3 device: PPP, tun, WireGuard) every step's frames go
  * in and are compared without their Ethernet header. */
 static uint32_t tl_link_l2 = PTRIG_L2_ETHER;
+/* The fast path's LAN interface the programs are loaded with (0: off). */
+static uint32_t tl_fast_lan_ifindex;
 
 /* Fresh skeleton (so fresh, empty maps), config entry, and rule set: every
  * scenario starts from a clean state and cannot see another's entries.
@@ -175,6 +177,7 @@ static inline int tctx_setup_sized(struct tctx *c,
 					 ptrig_embryo_entries(max_flows));
 	}
 	c->skel->rodata->link_l2 = tl_link_l2;
+	c->skel->rodata->fast_lan_ifindex = tl_fast_lan_ifindex;
 	err = ptrig__load(c->skel);
 	ASSERT_TRUE(err == 0, "ptrig__load: %s", strerror(-err));
 	ptrig_skel_map_fds(c->skel, &c->fds);

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fixture tests (BPF_PROG_TEST_RUN): the fast path's decisions. The private
+ * network namespace gets a LAN: veth fpl0 (198.51.100.1/24, MAC LAN_MAC)
+ * with a permanent neighbour entry for lanhost1 (NEIGH_MAC) and none for
+ * lanhost2, and forwarding on, so bpf_fib_lookup() answers as on a router.
+ * Conntrack entries come from the conntrack tool.
+ *   - an established flow that conntrack has assured: the first packet
+ *     takes the stack (the conntrack check), the next ones are redirected
+ *     to fpl0 with DNAT, TTL - 1, both MACs and every checksum exact;
+ *   - fallbacks, each an XDP_PASS of the DNATed packet exactly as without
+ *     the fast path: TCP SYN/FIN/RST, TTL 1, IP options, no neighbour, not
+ *     assured, no conntrack entry, an embryonic or closing flow, a route
+ *     not via the configured LAN interface, the fast path off.
+ */
+#include "scenario.h"
+
+#define FP_RULE rule("fp", P_UDP, 7000, 7000, P_BOTH, 7100, 7110)
+
+static const uint8_t LAN_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x01};
+static const uint8_t NEIGH_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x02};
+
+static uint32_t lan_ifindex, other_ifindex;
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	ASSERT_TRUE(rc == 0, "%s: exit %d", cmd, rc);
+	return 0;
+}
+
+/* Once per process (its own network namespace): the LAN side. */
+static int lan_setup(void)
+{
+	if (lan_ifindex)
+		return 0;
+	ASSERT_TRUE(private_netns, "needs its own network namespace");
+	ASSERT_OK(sh("ip link add fpl0 address 02:fa:57:00:00:01 type veth "
+		     "peer name fpl1 address 02:fa:57:00:00:09"));
+	ASSERT_OK(sh("ip addr add 198.51.100.1/24 dev fpl0 && "
+		     "ip link set fpl0 up && ip link set fpl1 up && "
+		     "ip link set lo up"));
+	ASSERT_OK(sh("ip neigh replace 198.51.100.2 lladdr 02:fa:57:00:00:02 "
+		     "dev fpl0 nud permanent"));
+	ASSERT_OK(sh("sysctl -q -w net.ipv4.conf.all.forwarding=1 "
+		     "net.ipv4.conf.lo.forwarding=1"));
+	lan_ifindex = if_nametoindex("fpl0");
+	other_ifindex = if_nametoindex("fpl1");
+	ASSERT_TRUE(lan_ifindex && other_ifindex, "fpl0/fpl1 indexes");
+	return 0;
+}
+
+/* A conntrack entry for remote:rport -> owner:lport as conntrack sees it
+ * after ptrig's DNAT. status: conntrack -u flags ("" for none). */
+static int ct_entry(uint8_t proto, uint32_t remote, uint16_t rport,
+		    uint32_t owner, uint16_t lport, const char *status)
+{
+	char cmd[512], r[16], o[16];
+
+	snprintf(r, sizeof(r), "%u.%u.%u.%u", remote >> 24,
+		 (remote >> 16) & 255, (remote >> 8) & 255, remote & 255);
+	snprintf(o, sizeof(o), "%u.%u.%u.%u", owner >> 24, (owner >> 16) & 255,
+		 (owner >> 8) & 255, owner & 255);
+	snprintf(cmd, sizeof(cmd),
+		 "conntrack -I -p %s -s %s -d %s --sport %u --dport %u "
+		 "--reply-src %s --reply-dst %s --reply-port-src %u "
+		 "--reply-port-dst %u -t 600%s%s%s >/dev/null 2>&1",
+		 proto == TCP_ ? "tcp" : "udp", r, o, rport, lport, o, r, lport,
+		 rport, proto == TCP_ ? " --state ESTABLISHED" : "",
+		 *status ? " -u " : "", status);
+	return sh(cmd);
+}
+
+/* Rule fp, and an established flow remote:rport -> owner:lport in it. */
+static int fast_setup(struct tctx *c, uint8_t proto, uint32_t remote,
+		      uint16_t rport, uint32_t owner, uint16_t lport,
+		      uint32_t flags)
+{
+	struct ptrig_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.owner = htonl(owner);
+	f.external = htonl(WAN);
+	f.rule_id = rule_of_port(c, proto == UDP_ ? PTRIG_L4_UDP : PTRIG_L4_TCP,
+				 lport, false);
+	f.timeout_s = 300;
+	f.closing_timeout_s = 10;
+	f.flags = flags;
+	f.last_seen_ns = now_ns();
+	f.opened_ns = f.last_seen_ns;
+	ASSERT_TRUE(f.rule_id, "no rule opens port %u", lport);
+	ASSERT_OK(flow_put(c, remote, rport, lport, proto, &f));
+	return 0;
+}
+
+static int fast_get(struct tctx *c, uint32_t remote, uint16_t rport,
+		    uint16_t lport, uint8_t proto, struct ptrig_fast_flow *sum)
+{
+	struct ptrig_flow_key k = flow_key(remote, rport, lport, proto);
+	struct ptrig_fast_flow *per;
+	int i, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	per = calloc((size_t)c->ncpu, sizeof(*per));
+	ASSERT_TRUE(per, "calloc");
+	if (bpf_map_lookup_elem(c->fds.fast, &k, per))
+		err = -errno;
+	for (i = 0; !err && i < c->ncpu; i++) {
+		sum->pkts += per[i].pkts;
+		sum->bytes += per[i].bytes;
+		sum->slow_pkts += per[i].slow_pkts;
+	}
+	free(per);
+	return err;
+}
+
+/* remote:rport -> WAN:lport leaves XDP DNATed to owner, TTL - 1, with the
+ * LAN link's MACs, to be redirected. */
+#define STEP_FAST(nm, L4, remote, rport, owner, lport, ...)                    \
+	{                                                                      \
+		.name = nm, .prog = PROG_XDP,                                  \
+		.in = L4(remote, rport, WAN, lport, __VA_ARGS__),              \
+		.verdict = XDP_REDIRECT,                                       \
+		.exp = L4(remote, rport, owner, lport, __VA_ARGS__, .ttl = 63, \
+			  .eth_dst = NEIGH_MAC, .eth_src = LAN_MAC)            \
+	}
+
+static int setup(struct tctx *c, uint32_t lan)
+{
+	struct ptrig_rule_spec rules[] = {FP_RULE};
+
+	ASSERT_OK(lan_setup());
+	tl_fast_lan_ifindex = lan == 1 ? lan_ifindex : lan;
+	if (lan == 2)
+		tl_fast_lan_ifindex = other_ifindex;
+	ASSERT_OK(tctx_setup(c, rules, 1));
+	tl_fast_lan_ifindex = 0;
+	return 0;
+}
+
+static int test_udp_redirect(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT("first: the conntrack check takes the stack", UDP,
+			  REM1, 40000, LAN1, 7100, .payload_len = 100),
+		STEP_FAST("second: redirected", UDP, REM1, 40000, LAN1, 7100,
+			  .payload_len = 100),
+		STEP_FAST("third, other payload: redirected", UDP, REM1, 40000,
+			  LAN1, 7100, .payload_len = 1000, .payload_seed = 3),
+		STEP_FAST("UDP checksum 0 stays 0", UDP, REM1, 40000, LAN1,
+			  7100, .payload_len = 10, .udp_no_csum = true),
+		STEP_DNAT("TTL 1: the stack (ICMP time exceeded)", UDP, REM1,
+			  40000, LAN1, 7100, .ttl = 1),
+		{.name = "TTL 2: redirected with TTL 1",
+		 .prog = PROG_XDP,
+		 .in = UDP(REM1, 40000, WAN, 7100, .ttl = 2),
+		 .verdict = XDP_REDIRECT,
+		 .exp = UDP(REM1, 40000, LAN1, 7100, .ttl = 1,
+			    .eth_dst = NEIGH_MAC, .eth_src = LAN_MAC)},
+		STEP_DNAT("IP options: the stack", UDP, REM1, 40000, LAN1, 7100,
+			  .ip_opt_words = 1),
+		STEP_DNAT("first fragment: the stack", UDP, REM1, 40000, LAN1,
+			  7100, .frag = 0x2000, .payload_len = 64),
+	};
+	struct ptrig_fast_counters fc[64];
+	struct ptrig_fast_flow ff;
+	uint32_t id;
+	int i;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40000, LAN1, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40000, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_OK(fast_get(c, REM1, 40000, 7100, UDP_, &ff));
+	ASSERT_EQ(ff.pkts, 4, "flow: fast packets");
+	/* Frames: 14 + 20 + 8 + payload. */
+	ASSERT_EQ(ff.bytes, (42 + 100) + (42 + 1000) + (42 + 10) + 42,
+		  "flow: fast bytes");
+	ASSERT_EQ(ff.slow_pkts, 4,
+		  "flow: slow packets (check, TTL, opts, frag)");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 4, "FAST_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 1, "FAST_CT_CHECK");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_UNUSUAL), 3, "FAST_UNUSUAL");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_XDP_TRANSLATED), 8,
+		  "every packet counts as translated");
+	ASSERT_EQ(
+		cnt_get(c, rule_of_port(c, PTRIG_L4_UDP, 7100, false)).pkts_in,
+		8, "rule pkts_in counts both paths");
+	id = rule_of_port(c, PTRIG_L4_UDP, 7100, false);
+	ASSERT_TRUE(c->ncpu <= 64, "ncpu %d", c->ncpu);
+	ASSERT_OK(bpf_map_lookup_elem(c->fds.fcnt, &id, fc) ? -errno : 0);
+	for (i = 1; i < c->ncpu; i++)
+		fc[0].pkts += fc[i].pkts;
+	ASSERT_EQ(fc[0].pkts, 4, "rule fast packets");
+	return 0;
+}
+
+static int test_tcp_state_changes(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT("first ACK: the conntrack check takes the stack", TCP,
+			  REM1, 40010, LAN1, 7101, TH_ACK, .payload_len = 20),
+		STEP_FAST("data: redirected", TCP, REM1, 40010, LAN1, 7101,
+			  TH_ACK | TH_PSH, .payload_len = 1200),
+		STEP_DNAT("remote's FIN: the stack", TCP, REM1, 40010, LAN1,
+			  7101, TH_FIN | TH_ACK),
+		STEP_DNAT("remote's RST: the stack", TCP, REM1, 40010, LAN1,
+			  7101, TH_RST),
+		STEP_DNAT("SYN on the live flow: the stack", TCP, REM1, 40010,
+			  LAN1, 7101, TH_SYN),
+		STEP_FAST("pure ACK: redirected", TCP, REM1, 40010, LAN1, 7101,
+			  TH_ACK),
+	};
+	static const struct step closing[] = {
+		STEP_DNAT("the owner closed (flow closing): the stack", TCP,
+			  REM1, 40010, LAN1, 7101, TH_ACK),
+	};
+	struct ptrig_flow f;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(ct_entry(TCP_, REM1, 40010, LAN1, 7101, "ASSURED"));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40010, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 2, "FAST_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_UNUSUAL), 3, "FAST_UNUSUAL");
+	ASSERT_OK(flow_get(c, REM1, 40010, 7101, TCP_, &f));
+	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY,
+		  "the remote's FIN/RST changed nothing");
+	f.flags |= PTRIG_FLOW_CLOSING;
+	ASSERT_OK(flow_put(c, REM1, 40010, 7101, TCP_, &f));
+	RUN_STEPS(c, closing);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 2,
+		  "FAST_FORWARDED after closing");
+	return 0;
+}
+
+static int test_conntrack_says_no(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT("not assured: the stack", UDP, REM1, 40020, LAN1,
+			  7100),
+		STEP_DNAT("not assured, within the check interval: the stack",
+			  UDP, REM1, 40020, LAN1, 7100),
+		STEP_DNAT("no conntrack entry: the stack", UDP, REM1, 40021,
+			  LAN1, 7100),
+		STEP_DNAT("no conntrack entry, again: the stack", UDP, REM1,
+			  40021, LAN1, 7100),
+		STEP_DNAT("TCP entry assured but SYN_RECV: the stack", TCP,
+			  REM1, 40022, LAN1, 7101, TH_ACK),
+		STEP_DNAT("... again", TCP, REM1, 40022, LAN1, 7101, TH_ACK),
+	};
+	struct ptrig_fast_flow ff;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(ct_entry(UDP_, REM1, 40020, LAN1, 7100, "SEEN_REPLY"));
+	ASSERT_OK(sh("conntrack -I -p tcp -s 203.0.113.2 -d 198.51.100.2 "
+		     "--sport 40022 --dport 7101 --reply-src 198.51.100.2 "
+		     "--reply-dst 203.0.113.2 --reply-port-src 7101 "
+		     "--reply-port-dst 40022 -t 600 --state SYN_RECV "
+		     "-u ASSURED >/dev/null 2>&1"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40020, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40021, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40022, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 3,
+		  "one check per flow within the interval");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NOT_ASSURED), 3,
+		  "FAST_NOT_ASSURED");
+	ASSERT_OK(fast_get(c, REM1, 40020, 7100, UDP_, &ff));
+	ASSERT_EQ(ff.slow_pkts, 2, "flow 40020: slow packets");
+	ASSERT_EQ(ff.pkts, 0, "flow 40020: fast packets");
+	return 0;
+}
+
+static int test_route_fallbacks(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT("lanhost2 (no neighbour): conntrack check", UDP, REM1,
+			  40030, LAN2, 7100),
+		STEP_DNAT("lanhost2 (no neighbour): the stack resolves it", UDP,
+			  REM1, 40030, LAN2, 7100),
+	};
+	static const struct step other_if[] = {
+		STEP_DNAT("route via fpl0, fast path to fpl1: check", UDP, REM1,
+			  40031, LAN1, 7100),
+		STEP_DNAT("route via fpl0, fast path to fpl1: the stack", UDP,
+			  REM1, 40031, LAN1, 7100),
+	};
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40030, LAN2, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40030, LAN2, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NO_NEIGH), 1, "FAST_NO_NEIGH");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	tctx_teardown(c);
+
+	ASSERT_OK(setup(c, 2));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40031, LAN1, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40031, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, other_if);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FIB_OTHER), 1, "FAST_FIB_OTHER");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	return 0;
+}
+
+static int test_flow_not_established(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT_NEW("embryonic flow (owner never answered): the "
+			      "stack, marked",
+			      UDP, REM1, 40040, LAN1, 7100),
+		STEP_DNAT("closing flow: the stack", UDP, REM1, 40041, LAN1,
+			  7100),
+		STEP_DNAT("closing flow, again: the stack", UDP, REM1, 40041,
+			  LAN1, 7100),
+	};
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40040, LAN1, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40041, LAN1, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40040, LAN1, 7100,
+			     PTRIG_FLOW_EMBRYONIC));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40041, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY | PTRIG_FLOW_CLOSING));
+	RUN_STEPS(c, steps);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 0,
+		  "not even a conntrack check");
+	return 0;
+}
+
+static int test_fast_path_off(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_DNAT("fast path off: the stack", UDP, REM1, 40050, LAN1,
+			  7100),
+		STEP_DNAT("fast path off, again: the stack", UDP, REM1, 40050,
+			  LAN1, 7100),
+	};
+	struct ptrig_fast_flow ff;
+
+	ASSERT_OK(setup(c, 0));
+	if (have_conntrack)
+		ASSERT_OK(ct_entry(UDP_, REM1, 40050, LAN1, 7100,
+				   "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40050, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 0, "no check");
+	ASSERT_TRUE(fast_get(c, REM1, 40050, 7100, UDP_, &ff) == -ENOENT,
+		    "no fast-path entry for the flow");
+	return 0;
+}
+
+static const struct test_case cases[] = {
+	{.name = "UDP: redirect with DNAT, TTL, MACs; TTL 1, options, "
+		 "fragments take the stack",
+	 .fn = test_udp_redirect},
+	{.name = "TCP: SYN, FIN, RST and a closing flow take the stack",
+	 .fn = test_tcp_state_changes},
+	{.name = "conntrack: not assured, no entry, not established",
+	 .fn = test_conntrack_says_no},
+	{.name = "route: no neighbour, not via the LAN interface",
+	 .fn = test_route_fallbacks},
+	{.name = "embryonic and closing flows never bypass",
+	 .fn = test_flow_not_established},
+	{.name = "fast path off: nothing bypasses", .fn = test_fast_path_off},
+};
+
+FIXTURE_MAIN(cases)
