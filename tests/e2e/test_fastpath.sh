@@ -136,6 +136,145 @@ check "status: rule fp counts fast packets" status_test \
 	".interfaces[0].rules[] | select(.name == \"fp\") | .fast_path.pkts_in >= $FP"
 check "status: fast_forwarded counted" status_test ".interfaces[0].counters.fast_forwarded >= $FP"
 check "status: the conntrack check ran" status_test '.interfaces[0].counters.fast_ct_check > 0'
-check "flows text shows FAST_PKTS" sh -c "ptrig() { \"\${PL}\" --netns $LAB_ROUTER \"\$@\"; }; \"$PL\" --netns $LAB_ROUTER flows $LAB_WAN_IF | grep -q FAST_PKTS"
+check "flows (text) has the fast and slow columns" sh -c "'$PL' --netns '$LAB_ROUTER' flows '$LAB_WAN_IF' | grep -q 'FAST_PKTS.*SLOW_PKTS'"
+
+# ct_state PROTO SPORT: conntrack's state of the router's entry for
+# remote1:SPORT ("" if none; UDP entries have no state: "udp").
+ct_state() {
+	lab_exec router conntrack -L -p "$1" --sport "$2" 2>/dev/null |
+		awk -v p="$1" '{ if (p == "udp") print "udp"; else print $4; exit }'
+}
+
+# tcp_fast_xfer PORT SPORT CHUNKS DELAY [SOCAT_OPTS]: remote1:SPORT sends
+# CHUNKS chunks of 32 KiB, DELAY s apart, over TCP to WAN:PORT; lanhost1
+# writes them to $T/t.PORT.out, $T/t.PORT.exp is what it must be. Returns
+# socat's exit status.
+tcp_fast_xfer() {
+	local port=$1 sp=$2 n=$3 d=$4 opts=${5:-} lp rc
+	rand_payload "$T/t.$port.chunk" 32768
+	paced "$n" "$T/t.$port.chunk" 0 >"$T/t.$port.exp"
+	tcp_listen lanhost1 "$port" "$T/t.$port.out" 60 || note "no TCP listener"
+	lp=$BG_PID
+	lab_exec remote1 timeout 60 socat -u \
+		SYSTEM:"paced $n $T/t.$port.chunk $d" \
+		TCP4:"$WAN:$port,sourceport=$sp,connect-timeout=3$opts" 2>/dev/null
+	rc=$?
+	bg_wait "$lp" 10 >/dev/null
+	return $rc
+}
+
+# ---- TCP through the fast path; the remote's FIN is seen by conntrack ----
+F0=$(fwd_count)
+tcp_fast_xfer 7102 40002 30 0.1
+assert_eq 0 $? "TCP sender exits 0"
+assert_file_sha256_eq "$T/t.7102.exp" "$T/t.7102.out" "TCP through the fast path: intact"
+FP=$(flow_field tcp 40002 fast_pkts)
+FW=$(($(fwd_count) - F0))
+note "TCP: $FP segments fast, forward chain saw $FW"
+assert_gt "$FP" 300 "TCP: the remote's segments went the fast path"
+ct_state_is() { [ "$(ct_state "$1" "$2")" = "$3" ]; }
+wait_for 3 ct_state_is tcp 40002 TIME_WAIT
+ST=$(ct_state tcp 40002)
+assert_eq TIME_WAIT "$ST" "TCP: conntrack saw both FINs (the remote's took the stack): TIME_WAIT"
+
+# ---- the remote's RST is seen by conntrack --------------------------------
+tcp_fast_xfer 7103 40003 20 0.1 ",linger=0"
+FP=$(flow_field tcp 40003 fast_pkts)
+assert_gt "$FP" 100 "RST case: the connection went the fast path first"
+wait_for 3 ct_state_is tcp 40003 CLOSE
+ST=$(ct_state tcp 40003)
+assert_eq CLOSE "$ST" "TCP: conntrack saw the remote's RST (it took the stack): CLOSE"
+
+# ---- conntrack stays alive over a transfer longer than its timeout --------
+OLD_STREAM=$(lab_exec router sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)
+lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream=3
+C0=$(status_jq '.interfaces[0].counters.fast_ct_check')
+udp_fast_xfer 7104 40004 80 0.1
+assert_file_sha256_eq "$T/u.7104.exp" "$T/u.7104.out" \
+	"UDP 8 s with a 3 s conntrack stream timeout: intact"
+assert_eq udp "$(ct_state udp 40004)" "its conntrack entry is alive at the end"
+FP=$(flow_field udp 40004 fast_pkts)
+SP=$(flow_field udp 40004 slow_pkts)
+C1=$(status_jq '.interfaces[0].counters.fast_ct_check')
+note "8 s transfer: $FP fast, $SP slow, $((C1 - C0)) conntrack checks"
+assert_gt "$FP" 1500 "the long transfer went the fast path"
+assert_gt 30 "$SP" "only about one packet per second per CPU took the stack"
+lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$OLD_STREAM"
+
+# ---- neighbour not resolved: the stack, then the fast path again ----------
+N0=$(status_jq '.interfaces[0].counters.fast_no_neighbour')
+udp_fast_xfer 7105 40005 100 0.05 &
+XP=$!
+sleep 6.5
+lab_exec router ip neigh flush dev "$LAB_LAN_IF"
+F1=$(flow_field udp 40005 fast_pkts)
+wait "$XP"
+F2=$(flow_field udp 40005 fast_pkts)
+N1=$(status_jq '.interfaces[0].counters.fast_no_neighbour')
+assert_file_sha256_eq "$T/u.7105.exp" "$T/u.7105.out" "neighbour flushed mid-flow: UDP intact"
+assert_gt "$((N1 - N0))" 0 "no neighbour: those packets took the stack (fast_no_neighbour $N0 -> $N1)"
+assert_gt "$((F2 - F1))" 100 "neighbour resolved again: the fast path took over again ($F1 -> $F2)"
+
+# ---- firewall: established rule removed mid-flow ---------------------------
+# A bypassed flow does not pass the forward chain, so removing the rule
+# that accepts it does not stop it (as with nft flowtables); only the one
+# packet per second that takes the stack is dropped. Deleting the
+# connection's conntrack entry stops it within about a second.
+est_rule_handle() {
+	lab_exec router nft -a list chain inet "$LAB_NFT_TABLE" forward |
+		sed -n 's/.*ct state established,related accept # handle \([0-9]*\).*/\1/p'
+}
+udp_fast_xfer 7106 40006 160 0.05 &
+XP=$!
+sleep 6.5
+H=$(est_rule_handle)
+lab_exec router nft delete rule inet "$LAB_NFT_TABLE" forward handle "$H" || fail "delete the established rule"
+S0=$(file_size "$T/u.7106.out")
+sleep 2
+S1=$(file_size "$T/u.7106.out")
+assert_gt "$((S1 - S0))" 400000 "established rule gone: the bypassed flow still flows ($((S1 - S0)) bytes in 2 s)"
+lab_exec router conntrack -D -p udp --sport 40006 >/dev/null 2>&1
+sleep 1.5
+S2=$(file_size "$T/u.7106.out")
+sleep 2
+S3=$(file_size "$T/u.7106.out")
+assert_eq 0 "$((S3 - S2))" "its conntrack entry deleted: the flow stops (the firewall sees it again)"
+wait "$XP"
+lab_exec router nft insert rule inet "$LAB_NFT_TABLE" forward ct state established,related accept ||
+	fail "restore the established rule"
+
+# ---- stranger: spoofed SYN, FIN and RST on a fast flow; spoofed datagrams on
+# an embryonic one --------------------------------------------------------
+U0=$(status_jq '.interfaces[0].counters.fast_unusual_packet')
+tcp_fast_xfer 7107 40007 50 0.1 &
+XP=$!
+sleep 3
+for f in R F S RA FA; do
+	lab_exec stranger "$RAWSEND" send -p tcp -s "$R1" -d "$WAN" -S 40007 -D 7107 \
+		-f "$f" -q $((RANDOM * 65536 + RANDOM)) -a $((RANDOM * 65536 + RANDOM)) -n 5 ||
+		fail "stranger: rawsend $f"
+done
+wait "$XP"
+assert_eq 0 $? "stranger's spoofed SYN/FIN/RST: the connection completes"
+assert_file_sha256_eq "$T/t.7107.exp" "$T/t.7107.out" "stranger's spoofed SYN/FIN/RST: data intact"
+U1=$(status_jq '.interfaces[0].counters.fast_unusual_packet')
+assert_gt "$((U1 - U0))" 24 "stranger's 25 SYN/FIN/RST took the stack (fast_unusual_packet $U0 -> $U1)"
+
+F0=$(status_jq '.interfaces[0].counters.fast_forwarded')
+lab_exec stranger "$RAWSEND" send -p udp -s "$R1" -d "$WAN" -S 40008 -D 7108 -m spoof -n 1 ||
+	fail "stranger: first datagram"
+sleep 1.2
+lab_exec stranger "$RAWSEND" send -p udp -s "$R1" -d "$WAN" -S 40008 -D 7108 -m spoof -n 200 ||
+	fail "stranger: datagrams"
+assert_eq "$F0" "$(status_jq '.interfaces[0].counters.fast_forwarded')" \
+	"stranger's datagrams on a flow the owner never answered: none bypassed"
+snap
+assert_eq "fp" "$(jq -r '[.flows[] | select(.remote_port == 40008 and .state == "new")][0].rule' "$E2E_TMP/flows.json")" \
+	"that flow stays embryonic"
+
+# ---- --lan none turns it off ---------------------------------------------
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan none 2>&1)
+assert_eq 0 $? "attach --lan none"
+check "status: fast path off again" status_test '.interfaces[0].fast_path.enabled == false'
 
 e2e_finish

@@ -103,6 +103,9 @@ int main(int argc, char **argv)
 	}
 	/* Loaded as the loader loads it: the mark is a verifier constant. */
 	skel->rodata->fw_mark = PTRIG_DEFAULT_MARK;
+	/* With the fast path on (any LAN interface index will do): its code
+	 * is verified too, the most a program can cost. */
+	skel->rodata->fast_lan_ifindex = 1;
 	if (ptrig__load(skel)) {
 		printf("FAIL: loading the programs on %s (conntrack kfuncs: "
 		       "%s): %s\n",
