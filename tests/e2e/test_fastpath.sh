@@ -60,15 +60,23 @@ flow_field() {
 }
 
 # paced CHUNKS CHUNK_FILE DELAY: CHUNK_FILE CHUNKS times, DELAY s apart (a
-# transfer that lasts long enough for the fast path to take over).
-paced() {
-	local i
-	for ((i = 0; i < $1; i++)); do
-		cat "$2"
-		sleep "$3"
-	done
-}
-export -f paced
+# transfer that lasts long enough for the fast path to take over). The
+# senders run it as a script ($T/paced.sh), since socat starts them.
+cat >"$T/paced.sh" <<'EOF'
+# paced.sh CHUNKS CHUNK_FILE DELAY [HELLO]: with HELLO, first a "hello" and
+# 3 s later a "ping" line (conntrack assures a UDP stream after 2 s).
+if [ -n "${4:-}" ]; then
+	printf 'hello\n'
+	sleep 3
+	printf 'ping\n'
+	sleep 1.5
+fi
+for ((i = 0; i < $1; i++)); do
+	cat "$2"
+	sleep "$3"
+done
+EOF
+paced() { bash "$T/paced.sh" "$@"; }
 
 # udp_fast_xfer PORT SPORT CHUNKS DELAY: remote1:SPORT says hello to
 # WAN:PORT, lanhost1 answers, the remote sends a ping after 3 s (conntrack
@@ -89,7 +97,7 @@ udp_fast_xfer() {
 	lp=$BG_PID
 	wait_for 3 listening lanhost1 udp "$port" || note "no UDP listener"
 	lab_exec remote1 timeout 60 socat -b 1400 -u \
-		SYSTEM:"printf 'hello\n'; sleep 3; printf 'ping\n'; sleep 1.5; paced $n $T/u.$port.chunk $d" \
+		EXEC:"bash $T/paced.sh $n $T/u.$port.chunk $d hello" \
 		UDP4-SENDTO:"$WAN:$port,sourceport=$sp" 2>/dev/null
 	wait_for 5 size_at_least "$T/u.$port.out" "$(file_size "$T/u.$port.exp")"
 	bg_stop "$lp"
@@ -145,18 +153,20 @@ ct_state() {
 		awk -v p="$1" '{ if (p == "udp") print "udp"; else print $4; exit }'
 }
 
-# tcp_fast_xfer PORT SPORT CHUNKS DELAY [SOCAT_OPTS]: remote1:SPORT sends
+# tcp_fast_xfer PORT SPORT CHUNKS DELAY [KILL_AFTER]: remote1:SPORT sends
 # CHUNKS chunks of 32 KiB, DELAY s apart, over TCP to WAN:PORT; lanhost1
 # writes them to $T/t.PORT.out, $T/t.PORT.exp is what it must be. Returns
-# socat's exit status.
+# socat's exit status. With KILL_AFTER, the sender is killed after that many
+# seconds, with SO_LINGER 0: its kernel resets the connection.
 tcp_fast_xfer() {
-	local port=$1 sp=$2 n=$3 d=$4 opts=${5:-} lp rc
+	local port=$1 sp=$2 n=$3 d=$4 kill=${5:-} opts= lp rc
 	rand_payload "$T/t.$port.chunk" 32768
 	paced "$n" "$T/t.$port.chunk" 0 >"$T/t.$port.exp"
 	tcp_listen lanhost1 "$port" "$T/t.$port.out" 60 || note "no TCP listener"
 	lp=$BG_PID
-	lab_exec remote1 timeout 60 socat -u \
-		SYSTEM:"paced $n $T/t.$port.chunk $d" \
+	[ -n "$kill" ] && opts=",linger=0"
+	lab_exec remote1 timeout -s KILL "${kill:-60}" socat -u \
+		EXEC:"bash $T/paced.sh $n $T/t.$port.chunk $d" \
 		TCP4:"$WAN:$port,sourceport=$sp,connect-timeout=3$opts" 2>/dev/null
 	rc=$?
 	bg_wait "$lp" 10 >/dev/null
@@ -178,7 +188,7 @@ ST=$(ct_state tcp 40002)
 assert_eq TIME_WAIT "$ST" "TCP: conntrack saw both FINs (the remote's took the stack): TIME_WAIT"
 
 # ---- the remote's RST is seen by conntrack --------------------------------
-tcp_fast_xfer 7103 40003 20 0.1 ",linger=0"
+tcp_fast_xfer 7103 40003 40 0.1 2.5
 FP=$(flow_field tcp 40003 fast_pkts)
 assert_gt "$FP" 100 "RST case: the connection went the fast path first"
 wait_for 3 ct_state_is tcp 40003 CLOSE
