@@ -322,6 +322,8 @@ next_sport() {
 # field NAME LINE: the value of NAME=... in a generator's output line.
 field() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" <<<"$2"; }
 
+or_dash() { [ -n "$1" ] && [ "$1" -ge 0 ] 2>/dev/null && echo "$1" || echo -; }
+
 # udp_run PHASE FLOWS ROUND: one UDP measurement; appends to e2e.tsv.
 udp_run() {
 	local ph=$1 fl=$2 r=$3 rpid before after line pps sent rx0 rx1 ok=1 sport
@@ -354,9 +356,11 @@ udp_run() {
 		ok=0
 		bad "UDP $ph $fl flows round $r: traffic did not take the $ph path (counters before '$before' after '$after': ptrig translated, ptrig fast path, nft dnat)"
 	fi
+	# A figure the generators did not print is recorded as "-".
 	printf 'udp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$fl" "$ph" "$r" "${pps:-0}" "$ok" \
-		"$(field pps "$sent")" "$((rx1 - rx0))" "$(field lost_est "$line")" \
-		"$(field cpu_ns_per_pkt "$sent")" >>"$T/e2e.tsv"
+		"$(or_dash "$(field pps "$sent")")" "$(or_dash "$((rx1 - rx0))")" \
+		"$(or_dash "$(field lost_est "$line")")" \
+		"$(or_dash "$(field cpu_ns_per_pkt "$sent")")" >>"$T/e2e.tsv"
 	printf '  UDP  %s %4s flows round %s: %8s pps at the LAN host (%s; sender %s)\n' "$ph" "$fl" "$r" \
 		"${pps:-0}" "$line" "$sent"
 }
