@@ -443,6 +443,9 @@ enum kind {
 	K_XDP_EMBRYO_FIX,
 	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
 	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
+	K_REF_DNAT, /* reference DNAT of a flow it knows */
+	K_REF_DNAT_CYCLE, /* the same, a different flow every call */
+	K_REF_DNAT_FIX,	  /* reference DNAT of a flow to itself */
 };
 
 struct variant {
@@ -450,7 +453,9 @@ struct variant {
 	char path[40]; /* table: path */
 	char what[96]; /* table: variant */
 	enum kind kind;
-	struct inst *in; /* NULL for the references */
+	struct inst *in;  /* NULL for the references */
+	struct inst *cyc; /* K_REF_DNAT_CYCLE: whose flows it cycles through */
+	long cyc_pos;
 	int fd;
 	bool xdp;
 	bool rn; /* repeat=N instead of repeat=1 loops */
@@ -499,6 +504,11 @@ static size_t next_pkt(struct variant *v, uint8_t *buf)
 		k = in->keys[idx];
 		return build(buf, LAN1, ntohs(k.local_port), ntohl(k.remote),
 			     ntohs(k.remote_port), TH_ACK);
+	case K_REF_DNAT_CYCLE:
+		idx = v->cyc->perm[v->cyc_pos++ % v->cyc->nflows];
+		k = v->cyc->keys[idx];
+		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
+			     ntohs(k.local_port), TH_ACK);
 	case K_XDP_CREATE:
 		k = create_key(in->create_seq++);
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
@@ -544,6 +554,26 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 	case K_REF_TC:
 		if (r->retval != TC_ACT_OK)
 			mark_bad(v, "verdict %u", r->retval);
+		break;
+	case K_REF_DNAT:
+	case K_REF_DNAT_CYCLE: {
+		/* Byte for byte the input sent to LAN1, checksums and all. */
+		uint8_t want[PKT_MAX];
+		size_t wlen = build(want, get_be32(in + ETH_OFF_SADDR),
+				    (uint16_t)(in[34] << 8 | in[35]), LAN1,
+				    (uint16_t)(in[36] << 8 | in[37]), TH_ACK);
+
+		if (r->retval != XDP_PASS || olen != wlen ||
+		    memcmp(o, want, wlen))
+			mark_bad(v, "ref dnat: verdict %u, daddr %#x",
+				 r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR));
+		break;
+	}
+	case K_REF_DNAT_FIX:
+		if (r->retval != XDP_PASS || !same)
+			mark_bad(v, "ref dnat fixture: verdict %u, changed %d",
+				 r->retval, !same);
 		break;
 	case K_XDP_MISS:
 		if (r->retval != XDP_PASS || !same || r->meta_len)
@@ -1066,6 +1096,7 @@ static void out(const char *fmt, ...)
 }
 
 static int targets_missed, invalid;
+static int redirect_fd = -1;	     /* only for its size */
 static const char *section = "base"; /* TSV: which table a row is in */
 
 /* One table row: v against reference ref (NULL: none). target: the ratio
@@ -1139,6 +1170,9 @@ static void report(void)
 	struct variant *parseN = find_var("ref_xdp_parse_rN");
 	struct variant *tc1 = find_var("ref_tc_parse_r1");
 	struct variant *tcN = find_var("ref_tc_parse_rN");
+	struct variant *dnat1 = find_var("ref_xdp_dnat_r1");
+	struct variant *dnatN = find_var("ref_xdp_dnat_rN");
+	struct variant *dnatC = find_var("ref_xdp_dnat_cycle_r1");
 	const char *hdr = "| path | variant | mode | ns/pkt | spread | "
 			  "reference (ns) | ratio | target | met? |\n"
 			  "|---|---|---|---:|---:|---|---:|---|---|\n";
@@ -1163,6 +1197,9 @@ static void report(void)
 	row(parseN, passN, "xdp_pass r=N", 0);
 	row(tc1, NULL, NULL, 0);
 	row(tcN, NULL, NULL, 0);
+	row(dnat1, parse1, "xdp_parse r=1", 0);
+	row(dnatC, parse1, "xdp_parse r=1", 0);
+	row(dnatN, parseN, "xdp_parse r=N", 0);
 	/* The baseline instance against the references. */
 	row(find_var("xdp_miss_r1_S"), parse1, "xdp_parse r=1", 1.2);
 	row(find_var("xdp_miss_rN_S"), parseN, "xdp_parse r=N", 1.2);
@@ -1188,6 +1225,16 @@ static void report(void)
 	/* ICMP errors about the hot flow. */
 	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
 	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
+
+	/* The hit path against the least work any DNAT hit must do: the
+	 * distance to the real limit. */
+	out("\n### XDP hit against the reference DNAT (parse, one LRU lookup "
+	    "of a flow-key-sized key, rewrite with checksums)\n\n");
+	out("%s", hdr);
+	section = "dnat";
+	row(find_var("xdp_hit_hot_S"), dnat1, "xdp_dnat r=1", 1.3);
+	row(find_var("xdp_hit_cycle_S"), dnatC, "xdp_dnat cycling r=1", 1.3);
+	row(find_var("xdp_hit_fix_rN_S"), dnatN, "xdp_dnat fixture r=N", 1.3);
 
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
 	    "case (S)\n\n",
@@ -1221,6 +1268,9 @@ static void report(void)
 			{"xdp_miss_rN_S", "ref_xdp_parse_rN",
 			 "XDP miss: config + port-table lookups, pass counter "
 			 "(warm)"},
+			{"ref_xdp_dnat_rN", "ref_xdp_parse_rN",
+			 "reference DNAT: one LRU lookup, rewrite with "
+			 "checksums (warm)"},
 			{"xdp_hit_fix_rN_S", "xdp_miss_rN_S",
 			 "XDP hit: flow hash lookup, coarse clock, rule "
 			 "counters (warm)"},
@@ -1271,12 +1321,39 @@ static void report(void)
 	prog_sizes(pass1->fd, "ref_xdp_pass");
 	prog_sizes(parse1->fd, "ref_xdp_parse");
 	prog_sizes(tc1->fd, "ref_tc_parse");
+	prog_sizes(dnat1->fd, "ref_xdp_dnat");
+	prog_sizes(redirect_fd, "ref_xdp_redirect");
 
 	for (k = 0; k < nvars; k++)
 		if (vars[k].bad)
 			out("\nINVALID %s: %llu bad calls/rounds, first: %s\n",
 			    vars[k].name, (unsigned long long)vars[k].bad,
 			    vars[k].why);
+}
+
+/* The reference DNAT's flows: the S instance's pre-filled flows, sent to
+ * LAN1, and the fixture, sent to itself. */
+static void ref_fill(int fd, const struct inst *in)
+{
+	struct {
+		uint32_t addr;
+		uint16_t port, pad;
+	} val;
+	struct ptrig_flow_key k;
+	long i;
+
+	memset(&val, 0, sizeof(val));
+	for (i = 0; i < in->nflows; i++) {
+		val.addr = htonl(LAN1);
+		val.port = in->keys[i].local_port;
+		if (bpf_map_update_elem(fd, &in->keys[i], &val, BPF_NOEXIST))
+			die("ref_flows update: %s", strerror(errno));
+	}
+	k = mk_key(FIX_REMOTE, FIX_RPORT, OPEN_BASE + XDP_RULE, IPPROTO_TCP);
+	val.addr = htonl(WAN);
+	val.port = k.local_port;
+	if (bpf_map_update_elem(fd, &k, &val, BPF_NOEXIST))
+		die("ref_flows update: %s", strerror(errno));
 }
 
 /* ---------------------------------------------------------------- main -- */
@@ -1397,9 +1474,18 @@ int main(int argc, char **argv)
 	for (i = 0; i < 3; i++)
 		inst_open_trigger(&insts[i]);
 
-	ref = bench_ref__open_and_load();
+	ref = bench_ref__open();
 	if (!ref)
-		die("bench_ref__open_and_load: %s", strerror(errno));
+		die("bench_ref__open: %s", strerror(errno));
+	/* An LRU hash may evict before it is full (per-CPU free lists):
+	 * room enough that the reference never loses a flow. */
+	if (bpf_map__set_max_entries(ref->maps.ref_flows,
+				     (uint32_t)(opt.small_flows * 4 + 65536)))
+		die("ref_flows max_entries");
+	if (bench_ref__load(ref))
+		die("bench_ref__load: %s", strerror(errno));
+	redirect_fd = bpf_program__fd(ref->progs.ref_xdp_redirect);
+	ref_fill(bpf_map__fd(ref->maps.ref_flows), &insts[0]);
 	for (i = 0; i < 2; i++) {
 		bool rn = i == 1;
 		struct variant *v;
@@ -1423,7 +1509,32 @@ int main(int argc, char **argv)
 			bpf_program__fd(ref->progs.ref_tc_parse), false, rn);
 		v->len =
 			build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
+		/* r=1: the S instance's hot flow; r=N: the fixture, mapped
+		 * to itself, so the packet stays the same. */
+		v = add_var(rn ? "ref_xdp_dnat_rN" : "ref_xdp_dnat_r1",
+			    "reference",
+			    rn ? "ref_xdp_dnat (parse, LRU lookup, rewrite; "
+				 "fixture: to itself)"
+			       : "ref_xdp_dnat (parse, LRU lookup, rewrite; "
+				 "hot flow)",
+			    rn ? K_REF_DNAT_FIX : K_REF_DNAT, NULL,
+			    bpf_program__fd(ref->progs.ref_xdp_dnat), true, rn);
+		if (rn) {
+			v->len = build(v->pkt, FIX_REMOTE, FIX_RPORT, WAN,
+				       OPEN_BASE + XDP_RULE, TH_ACK);
+		} else {
+			struct ptrig_flow_key k =
+				insts[0].keys[insts[0].nflows / 2];
+
+			v->len = build(v->pkt, ntohl(k.remote),
+				       ntohs(k.remote_port), WAN,
+				       ntohs(k.local_port), TH_ACK);
+		}
 	}
+	add_var("ref_xdp_dnat_cycle_r1", "reference",
+		"ref_xdp_dnat (cycling the S flows)", K_REF_DNAT_CYCLE, NULL,
+		bpf_program__fd(ref->progs.ref_xdp_dnat), true, false)
+		->cyc = &insts[0];
 	for (i = 0; i < 3; i++)
 		add_inst_vars(&insts[i]);
 
