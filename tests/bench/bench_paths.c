@@ -141,6 +141,7 @@ struct inst {
 	uint32_t *perm;		     /* random order to cycle through them */
 	long perm_pos_hit, perm_pos_reply;
 	uint32_t create_seq; /* next new-flow key for the creation path */
+	uint64_t frag_calls; /* calls of the later-fragment path */
 	struct ring_buffer *rb;
 	uint64_t events;
 	long prefilled; /* verified present after the pre-fill */
@@ -442,6 +443,7 @@ enum kind {
 	K_TC_REPLY_FIX,
 	K_XDP_EMBRYO_FIX,
 	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
+	K_XDP_FRAG, /* a later fragment of a datagram that was DNATed */
 	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
 };
 
@@ -481,6 +483,31 @@ static size_t build(uint8_t *b, uint32_t s, uint16_t sp, uint32_t d,
 	return pkt_build(&ps, b);
 }
 
+/* The fragment entry the later-fragment path finds: the first fragment
+ * of REM1's datagram 0x1234 (pkt_build's IP id) to WAN went to LAN1 just
+ * now. Stamped with the coarse clock the datapath reads: a
+ * CLOCK_MONOTONIC stamp is up to a tick ahead of it, and an entry from the
+ * future is stale to the datapath's unsigned age check. */
+static void frag_seed(struct inst *in)
+{
+	struct ptrig_frag_key k;
+	struct ptrig_frag f;
+	struct timespec ts;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = htonl(REM1);
+	k.daddr = htonl(WAN);
+	k.id = htons(0x1234);
+	k.proto = IPPROTO_UDP;
+	k.dir = PTRIG_FRAG_IN;
+	memset(&f, 0, sizeof(f));
+	f.to = htonl(LAN1);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	f.stamp_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (bpf_map_update_elem(in->fds.frags, &k, &f, BPF_ANY))
+		die("fragment entry put: %s", strerror(errno));
+}
+
 /* The packet of call n (same buffer for hot paths). */
 static size_t next_pkt(struct variant *v, uint8_t *buf)
 {
@@ -499,6 +526,12 @@ static size_t next_pkt(struct variant *v, uint8_t *buf)
 		k = in->keys[idx];
 		return build(buf, LAN1, ntohs(k.local_port), ntohl(k.remote),
 			     ntohs(k.remote_port), TH_ACK);
+	case K_XDP_FRAG:
+		/* Keep its fragment entry fresh (it lives 5 s). */
+		if (in->frag_calls++ % 4096 == 0)
+			frag_seed(in);
+		memcpy(buf, v->pkt, v->len);
+		return v->len;
 	case K_XDP_CREATE:
 		k = create_key(in->create_seq++);
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
@@ -581,6 +614,7 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 			mark_bad(v, "verdict %u, changed %d", r->retval, !same);
 		break;
 	case K_XDP_ICMP:
+	case K_XDP_FRAG:
 		if (r->retval != XDP_PASS || olen < 34 ||
 		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
 			mark_bad(v, "verdict %u, daddr %#x, meta %u", r->retval,
@@ -618,7 +652,7 @@ static int cmp_double(const void *a, const void *b)
 /* Counter snapshot for the checks after a round. */
 struct snap {
 	struct ptrig_rule_counters xr, tr;
-	uint64_t no_rule, translated, errors, events;
+	uint64_t no_rule, translated, errors, events, frag_in;
 };
 
 static struct snap take_snap(struct inst *in)
@@ -634,6 +668,7 @@ static struct snap take_snap(struct inst *in)
 	s.translated = stat_sum(in, PTRIG_STAT_XDP_TRANSLATED);
 	s.errors = stat_sum(in, PTRIG_STAT_ERROR);
 	s.events = in->events;
+	s.frag_in = stat_sum(in, PTRIG_STAT_FRAG_IN_TRANSLATED);
 	return s;
 }
 
@@ -693,6 +728,12 @@ static void check_round(struct variant *v, const struct snap *a,
 				 (unsigned long long)n,
 				 (unsigned long long)(b->tr.conflicts -
 						      a->tr.conflicts));
+		break;
+	case K_XDP_FRAG:
+		if (b->frag_in - a->frag_in != n)
+			mark_bad(v, "frag_in_translated +%llu of %llu",
+				 (unsigned long long)(b->frag_in - a->frag_in),
+				 (unsigned long long)n);
 		break;
 	case K_TC_REPLY_HOT:
 	case K_TC_REPLY_CYCLE:
@@ -932,8 +973,8 @@ static void add_inst_vars(struct inst *in)
 		WHAT("cycling all flows (cache-miss)"), K_TC_REPLY_CYCLE, in,
 		in->tce_fd, false, false);
 	{
-		/* ICMP errors about the hot flow: new paths, each a
-		 * rewrite, so repeat=1 only. */
+		/* ICMP errors and later fragments of the hot flow: new
+		 * paths, each a rewrite, so repeat=1 only. */
 		struct ptrig_flow_key k = in->keys[in->nflows / 2];
 		struct pkt_spec q, e;
 
@@ -974,6 +1015,17 @@ static void add_inst_vars(struct inst *in)
 			NAME("tc_icmp"), "TC ICMP error translation",
 			WHAT("owner's error about the hot flow, 8-byte quote"),
 			K_TC_ICMP, in, in->tce_fd, false, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_UDP;
+		e.saddr = REM1;
+		e.daddr = WAN;
+		e.frag = 185; /* offset 1480: the second fragment */
+		e.payload_len = 1000;
+		v = add_var(NAME("xdp_frag"), "XDP later fragment",
+			    WHAT("of a DNATed datagram"), K_XDP_FRAG, in,
+			    in->xdp_fd, true, false);
 		v->len = pkt_build(&e, v->pkt);
 	}
 #undef NAME
@@ -1185,8 +1237,9 @@ static void report(void)
 	row(find_var("tc_reply_cycle_F"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
-	/* ICMP errors about the hot flow. */
+	/* ICMP errors and later fragments of the hot flow. */
 	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("xdp_frag_S"), parse1, "xdp_parse r=1", 0);
 	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
 
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
