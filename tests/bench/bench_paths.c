@@ -140,7 +140,8 @@ struct inst {
 	struct ptrig_flow_key *keys; /* the pre-filled flows */
 	uint32_t *perm;		     /* random order to cycle through them */
 	long perm_pos_hit, perm_pos_reply;
-	uint32_t create_seq; /* next new-flow key for the creation path */
+	uint32_t create_seq;	 /* next new-flow key for the creation path */
+	uint64_t frag_seeded_ns; /* when its fragment entry was last put */
 	struct ring_buffer *rb;
 	uint64_t events;
 	long prefilled; /* verified present after the pre-fill */
@@ -442,6 +443,7 @@ enum kind {
 	K_TC_REPLY_FIX,
 	K_XDP_EMBRYO_FIX,
 	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
+	K_XDP_FRAG, /* a later fragment of a datagram that was DNATed */
 	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
 	K_REF_DNAT, /* reference DNAT of a flow it knows */
 	K_REF_DNAT_CYCLE, /* the same, a different flow every call */
@@ -486,6 +488,39 @@ static size_t build(uint8_t *b, uint32_t s, uint16_t sp, uint32_t d,
 	return pkt_build(&ps, b);
 }
 
+/* The fragment entry the later-fragment path finds: the first fragment
+ * of REM1's datagram 0x1234 (pkt_build's IP id) to WAN went to LAN1 just
+ * now. Stamped with the coarse clock the datapath reads: a
+ * CLOCK_MONOTONIC stamp is up to a tick ahead of it, and an entry from the
+ * future is stale to the datapath's unsigned age check. */
+static void frag_seed(struct inst *in)
+{
+	struct ptrig_frag_key k;
+	struct ptrig_frag f;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* It lives 5 s; the other variants of a round can take longer than
+	 * that, so refresh by age, not by call count. */
+	if (in->frag_seeded_ns && now - in->frag_seeded_ns < 1000000000ull)
+		return;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = htonl(REM1);
+	k.daddr = htonl(WAN);
+	k.id = htons(0x1234);
+	k.proto = IPPROTO_UDP;
+	k.dir = PTRIG_FRAG_IN;
+	memset(&f, 0, sizeof(f));
+	f.to = htonl(LAN1);
+	f.stamp_ns = now;
+	if (bpf_map_update_elem(in->fds.frags, &k, &f, BPF_ANY))
+		die("fragment entry put: %s", strerror(errno));
+	in->frag_seeded_ns = now;
+}
+
 /* The packet of call n (same buffer for hot paths). */
 static size_t next_pkt(struct variant *v, uint8_t *buf)
 {
@@ -509,6 +544,10 @@ static size_t next_pkt(struct variant *v, uint8_t *buf)
 		k = v->cyc->keys[idx];
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
 			     ntohs(k.local_port), TH_ACK);
+	case K_XDP_FRAG:
+		frag_seed(in);
+		memcpy(buf, v->pkt, v->len);
+		return v->len;
 	case K_XDP_CREATE:
 		k = create_key(in->create_seq++);
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
@@ -611,6 +650,7 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 			mark_bad(v, "verdict %u, changed %d", r->retval, !same);
 		break;
 	case K_XDP_ICMP:
+	case K_XDP_FRAG:
 		if (r->retval != XDP_PASS || olen < 34 ||
 		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
 			mark_bad(v, "verdict %u, daddr %#x, meta %u", r->retval,
@@ -648,7 +688,7 @@ static int cmp_double(const void *a, const void *b)
 /* Counter snapshot for the checks after a round. */
 struct snap {
 	struct ptrig_rule_counters xr, tr;
-	uint64_t no_rule, translated, errors, events;
+	uint64_t no_rule, translated, errors, events, frag_in;
 };
 
 static struct snap take_snap(struct inst *in)
@@ -664,6 +704,7 @@ static struct snap take_snap(struct inst *in)
 	s.translated = stat_sum(in, PTRIG_STAT_XDP_TRANSLATED);
 	s.errors = stat_sum(in, PTRIG_STAT_ERROR);
 	s.events = in->events;
+	s.frag_in = stat_sum(in, PTRIG_STAT_FRAG_IN_TRANSLATED);
 	return s;
 }
 
@@ -723,6 +764,12 @@ static void check_round(struct variant *v, const struct snap *a,
 				 (unsigned long long)n,
 				 (unsigned long long)(b->tr.conflicts -
 						      a->tr.conflicts));
+		break;
+	case K_XDP_FRAG:
+		if (b->frag_in - a->frag_in != n)
+			mark_bad(v, "frag_in_translated +%llu of %llu",
+				 (unsigned long long)(b->frag_in - a->frag_in),
+				 (unsigned long long)n);
 		break;
 	case K_TC_REPLY_HOT:
 	case K_TC_REPLY_CYCLE:
@@ -962,8 +1009,8 @@ static void add_inst_vars(struct inst *in)
 		WHAT("cycling all flows (cache-miss)"), K_TC_REPLY_CYCLE, in,
 		in->tce_fd, false, false);
 	{
-		/* ICMP errors about the hot flow: new paths, each a
-		 * rewrite, so repeat=1 only. */
+		/* ICMP errors and later fragments of the hot flow: new
+		 * paths, each a rewrite, so repeat=1 only. */
 		struct ptrig_flow_key k = in->keys[in->nflows / 2];
 		struct pkt_spec q, e;
 
@@ -1004,6 +1051,17 @@ static void add_inst_vars(struct inst *in)
 			NAME("tc_icmp"), "TC ICMP error translation",
 			WHAT("owner's error about the hot flow, 8-byte quote"),
 			K_TC_ICMP, in, in->tce_fd, false, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_UDP;
+		e.saddr = REM1;
+		e.daddr = WAN;
+		e.frag = 185; /* offset 1480: the second fragment */
+		e.payload_len = 1000;
+		v = add_var(NAME("xdp_frag"), "XDP later fragment",
+			    WHAT("of a DNATed datagram"), K_XDP_FRAG, in,
+			    in->xdp_fd, true, false);
 		v->len = pkt_build(&e, v->pkt);
 	}
 #undef NAME
@@ -1222,8 +1280,9 @@ static void report(void)
 	row(find_var("tc_reply_cycle_F"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
-	/* ICMP errors about the hot flow. */
+	/* ICMP errors and later fragments of the hot flow. */
 	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("xdp_frag_S"), parse1, "xdp_parse r=1", 0);
 	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
 
 	/* The hit path against the least work any DNAT hit must do: the
