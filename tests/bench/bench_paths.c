@@ -140,7 +140,8 @@ struct inst {
 	struct ptrig_flow_key *keys; /* the pre-filled flows */
 	uint32_t *perm;		     /* random order to cycle through them */
 	long perm_pos_hit, perm_pos_reply;
-	uint32_t create_seq; /* next new-flow key for the creation path */
+	uint32_t create_seq;	 /* next new-flow key for the creation path */
+	uint64_t frag_seeded_ns; /* when its fragment entry was last put */
 	struct ring_buffer *rb;
 	uint64_t events;
 	long prefilled; /* verified present after the pre-fill */
@@ -442,7 +443,11 @@ enum kind {
 	K_TC_REPLY_FIX,
 	K_XDP_EMBRYO_FIX,
 	K_XDP_ICMP, /* an error about the hot flow's reply, translated in */
+	K_XDP_FRAG, /* a later fragment of a datagram that was DNATed */
 	K_TC_ICMP,  /* the owner's error about a hot flow's packet, out */
+	K_REF_DNAT, /* reference DNAT of a flow it knows */
+	K_REF_DNAT_CYCLE, /* the same, a different flow every call */
+	K_REF_DNAT_FIX,	  /* reference DNAT of a flow to itself */
 };
 
 struct variant {
@@ -450,7 +455,9 @@ struct variant {
 	char path[40]; /* table: path */
 	char what[96]; /* table: variant */
 	enum kind kind;
-	struct inst *in; /* NULL for the references */
+	struct inst *in;  /* NULL for the references */
+	struct inst *cyc; /* K_REF_DNAT_CYCLE: whose flows it cycles through */
+	long cyc_pos;
 	int fd;
 	bool xdp;
 	bool rn; /* repeat=N instead of repeat=1 loops */
@@ -481,6 +488,39 @@ static size_t build(uint8_t *b, uint32_t s, uint16_t sp, uint32_t d,
 	return pkt_build(&ps, b);
 }
 
+/* The fragment entry the later-fragment path finds: the first fragment
+ * of REM1's datagram 0x1234 (pkt_build's IP id) to WAN went to LAN1 just
+ * now. Stamped with the coarse clock the datapath reads: a
+ * CLOCK_MONOTONIC stamp is up to a tick ahead of it, and an entry from the
+ * future is stale to the datapath's unsigned age check. */
+static void frag_seed(struct inst *in)
+{
+	struct ptrig_frag_key k;
+	struct ptrig_frag f;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* It lives 5 s; the other variants of a round can take longer than
+	 * that, so refresh by age, not by call count. */
+	if (in->frag_seeded_ns && now - in->frag_seeded_ns < 1000000000ull)
+		return;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr = htonl(REM1);
+	k.daddr = htonl(WAN);
+	k.id = htons(0x1234);
+	k.proto = IPPROTO_UDP;
+	k.dir = PTRIG_FRAG_IN;
+	memset(&f, 0, sizeof(f));
+	f.to = htonl(LAN1);
+	f.stamp_ns = now;
+	if (bpf_map_update_elem(in->fds.frags, &k, &f, BPF_ANY))
+		die("fragment entry put: %s", strerror(errno));
+	in->frag_seeded_ns = now;
+}
+
 /* The packet of call n (same buffer for hot paths). */
 static size_t next_pkt(struct variant *v, uint8_t *buf)
 {
@@ -499,6 +539,15 @@ static size_t next_pkt(struct variant *v, uint8_t *buf)
 		k = in->keys[idx];
 		return build(buf, LAN1, ntohs(k.local_port), ntohl(k.remote),
 			     ntohs(k.remote_port), TH_ACK);
+	case K_REF_DNAT_CYCLE:
+		idx = v->cyc->perm[v->cyc_pos++ % v->cyc->nflows];
+		k = v->cyc->keys[idx];
+		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
+			     ntohs(k.local_port), TH_ACK);
+	case K_XDP_FRAG:
+		frag_seed(in);
+		memcpy(buf, v->pkt, v->len);
+		return v->len;
 	case K_XDP_CREATE:
 		k = create_key(in->create_seq++);
 		return build(buf, ntohl(k.remote), ntohs(k.remote_port), WAN,
@@ -545,6 +594,26 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 		if (r->retval != TC_ACT_OK)
 			mark_bad(v, "verdict %u", r->retval);
 		break;
+	case K_REF_DNAT:
+	case K_REF_DNAT_CYCLE: {
+		/* Byte for byte the input sent to LAN1, checksums and all. */
+		uint8_t want[PKT_MAX];
+		size_t wlen = build(want, get_be32(in + ETH_OFF_SADDR),
+				    (uint16_t)(in[34] << 8 | in[35]), LAN1,
+				    (uint16_t)(in[36] << 8 | in[37]), TH_ACK);
+
+		if (r->retval != XDP_PASS || olen != wlen ||
+		    memcmp(o, want, wlen))
+			mark_bad(v, "ref dnat: verdict %u, daddr %#x",
+				 r->retval,
+				 olen < 34 ? 0 : get_be32(o + ETH_OFF_DADDR));
+		break;
+	}
+	case K_REF_DNAT_FIX:
+		if (r->retval != XDP_PASS || !same)
+			mark_bad(v, "ref dnat fixture: verdict %u, changed %d",
+				 r->retval, !same);
+		break;
 	case K_XDP_MISS:
 		if (r->retval != XDP_PASS || !same || r->meta_len)
 			mark_bad(v, "miss: verdict %u, changed %d, meta %u",
@@ -581,6 +650,7 @@ static void check_call(struct variant *v, const uint8_t *in, size_t len,
 			mark_bad(v, "verdict %u, changed %d", r->retval, !same);
 		break;
 	case K_XDP_ICMP:
+	case K_XDP_FRAG:
 		if (r->retval != XDP_PASS || olen < 34 ||
 		    get_be32(o + ETH_OFF_DADDR) != LAN1 || r->meta_len)
 			mark_bad(v, "verdict %u, daddr %#x, meta %u", r->retval,
@@ -618,7 +688,7 @@ static int cmp_double(const void *a, const void *b)
 /* Counter snapshot for the checks after a round. */
 struct snap {
 	struct ptrig_rule_counters xr, tr;
-	uint64_t no_rule, translated, errors, events;
+	uint64_t no_rule, translated, errors, events, frag_in;
 };
 
 static struct snap take_snap(struct inst *in)
@@ -634,6 +704,7 @@ static struct snap take_snap(struct inst *in)
 	s.translated = stat_sum(in, PTRIG_STAT_XDP_TRANSLATED);
 	s.errors = stat_sum(in, PTRIG_STAT_ERROR);
 	s.events = in->events;
+	s.frag_in = stat_sum(in, PTRIG_STAT_FRAG_IN_TRANSLATED);
 	return s;
 }
 
@@ -693,6 +764,12 @@ static void check_round(struct variant *v, const struct snap *a,
 				 (unsigned long long)n,
 				 (unsigned long long)(b->tr.conflicts -
 						      a->tr.conflicts));
+		break;
+	case K_XDP_FRAG:
+		if (b->frag_in - a->frag_in != n)
+			mark_bad(v, "frag_in_translated +%llu of %llu",
+				 (unsigned long long)(b->frag_in - a->frag_in),
+				 (unsigned long long)n);
 		break;
 	case K_TC_REPLY_HOT:
 	case K_TC_REPLY_CYCLE:
@@ -932,8 +1009,8 @@ static void add_inst_vars(struct inst *in)
 		WHAT("cycling all flows (cache-miss)"), K_TC_REPLY_CYCLE, in,
 		in->tce_fd, false, false);
 	{
-		/* ICMP errors about the hot flow: new paths, each a
-		 * rewrite, so repeat=1 only. */
+		/* ICMP errors and later fragments of the hot flow: new
+		 * paths, each a rewrite, so repeat=1 only. */
 		struct ptrig_flow_key k = in->keys[in->nflows / 2];
 		struct pkt_spec q, e;
 
@@ -974,6 +1051,17 @@ static void add_inst_vars(struct inst *in)
 			NAME("tc_icmp"), "TC ICMP error translation",
 			WHAT("owner's error about the hot flow, 8-byte quote"),
 			K_TC_ICMP, in, in->tce_fd, false, false);
+		v->len = pkt_build(&e, v->pkt);
+
+		memset(&e, 0, sizeof(e));
+		e.proto = IPPROTO_UDP;
+		e.saddr = REM1;
+		e.daddr = WAN;
+		e.frag = 185; /* offset 1480: the second fragment */
+		e.payload_len = 1000;
+		v = add_var(NAME("xdp_frag"), "XDP later fragment",
+			    WHAT("of a DNATed datagram"), K_XDP_FRAG, in,
+			    in->xdp_fd, true, false);
 		v->len = pkt_build(&e, v->pkt);
 	}
 #undef NAME
@@ -1066,6 +1154,7 @@ static void out(const char *fmt, ...)
 }
 
 static int targets_missed, invalid;
+static int redirect_fd = -1;	     /* only for its size */
 static const char *section = "base"; /* TSV: which table a row is in */
 
 /* One table row: v against reference ref (NULL: none). target: the ratio
@@ -1139,6 +1228,9 @@ static void report(void)
 	struct variant *parseN = find_var("ref_xdp_parse_rN");
 	struct variant *tc1 = find_var("ref_tc_parse_r1");
 	struct variant *tcN = find_var("ref_tc_parse_rN");
+	struct variant *dnat1 = find_var("ref_xdp_dnat_r1");
+	struct variant *dnatN = find_var("ref_xdp_dnat_rN");
+	struct variant *dnatC = find_var("ref_xdp_dnat_cycle_r1");
 	const char *hdr = "| path | variant | mode | ns/pkt | spread | "
 			  "reference (ns) | ratio | target | met? |\n"
 			  "|---|---|---|---:|---:|---|---:|---|---|\n";
@@ -1163,6 +1255,9 @@ static void report(void)
 	row(parseN, passN, "xdp_pass r=N", 0);
 	row(tc1, NULL, NULL, 0);
 	row(tcN, NULL, NULL, 0);
+	row(dnat1, parse1, "xdp_parse r=1", 0);
+	row(dnatC, parse1, "xdp_parse r=1", 0);
+	row(dnatN, parseN, "xdp_parse r=N", 0);
 	/* The baseline instance against the references. */
 	row(find_var("xdp_miss_r1_S"), parse1, "xdp_parse r=1", 1.2);
 	row(find_var("xdp_miss_rN_S"), parseN, "xdp_parse r=N", 1.2);
@@ -1185,9 +1280,20 @@ static void report(void)
 	row(find_var("tc_reply_cycle_F"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_r1_S"), tc1, "tc_parse r=1", 0);
 	row(find_var("tc_reply_fix_rN_S"), tcN, "tc_parse r=N", 0);
-	/* ICMP errors about the hot flow. */
+	/* ICMP errors and later fragments of the hot flow. */
 	row(find_var("xdp_icmp_S"), parse1, "xdp_parse r=1", 0);
+	row(find_var("xdp_frag_S"), parse1, "xdp_parse r=1", 0);
 	row(find_var("tc_icmp_S"), tc1, "tc_parse r=1", 0);
+
+	/* The hit path against the least work any DNAT hit must do: the
+	 * distance to the real limit. */
+	out("\n### XDP hit against the reference DNAT (parse, one LRU lookup "
+	    "of a flow-key-sized key, rewrite with checksums)\n\n");
+	out("%s", hdr);
+	section = "dnat";
+	row(find_var("xdp_hit_hot_S"), dnat1, "xdp_dnat r=1", 1.3);
+	row(find_var("xdp_hit_cycle_S"), dnatC, "xdp_dnat cycling r=1", 1.3);
+	row(find_var("xdp_hit_fix_rN_S"), dnatN, "xdp_dnat fixture r=N", 1.3);
 
 	out("\n### Scale: %d rules (R) and %ld flows (F) against the small "
 	    "case (S)\n\n",
@@ -1221,6 +1327,9 @@ static void report(void)
 			{"xdp_miss_rN_S", "ref_xdp_parse_rN",
 			 "XDP miss: config + port-table lookups, pass counter "
 			 "(warm)"},
+			{"ref_xdp_dnat_rN", "ref_xdp_parse_rN",
+			 "reference DNAT: one LRU lookup, rewrite with "
+			 "checksums (warm)"},
 			{"xdp_hit_fix_rN_S", "xdp_miss_rN_S",
 			 "XDP hit: flow hash lookup, coarse clock, rule "
 			 "counters (warm)"},
@@ -1271,12 +1380,39 @@ static void report(void)
 	prog_sizes(pass1->fd, "ref_xdp_pass");
 	prog_sizes(parse1->fd, "ref_xdp_parse");
 	prog_sizes(tc1->fd, "ref_tc_parse");
+	prog_sizes(dnat1->fd, "ref_xdp_dnat");
+	prog_sizes(redirect_fd, "ref_xdp_redirect");
 
 	for (k = 0; k < nvars; k++)
 		if (vars[k].bad)
 			out("\nINVALID %s: %llu bad calls/rounds, first: %s\n",
 			    vars[k].name, (unsigned long long)vars[k].bad,
 			    vars[k].why);
+}
+
+/* The reference DNAT's flows: the S instance's pre-filled flows, sent to
+ * LAN1, and the fixture, sent to itself. */
+static void ref_fill(int fd, const struct inst *in)
+{
+	struct {
+		uint32_t addr;
+		uint16_t port, pad;
+	} val;
+	struct ptrig_flow_key k;
+	long i;
+
+	memset(&val, 0, sizeof(val));
+	for (i = 0; i < in->nflows; i++) {
+		val.addr = htonl(LAN1);
+		val.port = in->keys[i].local_port;
+		if (bpf_map_update_elem(fd, &in->keys[i], &val, BPF_NOEXIST))
+			die("ref_flows update: %s", strerror(errno));
+	}
+	k = mk_key(FIX_REMOTE, FIX_RPORT, OPEN_BASE + XDP_RULE, IPPROTO_TCP);
+	val.addr = htonl(WAN);
+	val.port = k.local_port;
+	if (bpf_map_update_elem(fd, &k, &val, BPF_NOEXIST))
+		die("ref_flows update: %s", strerror(errno));
 }
 
 /* ---------------------------------------------------------------- main -- */
@@ -1397,9 +1533,18 @@ int main(int argc, char **argv)
 	for (i = 0; i < 3; i++)
 		inst_open_trigger(&insts[i]);
 
-	ref = bench_ref__open_and_load();
+	ref = bench_ref__open();
 	if (!ref)
-		die("bench_ref__open_and_load: %s", strerror(errno));
+		die("bench_ref__open: %s", strerror(errno));
+	/* An LRU hash may evict before it is full (per-CPU free lists):
+	 * room enough that the reference never loses a flow. */
+	if (bpf_map__set_max_entries(ref->maps.ref_flows,
+				     (uint32_t)(opt.small_flows * 4 + 65536)))
+		die("ref_flows max_entries");
+	if (bench_ref__load(ref))
+		die("bench_ref__load: %s", strerror(errno));
+	redirect_fd = bpf_program__fd(ref->progs.ref_xdp_redirect);
+	ref_fill(bpf_map__fd(ref->maps.ref_flows), &insts[0]);
 	for (i = 0; i < 2; i++) {
 		bool rn = i == 1;
 		struct variant *v;
@@ -1423,7 +1568,32 @@ int main(int argc, char **argv)
 			bpf_program__fd(ref->progs.ref_tc_parse), false, rn);
 		v->len =
 			build(v->pkt, WAN, MISS_PORT, REM1, REMOTE_SVC, TH_ACK);
+		/* r=1: the S instance's hot flow; r=N: the fixture, mapped
+		 * to itself, so the packet stays the same. */
+		v = add_var(rn ? "ref_xdp_dnat_rN" : "ref_xdp_dnat_r1",
+			    "reference",
+			    rn ? "ref_xdp_dnat (parse, LRU lookup, rewrite; "
+				 "fixture: to itself)"
+			       : "ref_xdp_dnat (parse, LRU lookup, rewrite; "
+				 "hot flow)",
+			    rn ? K_REF_DNAT_FIX : K_REF_DNAT, NULL,
+			    bpf_program__fd(ref->progs.ref_xdp_dnat), true, rn);
+		if (rn) {
+			v->len = build(v->pkt, FIX_REMOTE, FIX_RPORT, WAN,
+				       OPEN_BASE + XDP_RULE, TH_ACK);
+		} else {
+			struct ptrig_flow_key k =
+				insts[0].keys[insts[0].nflows / 2];
+
+			v->len = build(v->pkt, ntohl(k.remote),
+				       ntohs(k.remote_port), WAN,
+				       ntohs(k.local_port), TH_ACK);
+		}
 	}
+	add_var("ref_xdp_dnat_cycle_r1", "reference",
+		"ref_xdp_dnat (cycling the S flows)", K_REF_DNAT_CYCLE, NULL,
+		bpf_program__fd(ref->progs.ref_xdp_dnat), true, false)
+		->cyc = &insts[0];
 	for (i = 0; i < 3; i++)
 		add_inst_vars(&insts[i]);
 

@@ -3,11 +3,13 @@
  * udp_flood: the UDP generator and counter of `make bench` (end to end).
  *
  *   udp_flood send --dst IP --port P [--sport P] [--size BYTES]
- *                  [--seconds S] [--count N] [--batch N]
+ *                  [--seconds S] [--count N] [--batch N] [--flows N]
  *       Sends UDP datagrams with sendmmsg() as fast as it can, until S
  *       seconds (default 5) or N packets (default 100,000,000) have passed,
  *       whichever comes first. Each payload carries a magic word and a
- *       sequence number. Prints "sent=N secs=S pps=X errors=E
+ *       sequence number (one sequence over all flows). With --flows N,
+ *       N sockets (source ports P..P+N-1 with --sport P, else ephemeral)
+ *       take turns, a batch each: N concurrent flows. Prints "sent=N secs=S pps=X errors=E
  *       cpu_ns_per_pkt=C" (C: this process's CPU time per packet, which
  *       includes the softirq work of the whole path, see cpu_ns()).
  *
@@ -15,8 +17,8 @@
  *       Counts the datagrams arriving on port P with recvmmsg() during a
  *       fixed window: it waits (at most --wait s) for the first packet,
  *       lets --warmup s pass, then counts for --window s. With --reply it
- *       answers the first datagram once (so the flow is bidirectional, as a
- *       real application's would be). Prints "pkts=N secs=S pps=X
+ *       answers the first datagram of every source port once (so each flow
+ *       is bidirectional, as a real application's would be). Prints "pkts=N secs=S pps=X
  *       lost_est=L bad=B" (lost_est: sequence numbers missing inside the
  *       window). Exit 3 if no packet came.
  *
@@ -40,6 +42,7 @@
 #define MAGIC 0x50545242u /* "PTRB" */
 #define MAX_BATCH 256
 #define MAX_SIZE 1472
+#define MAX_FLOWS 4096
 
 struct payload {
 	uint32_t magic;
@@ -72,26 +75,21 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: udp_flood send --dst IP --port P [--sport P] [--size BYTES]\n"
-		"                 [--seconds S] [--count N] [--batch N]\n"
+		"                 [--seconds S] [--count N] [--batch N] [--flows N]\n"
 		"       udp_flood recv --port P [--warmup S] [--window S] [--wait S] [--reply]\n");
 	exit(2);
 }
 
-static int do_send(const char *dst, int port, int sport, int size,
-		   double secs, uint64_t count, int batch)
+/* A UDP socket connected to dst:port, bound to sport if not 0. */
+static int flow_socket(const char *dst, int port, int sport)
 {
-	static uint8_t bufs[MAX_BATCH][MAX_SIZE];
-	struct mmsghdr msgs[MAX_BATCH];
-	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in sa;
-	uint64_t sent = 0, errors = 0, seq = 0;
-	double t0, t1, deadline, c0, c1;
-	int fd, i, n;
+	int fd;
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		perror("socket");
-		return 1;
+		return -1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -102,17 +100,39 @@ static int do_send(const char *dst, int port, int sport, int size,
 		sa.sin_port = htons((uint16_t)sport);
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 			perror("bind");
-			return 1;
+			close(fd);
+			return -1;
 		}
 	}
 	sa.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, dst, &sa.sin_addr) != 1) {
 		fprintf(stderr, "udp_flood: bad address %s\n", dst);
-		return 2;
+		close(fd);
+		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		perror("connect");
-		return 1;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int do_send(const char *dst, int port, int sport, int size,
+		   double secs, uint64_t count, int batch, int flows)
+{
+	static uint8_t bufs[MAX_BATCH][MAX_SIZE];
+	static int fds[MAX_FLOWS];
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	uint64_t sent = 0, errors = 0, seq = 0;
+	double t0, t1, deadline, c0, c1;
+	int fd, i, n, turn = 0;
+
+	for (i = 0; i < flows; i++) {
+		fds[i] = flow_socket(dst, port, sport ? sport + i : 0);
+		if (fds[i] < 0)
+			return 1;
 	}
 	memset(msgs, 0, sizeof(msgs));
 	for (i = 0; i < batch; i++) {
@@ -135,6 +155,8 @@ static int do_send(const char *dst, int port, int sport, int size,
 
 			memcpy(bufs[i], &p, sizeof(p));
 		}
+		fd = fds[turn];
+		turn = turn + 1 == flows ? 0 : turn + 1;
 		n = sendmmsg(fd, msgs, (unsigned)want, 0);
 		if (n < 0) {
 			/* ICMP errors (nobody listening yet) and full
@@ -158,7 +180,8 @@ static int do_send(const char *dst, int port, int sport, int size,
 	       (unsigned long long)sent, t1 - t0, (double)sent / (t1 - t0),
 	       (unsigned long long)errors,
 	       sent ? (c1 - c0) / (double)sent : 0);
-	close(fd);
+	for (i = 0; i < flows; i++)
+		close(fds[i]);
 	return 0;
 }
 
@@ -166,6 +189,7 @@ static int do_recv(int port, double warmup, double window, double wait,
 		   bool reply)
 {
 	static uint8_t bufs[64][2048];
+	static uint8_t answered[65536 / 8]; /* source ports replied to */
 	struct sockaddr_in sa, from[64];
 	struct mmsghdr msgs[64];
 	struct iovec iov[64];
@@ -212,13 +236,17 @@ static int do_recv(int port, double warmup, double window, double wait,
 			t_first = t;
 			t_start = t_first + warmup;
 			t_end = t_start + window;
-			if (reply) {
-				static const char r[] = "PTRR";
+		}
+		for (i = 0; reply && i < n; i++) {
+			static const char r[] = "PTRR";
+			uint16_t sp = ntohs(from[i].sin_port);
 
-				sendto(fd, r, sizeof(r), 0,
-				       (struct sockaddr *)&from[0],
-				       msgs[0].msg_hdr.msg_namelen);
-			}
+			if (answered[sp / 8] & (1u << (sp % 8)))
+				continue;
+			answered[sp / 8] |= (uint8_t)(1u << (sp % 8));
+			sendto(fd, r, sizeof(r), 0,
+			       (struct sockaddr *)&from[i],
+			       msgs[i].msg_hdr.msg_namelen);
 		}
 		if (!got) {
 			if (t >= give_up)
@@ -289,10 +317,11 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'W' },
 		{ "wait", required_argument, NULL, 'x' },
 		{ "reply", no_argument, NULL, 'r' },
+		{ "flows", required_argument, NULL, 'f' },
 		{ 0 },
 	};
 	const char *mode, *dst = NULL;
-	int port = 0, sport = 0, size = 18, batch = 64, c;
+	int port = 0, sport = 0, size = 18, batch = 64, flows = 1, c;
 	double secs = 5, warmup = 0.5, window = 2, wait = 5;
 	uint64_t count = 100000000ull;
 	bool reply = false;
@@ -336,6 +365,9 @@ int main(int argc, char **argv)
 		case 'r':
 			reply = true;
 			break;
+		case 'f':
+			flows = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -346,9 +378,11 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "send") == 0) {
 		if (!dst || size < (int)sizeof(struct payload) ||
 		    size > MAX_SIZE || batch < 1 || batch > MAX_BATCH ||
-		    secs <= 0 || secs > 600 || count == 0)
+		    secs <= 0 || secs > 600 || count == 0 || flows < 1 ||
+		    flows > MAX_FLOWS || (sport && sport + flows - 1 > 65535))
 			usage();
-		return do_send(dst, port, sport, size, secs, count, batch);
+		return do_send(dst, port, sport, size, secs, count, batch,
+			       flows);
 	}
 	if (strcmp(mode, "recv") == 0) {
 		if (warmup < 0 || window <= 0 || wait <= 0 ||

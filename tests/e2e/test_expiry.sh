@@ -61,8 +61,17 @@ A_SENDER=$BG_PID
 feed 7 "$T/part1" || fail "1 writing part 1 into A"
 wait_for 5 size_at_least "$T/a.out" 100000
 assert_eq 100000 "$(file_size "$T/a.out")" "1 part 1 of A arrived at lanhost1 through WAN:5100"
+t_snap=$(date +%s%N)
 snap
-assert_eq "$H1>$R1" "$(trigger_peers expiry)" "1 trigger active: owner lanhost1, peer remote1"
+# Only a snapshot taken well inside the timeout can show the trigger active;
+# a machine too loaded for that (an emulated guest on a busy host) checks
+# that the trigger was opened instead.
+if [ $((t_snap - t_idle)) -lt $(((TIMEOUT * 1000 - 500) * 1000000)) ]; then
+	assert_eq "$H1>$R1" "$(trigger_peers expiry)" "1 trigger active: owner lanhost1, peer remote1"
+else
+	note "slow run: the snapshot came $(((t_snap - t_idle) / 1000000)) ms after the last trigger packet"
+	assert_eq 1 "$(rule_counter expiry triggers_opened)" "1 the trigger was opened (triggers_opened = 1)"
+fi
 assert_eq "$R1>$H1" "$(flow_pairs expiry 5100)" "1 flows lists A (remote1 -> lanhost1)"
 
 # ---- 2. the trigger expires; a new connection B is refused ------------------------------

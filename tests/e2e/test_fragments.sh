@@ -44,8 +44,12 @@ round() {
 	rand_payload "$T/reply$n" "$out"
 	rm -f "$T/got$n" "$T/peer$n" "$T/reply$n.out"
 	# Bounds generous for a slow (emulated) guest; the usual run takes
-	# well under a second per round.
-	bg_run lanhost1 30 socat UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
+	# well under a second per round. -t: UDP4-RECVFROM without fork reads
+	# one datagram and then counts its side at EOF; socat then gives the
+	# answer -t seconds (default 0.5) before it closes the pipe. Starting
+	# echo, dd and cat takes longer than that under emulation (cat then
+	# got EPIPE and the answer was never sent).
+	bg_run lanhost1 30 socat -t 20 UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
 		SYSTEM:"echo \"\$SOCAT_PEERADDR:\$SOCAT_PEERPORT\" >$T/peer$n; dd bs=65536 count=1 of=$T/got$n 2>/dev/null; cat $T/reply$n"
 	lp=$BG_PID
 	wait_for 3 listening lanhost1 udp $OPEN_PORT || {

@@ -68,7 +68,10 @@ roundtrip() {
 	rand_payload "$T/in$n" 1000
 	rand_payload "$T/reply$n" 1200
 	rm -f "$T/got$n" "$T/peer$n" "$T/reply$n.out"
-	bg_run lanhost1 25 socat UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
+	# -t: after its one datagram socat counts the UDP side at EOF and
+	# waits only -t seconds (default 0.5) for the answer: too short for the
+	# shell to start dd and cat under emulation.
+	bg_run lanhost1 25 socat -t 15 UDP4-RECVFROM:$OPEN_PORT,reuseaddr \
 		SYSTEM:"echo \"\$SOCAT_PEERADDR:\$SOCAT_PEERPORT\" >$T/peer$n; dd bs=65536 count=1 of=$T/got$n 2>/dev/null; cat $T/reply$n"
 	lp=$BG_PID
 	wait_for 3 listening lanhost1 udp $OPEN_PORT || {

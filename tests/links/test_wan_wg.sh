@@ -2,7 +2,7 @@
 # A WireGuard WAN (guest: wireguard is a module): the router's WAN is wg0,
 # a tunnel to isp over a veth underlay; ptrig attaches to wg0, an L3 device
 # (ARPHRD_NONE), in generic XDP mode.
-#   1. the TCP and active-FTP end-to-end tests over wg0 (UDP: not yet);
+#   1. the TCP, UDP and active-FTP end-to-end tests over wg0;
 #   2. the loader says "link type none" and attached generic XDP.
 set -u
 export LAB_WAN_TYPE=wg
@@ -10,10 +10,8 @@ export LAB_WAN_TYPE=wg
 source "$(dirname "$0")/lib.sh"
 
 e2e_need wg
-# UDP over WireGuard does not pass yet in the 6.1 guest (README, Known
-# limitations): TCP and FTP only until that is understood.
 # shellcheck disable=SC2086 # a list of names
-wan_scenarios wg ${LAB_LINK_SCENARIOS:-tcp ftp}
+wan_scenarios wg ${LAB_LINK_SCENARIOS:-tcp udp ftp}
 
 e2e_init
 e2e_ptrig_lab

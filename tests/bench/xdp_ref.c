@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp_ref: attaches the lab references of `make bench` (bpf/bench_ref.bpf.c)
+ * to an interface of a network namespace, where they stay attached after it
+ * exits (until `xdp_ref off`).
+ *
+ *   xdp_ref redirect --netns NS --dev IF --to IF --match ADDR --port P
+ *                    --to-addr ADDR --dmac MAC [--mode native|generic]
+ *       ref_xdp_redirect on IF: packets to ADDR:P (UDP or TCP) get their
+ *       destination rewritten to --to-addr (checksums), TTL decremented,
+ *       the MACs of --to and --dmac, and are redirected (devmap) to --to,
+ *       with no lookup of any kind: the ceiling of a forwarding fast path.
+ *   xdp_ref pass --netns NS --dev IF [--mode native|generic]
+ *       ref_xdp_pass on IF. A veth only accepts redirected frames when its
+ *       peer has an XDP program: this is that program.
+ *   xdp_ref off --netns NS --dev IF
+ *       removes whatever XDP program IF has.
+ *
+ * Exit status: 0; 1 on a system error; 2 on bad usage. Never replaces a
+ * program that is already attached.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "bench_ref.skel.h"
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "xdp_ref: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: xdp_ref redirect --netns NS --dev IF --to IF --match "
+		"ADDR --port P\n"
+		"                        --to-addr ADDR --dmac MAC [--mode "
+		"native|generic]\n"
+		"       xdp_ref pass --netns NS --dev IF [--mode "
+		"native|generic]\n"
+		"       xdp_ref off --netns NS --dev IF\n");
+	exit(2);
+}
+
+static int enter_netns(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("%s: %s", path, strerror(errno));
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return fail("setns %s: %s", name, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+static int if_mac(const char *dev, unsigned char mac[6])
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+		close(fd);
+		return fail("%s: no MAC address: %s", dev, strerror(errno));
+	}
+	close(fd);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+static int parse_mac(const char *s, unsigned char mac[6])
+{
+	unsigned int b[6];
+	char end;
+	int i;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+		   &b[5], &end) != 6)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			return -1;
+		mac[i] = (unsigned char)b[i];
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"netns", required_argument, NULL, 'n'},
+		{"dev", required_argument, NULL, 'd'},
+		{"to", required_argument, NULL, 't'},
+		{"match", required_argument, NULL, 'm'},
+		{"port", required_argument, NULL, 'p'},
+		{"to-addr", required_argument, NULL, 'a'},
+		{"dmac", required_argument, NULL, 'M'},
+		{"mode", required_argument, NULL, 'o'},
+		{0},
+	};
+	const char *cmd, *ns = NULL, *dev = NULL, *to = NULL, *match = NULL,
+			 *to_addr = NULL, *dmac = NULL, *mode = "native";
+	struct in_addr ma, ta;
+	unsigned char dm[6], sm[6];
+	struct bench_ref *skel;
+	struct bpf_program *prog;
+	unsigned int ifindex, to_ifindex = 0;
+	__u32 flags, key = 0;
+	long port = 0;
+	int c, err;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			ns = optarg;
+			break;
+		case 'd':
+			dev = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'm':
+			match = optarg;
+			break;
+		case 'p':
+			port = strtol(optarg, NULL, 10);
+			break;
+		case 'a':
+			to_addr = optarg;
+			break;
+		case 'M':
+			dmac = optarg;
+			break;
+		case 'o':
+			mode = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || !ns || !dev)
+		usage();
+	if (strcmp(mode, "native") && strcmp(mode, "generic"))
+		usage();
+	flags = strcmp(mode, "native") ? XDP_FLAGS_SKB_MODE
+				       : XDP_FLAGS_DRV_MODE;
+	if (strcmp(cmd, "redirect") == 0) {
+		if (!to || !match || !to_addr || !dmac || port < 1 ||
+		    port > 65535 || inet_pton(AF_INET, match, &ma) != 1 ||
+		    inet_pton(AF_INET, to_addr, &ta) != 1 ||
+		    parse_mac(dmac, dm))
+			usage();
+	} else if (strcmp(cmd, "pass") && strcmp(cmd, "off")) {
+		usage();
+	}
+	if (enter_netns(ns))
+		return 1;
+	ifindex = if_nametoindex(dev);
+	if (!ifindex)
+		return fail("%s: no such interface in %s", dev, ns);
+	if (strcmp(cmd, "off") == 0) {
+		/* Whichever mode it is in. */
+		bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		bpf_xdp_detach((int)ifindex, XDP_FLAGS_SKB_MODE, NULL);
+		return 0;
+	}
+	skel = bench_ref__open();
+	if (!skel)
+		return fail("bench_ref__open: %s", strerror(errno));
+	if (strcmp(cmd, "redirect") == 0) {
+		to_ifindex = if_nametoindex(to);
+		if (!to_ifindex)
+			return fail("%s: no such interface in %s", to, ns);
+		if (if_mac(to, sm))
+			return 1;
+		skel->rodata->redir_match_addr = ma.s_addr;
+		skel->rodata->redir_match_port = htons((uint16_t)port);
+		skel->rodata->redir_to_addr = ta.s_addr;
+		memcpy((void *)skel->rodata->redir_smac, sm, 6);
+		memcpy((void *)skel->rodata->redir_dmac, dm, 6);
+		prog = skel->progs.ref_xdp_redirect;
+	} else {
+		prog = skel->progs.ref_xdp_pass;
+	}
+	err = bench_ref__load(skel);
+	if (err)
+		return fail("bench_ref__load: %s", strerror(-err));
+	if (to_ifindex && bpf_map_update_elem(bpf_map__fd(skel->maps.redir_dev),
+					      &key, &to_ifindex, BPF_ANY))
+		return fail("devmap update (%s): %s", to, strerror(errno));
+	err = bpf_xdp_attach((int)ifindex, bpf_program__fd(prog),
+			     flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err)
+		return fail("attach %s to %s (%s): %s", bpf_program__name(prog),
+			    dev, mode, strerror(-err));
+	bench_ref__destroy(skel);
+	return 0;
+}
