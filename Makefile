@@ -107,6 +107,10 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< $(LOADER_LIB_OBJS) -o $@ $(LDLIBS)
 
+# Creates conntrack entries whose TCP windows are tracked strictly (the
+# conntrack tool marks the entries it inserts liberal).
+$(BUILD)/tests/test_fastpath: LDLIBS += -lnetfilter_conntrack
+
 $(BUILD)/tests/%: tests/kernel/%.c $(LOADER_LIB_OBJS) Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -439,6 +439,27 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 
 #define AF_INET 2
 #define IPS_ASSURED_BIT_MASK 4 /* IPS_ASSURED */
+#define IP_CT_TCP_FLAG_BE_LIBERAL 0x08 /* ip_ct_tcp_state.flags */
+
+/* Does conntrack accept TCP segments of this connection that it never saw?
+ * It tracks each direction's sequence window from the segments it sees; a
+ * bypassed segment moves the window on without it, so the close (FIN, RST)
+ * that later takes the stack would be judged out of window and ignored, and
+ * the owner's ACKs marked invalid. Conntrack skips that check when the
+ * connection is liberal (both directions flagged, as the kernel's flowtable
+ * does for the connections it offloads, or conntrack tools set), or when
+ * the whole network namespace is (net.netfilter.nf_conntrack_tcp_be_liberal,
+ * read live here, so a change takes effect at the next recheck). */
+static __always_inline bool ct_tcp_liberal(struct nf_conn *ct)
+{
+	struct net *net;
+
+	if ((ct->proto.tcp.seen[0].flags & IP_CT_TCP_FLAG_BE_LIBERAL) &&
+	    (ct->proto.tcp.seen[1].flags & IP_CT_TCP_FLAG_BE_LIBERAL))
+		return true;
+	net = ct->ct_net.net;
+	return net && BPF_CORE_READ(net, ct.nf_ct_proto.tcp.tcp_be_liberal);
+}
 
 /* May a packet of this flow bypass the stack, as far as conntrack knows?
  * Once per PTRIG_FAST_RECHECK_NS per CPU one packet takes the stack instead:
@@ -453,8 +474,8 @@ static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
 				       __u64 now)
 {
 	struct ptrig_fast_flow nff = {};
+	bool ok = false, strict = false;
 	struct nf_conn *ct;
-	bool ok = false;
 
 	if (ff && now - ff->checked_ns < PTRIG_FAST_RECHECK_NS)
 		return ff->ct_ok;
@@ -464,10 +485,16 @@ static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
 		ok = (ct->status & IPS_ASSURED_BIT_MASK) &&
 		     (p->proto != IPPROTO_TCP ||
 		      ct->proto.tcp.state == TCP_CONNTRACK_ESTABLISHED);
+		if (ok && p->proto == IPPROTO_TCP && !ct_tcp_liberal(ct)) {
+			ok = false;
+			strict = true;
+		}
 		bpf_ct_release(ct);
 	}
 	stat_inc(PTRIG_STAT_FAST_CT_CHECK);
-	if (!ok)
+	if (strict)
+		stat_inc(PTRIG_STAT_FAST_TCP_STRICT);
+	else if (!ok)
 		stat_inc(PTRIG_STAT_FAST_NOT_ASSURED);
 	if (ff) {
 		ff->checked_ns = now;

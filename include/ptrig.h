@@ -360,6 +360,7 @@ enum ptrig_stat {
 	PTRIG_STAT_FAST_FORWARDED,
 	PTRIG_STAT_FAST_CT_CHECK,    /* the periodic packet for conntrack */
 	PTRIG_STAT_FAST_NOT_ASSURED, /* conntrack: not assured/established */
+	PTRIG_STAT_FAST_TCP_STRICT,  /* TCP, conntrack not liberal: slow */
 	PTRIG_STAT_FAST_UNUSUAL,     /* SYN/FIN/RST, TTL <= 1, IP options */
 	PTRIG_STAT_FAST_NO_NEIGH,    /* route, but no resolved neighbour */
 	PTRIG_STAT_FAST_FIB_OTHER,   /* no route, MTU, not via the LAN */

@@ -8,6 +8,8 @@ PACKAGES=(
 	make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config libjson-c-dev
 	# unit tests
 	libcmocka-dev
+	# fixtures that create conntrack entries with chosen TCP window flags
+	libnetfilter-conntrack-dev
 	# fuzzing (clang's libFuzzer and sanitizer runtimes)
 	libclang-rt-dev
 	# lab, end-to-end tests and demo

@@ -15,6 +15,9 @@
  */
 #include "scenario.h"
 
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+
 #define FP_RULE rule("fp", P_UDP, 7000, 7000, P_BOTH, 7100, 7110)
 
 static const uint8_t LAN_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x01};
@@ -70,6 +73,40 @@ static int ct_entry(uint8_t proto, uint32_t remote, uint16_t rport,
 		 rport, proto == TCP_ ? " --state ESTABLISHED" : "",
 		 *status ? " -u " : "", status);
 	return sh(cmd);
+}
+
+/* As ct_entry() for an established, assured TCP connection, but with its
+ * windows tracked strictly, as for one conntrack followed from its SYN: the
+ * conntrack tool would mark the entry liberal. */
+static int ct_entry_tcp_strict(uint32_t remote, uint16_t rport, uint32_t owner,
+			       uint16_t lport)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nf_conntrack *ct = nfct_new();
+	int rc = -1;
+
+	ASSERT_TRUE(h && ct, "nfct_open/nfct_new: %s", strerror(errno));
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, AF_INET);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u32(ct, ATTR_IPV4_SRC, htonl(remote));
+	nfct_set_attr_u32(ct, ATTR_IPV4_DST, htonl(owner));
+	nfct_set_attr_u16(ct, ATTR_PORT_SRC, htons(rport));
+	nfct_set_attr_u16(ct, ATTR_PORT_DST, htons(lport));
+	nfct_setobjopt(ct, NFCT_SOPT_SETUP_REPLY);
+	nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_ORIG, 0);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_ORIG, 0xff);
+	nfct_set_attr_u8(ct, ATTR_TCP_FLAGS_REPL, 0);
+	nfct_set_attr_u8(ct, ATTR_TCP_MASK_REPL, 0xff);
+	nfct_set_attr_u32(ct, ATTR_STATUS, IPS_ASSURED | IPS_SEEN_REPLY);
+	nfct_set_attr_u32(ct, ATTR_TIMEOUT, 600);
+	if (nfct_query(h, NFCT_Q_CREATE, ct) == 0)
+		rc = 0;
+	else
+		fprintf(stderr, "# conntrack create: %s\n", strerror(errno));
+	nfct_destroy(ct);
+	nfct_close(h);
+	return rc;
 }
 
 /* Rule fp, and an established flow remote:rport -> owner:lport in it. */
@@ -223,6 +260,7 @@ static int test_tcp_state_changes(struct tctx *c)
 
 	NEED_CONNTRACK();
 	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
 	ASSERT_OK(ct_entry(TCP_, REM1, 40010, LAN1, 7101, "ASSURED"));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40010, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
@@ -237,6 +275,55 @@ static int test_tcp_state_changes(struct tctx *c)
 	RUN_STEPS(c, closing);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 2,
 		  "FAST_FORWARDED after closing");
+	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	return 0;
+}
+
+/* Conntrack tracks TCP windows strictly (the default): a bypassed segment
+ * would leave its window behind, so the remote's FIN and the owner's ACKs
+ * would later be judged out of window. TCP stays on the slow path until
+ * conntrack is liberal; the namespace's sysctl is read at every recheck. */
+static int test_tcp_strict_conntrack(struct tctx *c)
+{
+	static const struct step strict[] = {
+		STEP_DNAT("strict conntrack: the check takes the stack", TCP,
+			  REM1, 40060, LAN1, 7101, TH_ACK, .payload_len = 20),
+		STEP_DNAT("strict conntrack: data still takes the stack", TCP,
+			  REM1, 40060, LAN1, 7101, TH_ACK, .payload_len = 1200),
+	};
+	static const struct step liberal[] = {
+		STEP_DNAT("liberal now: the recheck takes the stack", TCP, REM1,
+			  40060, LAN1, 7101, TH_ACK, .payload_len = 20),
+		STEP_FAST("liberal: redirected", TCP, REM1, 40060, LAN1, 7101,
+			  TH_ACK, .payload_len = 1200),
+	};
+	struct ptrig_flow_key k = flow_key(REM1, 40060, 7101, TCP_);
+	struct ptrig_fast_flow ff;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	ASSERT_OK(ct_entry_tcp_strict(REM1, 40060, LAN1, 7101));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40060, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, strict);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_TCP_STRICT), 1,
+		  "FAST_TCP_STRICT");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NOT_ASSURED), 0,
+		  "not counted as unassured");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	ASSERT_OK(fast_get(c, REM1, 40060, 7101, TCP_, &ff));
+	ASSERT_EQ(ff.slow_pkts, 2, "both packets counted slow");
+
+	/* The next recheck (forced: the entry's answer is forgotten) sees
+	 * the sysctl. */
+	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
+	ASSERT_OK(bpf_map_delete_elem(c->fds.fast, &k) ? -errno : 0);
+	RUN_STEPS(c, liberal);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_TCP_STRICT), 1,
+		  "FAST_TCP_STRICT unchanged");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 1, "FAST_FORWARDED");
+	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
 	return 0;
 }
 
@@ -378,6 +465,9 @@ static const struct test_case cases[] = {
 	 .fn = test_udp_redirect},
 	{.name = "TCP: SYN, FIN, RST and a closing flow take the stack",
 	 .fn = test_tcp_state_changes},
+	{.name = "TCP: strict conntrack keeps it on the slow path; liberal "
+		 "lets it bypass",
+	 .fn = test_tcp_strict_conntrack},
 	{.name = "conntrack: not assured, no entry, not established",
 	 .fn = test_conntrack_says_no},
 	{.name = "route: no neighbour, not via the LAN interface",
