@@ -52,6 +52,10 @@ extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
 					 struct bpf_ct_opts *opts,
 					 __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+extern int bpf_ct_change_timeout(struct nf_conn *nfct,
+				 __u32 timeout_ms) __ksym __weak;
+extern int bpf_ct_change_status(struct nf_conn *nfct,
+				__u32 status) __ksym __weak;
 
 #define CT_OPTS_SZ 12 /* the layout measured to load on this kernel */
 
@@ -438,8 +442,31 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 /* ----------------------------------------------------------- fast path -- */
 
 #define AF_INET 2
-#define IPS_ASSURED_BIT_MASK 4 /* IPS_ASSURED */
+#define IPS_ASSURED_BIT_MASK 4	       /* IPS_ASSURED */
 #define IP_CT_TCP_FLAG_BE_LIBERAL 0x08 /* ip_ct_tcp_state.flags */
+
+/*
+ * A RST that closes a bypassed TCP connection. Conntrack closes a connection
+ * on a RST only when its sequence number is exactly the peer's latest
+ * acknowledgement as conntrack saw it; otherwise it keeps the connection
+ * established (for the challenge ACK of RFC 5961). Bypassed segments never
+ * updated that, so conntrack would keep the reset connection established
+ * for days. Instead its entry is set to expire as a closed connection's does
+ * (10 s), and the timeout is fixed, so that conntrack's own handling of the
+ * RST does not extend it. This cannot be undone, so it is done only for a
+ * RST the endpoint accepts: the owner's own, or the remote's carrying
+ * exactly the owner's latest acknowledgement (which a blind spoofer cannot
+ * guess; to any other the owner sends a challenge ACK, and the remote's
+ * answer to that carries it).
+ */
+#define PTRIG_CT_RST_TIMEOUT_MS 10000
+
+static __always_inline void ct_rst_expiry(struct nf_conn *ct)
+{
+	bpf_ct_change_timeout(ct, PTRIG_CT_RST_TIMEOUT_MS);
+	bpf_ct_change_status(ct, ct->status | IPS_FIXED_TIMEOUT);
+	stat_inc(PTRIG_STAT_FAST_CT_RST_EXPIRY);
+}
 
 /* Does conntrack accept TCP segments of this connection that it never saw?
  * It tracks each direction's sequence window from the segments it sees; a
@@ -533,7 +560,7 @@ static __always_inline void ip_decrease_ttl(struct iphdr *ip)
  */
 static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 				    const struct ptrig_flow_key *fkey,
-				    const struct ptrig_flow *flow, __u64 now)
+				    struct ptrig_flow *flow, __u64 now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -558,6 +585,23 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
 	    p->first_frag || ip->ihl != 5 || ip->ttl <= 1) {
 		stat_inc(PTRIG_STAT_FAST_UNUSUAL);
+		if ((p->tcp_flags & TCP_FLAG_RST) &&
+		    (flow->flags & PTRIG_FLOW_BYPASSED) &&
+		    (void *)(ip + 1) + 8 <= data_end) {
+			/* Only IHL 5 gets here with a RST: the TCP header
+			 * follows the IP header. */
+			__be32 *seq = (void *)(ip + 1) + 4;
+			struct nf_conn *ct;
+
+			if (ip->ihl == 5 && flow->owner_ack &&
+			    bpf_ntohl(*seq) == flow->owner_ack) {
+				ct = xdp_ct_get(ctx, p, owner);
+				if (ct) {
+					ct_rst_expiry(ct);
+					bpf_ct_release(ct);
+				}
+			}
+		}
 		goto slow;
 	}
 	if (!fast_ct_ok(ctx, p, fkey, ff, owner, now))
@@ -597,6 +641,8 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	__builtin_memcpy(eth->h_dest, fib.dmac, 6);
 	__builtin_memcpy(eth->h_source, fib.smac, 6);
 
+	if (p->proto == IPPROTO_TCP && !(flow->flags & PTRIG_FLOW_BYPASSED))
+		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_BYPASSED);
 	ff->pkts++;
 	ff->bytes += data_end - data;
 	fc = bpf_map_lookup_elem(&PTRIG_MAP(fcnt), &rule_id);
@@ -984,6 +1030,38 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 		   0, now);
 }
 
+/* The owner's packet on a bypassed TCP connection: its acknowledgement is
+ * remembered (the remote's RST must carry it to close the connection), and
+ * its own RST closes conntrack's entry (ct_rst_expiry()). Conntrack has
+ * handled the packet already, so it does not extend the timeout again. */
+static __always_inline void tc_bypassed_tcp(struct __sk_buff *skb,
+					    const struct pkt *p,
+					    struct ptrig_flow *flow)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+	struct nf_conn *ct;
+	__be32 ack;
+
+	if ((p->tcp_flags & TCP_FLAG_ACK) &&
+	    !bpf_skb_load_bytes(skb, p->l4_off + 8, &ack, sizeof(ack)))
+		flow->owner_ack = bpf_ntohl(ack);
+	if (!(p->tcp_flags & TCP_FLAG_RST) || !ct_kfuncs_present())
+		return;
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = p->daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = IPPROTO_TCP;
+	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
+			       CT_OPTS_SZ);
+	if (!ct)
+		return;
+	ct_rst_expiry(ct);
+	bpf_ct_release(ct);
+}
+
 /* The owner's reply on a triggered flow: give it the external source. */
 static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 				     __u64 now)
@@ -1018,8 +1096,11 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	}
 	if (!(flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_SEEN_REPLY);
-	if (p->proto == IPPROTO_TCP)
+	if (p->proto == IPPROTO_TCP) {
 		flow_note_tcp_close(flow, p);
+		if (fast_lan_ifindex && (flow->flags & PTRIG_FLOW_BYPASSED))
+			tc_bypassed_tcp(skb, p, flow);
+	}
 	cnt = rule_counters(flow->rule_id);
 	if (cnt) {
 		cnt->pkts_out++;

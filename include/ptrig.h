@@ -193,6 +193,7 @@ enum ptrig_flow_flags {
 	PTRIG_FLOW_SEEN_REPLY = 1 << 0, /* the owner answered */
 	PTRIG_FLOW_CLOSING = 1 << 1,	/* the owner sent a TCP FIN or RST */
 	PTRIG_FLOW_EMBRYONIC = 1 << 2,	/* in the embryonic table */
+	PTRIG_FLOW_BYPASSED = 1 << 3,	/* TCP: the fast path forwarded some */
 };
 
 /*
@@ -217,7 +218,10 @@ struct ptrig_flow {
 	/* TCP, embryonic: the owner's SYN-ACK sequence number + 1 (host
 	 * order), the acknowledgement the remote's handshake ACK must carry. */
 	__u32 synack_next;
-	__u32 pad;
+	/* TCP, bypassed: the owner's latest acknowledgement (host order),
+	 * the only sequence number a RST from the remote may carry to close
+	 * the connection. */
+	__u32 owner_ack;
 	__u64 last_seen_ns;
 	__u64 opened_ns;
 };
@@ -358,12 +362,13 @@ enum ptrig_stat {
 	 * it forwards counts as XDP_TRANSLATED and FAST_FORWARDED; the
 	 * others say why a packet of a fast-path flow took the stack. */
 	PTRIG_STAT_FAST_FORWARDED,
-	PTRIG_STAT_FAST_CT_CHECK,    /* the periodic packet for conntrack */
-	PTRIG_STAT_FAST_NOT_ASSURED, /* conntrack: not assured/established */
-	PTRIG_STAT_FAST_TCP_STRICT,  /* TCP, conntrack not liberal: slow */
-	PTRIG_STAT_FAST_UNUSUAL,     /* SYN/FIN/RST, TTL <= 1, IP options */
-	PTRIG_STAT_FAST_NO_NEIGH,    /* route, but no resolved neighbour */
-	PTRIG_STAT_FAST_FIB_OTHER,   /* no route, MTU, not via the LAN */
+	PTRIG_STAT_FAST_CT_CHECK,      /* the periodic packet for conntrack */
+	PTRIG_STAT_FAST_NOT_ASSURED,   /* conntrack: not assured/established */
+	PTRIG_STAT_FAST_TCP_STRICT,    /* TCP, conntrack not liberal: slow */
+	PTRIG_STAT_FAST_CT_RST_EXPIRY, /* RST closed a bypassed TCP flow */
+	PTRIG_STAT_FAST_UNUSUAL,       /* SYN/FIN/RST, TTL <= 1, IP options */
+	PTRIG_STAT_FAST_NO_NEIGH,      /* route, but no resolved neighbour */
+	PTRIG_STAT_FAST_FIB_OTHER,     /* no route, MTU, not via the LAN */
 	PTRIG_STAT_MAX,
 };
 

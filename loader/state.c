@@ -82,6 +82,7 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_FAST_CT_CHECK] = "fast_ct_check",
 	[PTRIG_STAT_FAST_NOT_ASSURED] = "fast_ct_not_assured",
 	[PTRIG_STAT_FAST_TCP_STRICT] = "fast_tcp_ct_strict",
+	[PTRIG_STAT_FAST_CT_RST_EXPIRY] = "fast_ct_rst_expiry",
 	[PTRIG_STAT_FAST_UNUSUAL] = "fast_unusual_packet",
 	[PTRIG_STAT_FAST_NO_NEIGH] = "fast_no_neighbour",
 	[PTRIG_STAT_FAST_FIB_OTHER] = "fast_fib_other",

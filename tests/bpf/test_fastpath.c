@@ -109,12 +109,33 @@ static int ct_entry_tcp_strict(uint32_t remote, uint16_t rport, uint32_t owner,
 	return rc;
 }
 
+/* Seconds until conntrack's entry from remote port rport expires (-1: no
+ * entry): conntrack -L's third column. */
+static int ct_timeout(uint8_t proto, uint16_t rport)
+{
+	char cmd[160];
+	int t = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "conntrack -L -p %s --sport %u 2>/dev/null",
+		 proto == TCP_ ? "tcp" : "udp", rport);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%*s %*d %d", &t) != 1)
+		t = -1;
+	pclose(f);
+	return t;
+}
+
 /* Rule fp, and an established flow remote:rport -> owner:lport in it. */
 static int fast_setup(struct tctx *c, uint8_t proto, uint32_t remote,
 		      uint16_t rport, uint32_t owner, uint16_t lport,
 		      uint32_t flags)
 {
+	struct ptrig_externals ext;
 	struct ptrig_flow f;
+	uint32_t zero = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.owner = htonl(owner);
@@ -128,6 +149,12 @@ static int fast_setup(struct tctx *c, uint8_t proto, uint32_t remote,
 	f.opened_ns = f.last_seen_ns;
 	ASSERT_TRUE(f.rule_id, "no rule opens port %u", lport);
 	ASSERT_OK(flow_put(c, remote, rport, lport, proto, &f));
+	/* TC egress finds the owner's flows on the addresses it knows. */
+	memset(&ext, 0, sizeof(ext));
+	ext.addr[0] = htonl(WAN);
+	ASSERT_OK(bpf_map_update_elem(c->fds.exts, &zero, &ext, BPF_ANY)
+			  ? -errno
+			  : 0);
 	return 0;
 }
 
@@ -236,6 +263,9 @@ static int test_udp_redirect(struct tctx *c)
 	return 0;
 }
 
+/* The owner's latest acknowledgement in the RST tests. */
+#define OWNER_ACK 0x31415926u
+
 static int test_tcp_state_changes(struct tctx *c)
 {
 	static const struct step steps[] = {
@@ -245,12 +275,25 @@ static int test_tcp_state_changes(struct tctx *c)
 			  TH_ACK | TH_PSH, .payload_len = 1200),
 		STEP_DNAT("remote's FIN: the stack", TCP, REM1, 40010, LAN1,
 			  7101, TH_FIN | TH_ACK),
-		STEP_DNAT("remote's RST: the stack", TCP, REM1, 40010, LAN1,
-			  7101, TH_RST),
 		STEP_DNAT("SYN on the live flow: the stack", TCP, REM1, 40010,
 			  LAN1, 7101, TH_SYN),
 		STEP_FAST("pure ACK: redirected", TCP, REM1, 40010, LAN1, 7101,
 			  TH_ACK),
+		STEP_SNAT("owner's ACK (remembered)", TCP, LAN1, 7101, REM1,
+			  40010, TH_ACK, .ack = OWNER_ACK),
+		STEP_DNAT("a RST off the owner's ACK: the stack", TCP, REM1,
+			  40010, LAN1, 7101, TH_RST, .seq = OWNER_ACK + 1),
+	};
+	static const struct step exact_rst[] = {
+		STEP_DNAT("the RST at the owner's ACK: the stack", TCP, REM1,
+			  40010, LAN1, 7101, TH_RST, .seq = OWNER_ACK),
+	};
+	static const struct step owner_rst[] = {
+		STEP_DNAT("first ACK: the conntrack check takes the stack", TCP,
+			  REM1, 40011, LAN1, 7101, TH_ACK, .payload_len = 20),
+		STEP_FAST("data: redirected", TCP, REM1, 40011, LAN1, 7101,
+			  TH_ACK | TH_PSH, .payload_len = 1200),
+		STEP_SNAT("owner's RST", TCP, LAN1, 7101, REM1, 40011, TH_RST),
 	};
 	static const struct step closing[] = {
 		STEP_DNAT("the owner closed (flow closing): the stack", TCP,
@@ -260,7 +303,8 @@ static int test_tcp_state_changes(struct tctx *c)
 
 	NEED_CONNTRACK();
 	ASSERT_OK(setup(c, 1));
-	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
 	ASSERT_OK(ct_entry(TCP_, REM1, 40010, LAN1, 7101, "ASSURED"));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40010, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
@@ -268,14 +312,41 @@ static int test_tcp_state_changes(struct tctx *c)
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 2, "FAST_FORWARDED");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_UNUSUAL), 3, "FAST_UNUSUAL");
 	ASSERT_OK(flow_get(c, REM1, 40010, 7101, TCP_, &f));
-	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY,
-		  "the remote's FIN/RST changed nothing");
+	ASSERT_EQ(f.flags, PTRIG_FLOW_SEEN_REPLY | PTRIG_FLOW_BYPASSED,
+		  "bypassed; the remote's FIN and RST changed nothing");
+	ASSERT_EQ(f.owner_ack, OWNER_ACK, "the owner's ACK remembered");
+	ASSERT_EQ(
+		stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), 0,
+		"a RST off the owner's ACK (a spoofer's): conntrack untouched");
+	ASSERT_TRUE(ct_timeout(TCP_, 40010) > 500, "conntrack timeout %d",
+		    ct_timeout(TCP_, 40010));
+
+	RUN_STEPS(c, exact_rst);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), 1,
+		  "FAST_CT_RST_EXPIRY");
+	ASSERT_TRUE(ct_timeout(TCP_, 40010) <= 10,
+		    "the RST set conntrack's entry to expire in 10 s (%d)",
+		    ct_timeout(TCP_, 40010));
+
+	/* The owner's own RST closes it too. */
+	ASSERT_OK(ct_entry(TCP_, REM1, 40011, LAN1, 7101, "ASSURED"));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40011, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, owner_rst);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), 2,
+		  "FAST_CT_RST_EXPIRY after the owner's RST");
+	ASSERT_TRUE(ct_timeout(TCP_, 40011) <= 10,
+		    "the owner's RST set the expiry (%d)",
+		    ct_timeout(TCP_, 40011));
+
+	ASSERT_OK(flow_get(c, REM1, 40010, 7101, TCP_, &f));
 	f.flags |= PTRIG_FLOW_CLOSING;
 	ASSERT_OK(flow_put(c, REM1, 40010, 7101, TCP_, &f));
 	RUN_STEPS(c, closing);
-	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 2,
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 3,
 		  "FAST_FORWARDED after closing");
-	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
 	return 0;
 }
 
@@ -302,7 +373,8 @@ static int test_tcp_strict_conntrack(struct tctx *c)
 
 	NEED_CONNTRACK();
 	ASSERT_OK(setup(c, 1));
-	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
 	ASSERT_OK(ct_entry_tcp_strict(REM1, 40060, LAN1, 7101));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40060, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
@@ -317,13 +389,15 @@ static int test_tcp_strict_conntrack(struct tctx *c)
 
 	/* The next recheck (forced: the entry's answer is forgotten) sees
 	 * the sysctl. */
-	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
 	ASSERT_OK(bpf_map_delete_elem(c->fds.fast, &k) ? -errno : 0);
 	RUN_STEPS(c, liberal);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_TCP_STRICT), 1,
 		  "FAST_TCP_STRICT unchanged");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 1, "FAST_FORWARDED");
-	ASSERT_OK(sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
 	return 0;
 }
 
@@ -463,7 +537,8 @@ static const struct test_case cases[] = {
 	{.name = "UDP: redirect with DNAT, TTL, MACs; TTL 1, options, "
 		 "fragments take the stack",
 	 .fn = test_udp_redirect},
-	{.name = "TCP: SYN, FIN, RST and a closing flow take the stack",
+	{.name = "TCP: SYN, FIN, RST and a closing flow take the stack; a "
+		 "RST at the owner's ACK, or the owner's, expires conntrack",
 	 .fn = test_tcp_state_changes},
 	{.name = "TCP: strict conntrack keeps it on the slow path; liberal "
 		 "lets it bypass",
