@@ -671,6 +671,22 @@ static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
  * device), else off. It needs an Ethernet WAN (to rewrite the MACs) and the
  * conntrack kfuncs (to forward only connections conntrack has assured);
  * without them it stays off, with a note. */
+/* Is this network namespace's conntrack liberal about TCP windows (the
+ * fast path bypasses TCP only then)? Read where the datapath reads it. */
+static bool tcp_conntrack_liberal(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal",
+			"r");
+	int v = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v != 0;
+}
+
 static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 		       int ifindex, uint32_t l2, struct ptrig_fast_config *fc,
 		       struct ptrig_msgs *m)
@@ -1129,6 +1145,13 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 				  : "");
 	else if (o->lan)
 		ptrig_msg(m, PTRIG_MSG_INFO, "fast path off");
+	if (fast.lan_ifindex && !tcp_conntrack_liberal())
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "fast path: TCP stays on the slow path, since "
+			  "conntrack tracks TCP windows strictly here "
+			  "(net.netfilter.nf_conntrack_tcp_be_liberal = 0; "
+			  "set it to 1 to bypass TCP too: see the README); "
+			  "UDP is bypassed");
 	firewall_hint(mark, m);
 	res->ifindex = ifindex;
 	res->upgraded = upgrade;

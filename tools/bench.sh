@@ -281,10 +281,20 @@ phase_setup() {
 			return 1
 		}
 		;;
-	B) peers_xdp 0 && ptrig_to B && nft_on || return 1 ;;
+	B)
+		# From a fresh attach: flows outlive rule changes, so the
+		# flows phase A opened on these ports would still be
+		# translated by ptrig (its own DNAT, before nftables') and
+		# dropped by the firewall.
+		wan_off && peers_xdp 0 && ptrig_to B && nft_on || return 1
+		;;
 	X) nft_off && peers_xdp 1 && ref_on || return 1 ;;
 	C) peers_xdp 0 && wan_off && nft_on || return 1 ;;
 	esac
+	# The fast path bypasses TCP only where conntrack is liberal about
+	# TCP windows (see the README); the other phases keep the default.
+	lab_exec router sysctl -q -w \
+		net.netfilter.nf_conntrack_tcp_be_liberal=$([ "$1" = F ] && echo 1 || echo 0) || return 1
 	lab_exec router conntrack -F >/dev/null 2>&1
 	return 0
 }

@@ -138,6 +138,7 @@ assert_eq 1 $? "--lan wan0 (the WAN itself): exit 1"
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" 2>&1)
 assert_eq 0 $? "attach --lan lan0 (upgrade in place)"
 assert_match 'fast path on' "$out" "attach says the fast path is on"
+assert_match "TCP stays on the slow path.*nf_conntrack_tcp_be_liberal = 0" "$out" "attach says TCP stays slow with strict conntrack"
 check "status: fast path on, to lan0" status_test \
 	".interfaces[0].fast_path.enabled == true and .interfaces[0].fast_path.lan == \"$LAB_LAN_IF\""
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" 2>&1)
