@@ -722,9 +722,12 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 				goto forward;
 			/* A SYN reusing the ports opens a new connection
 			 * (trigger checks, a new mark) only once the old
-			 * one is over. */
+			 * one is over. For a bypassed connection conntrack
+			 * is liberal, so a blind FIN moves its state on:
+			 * only the owner's close counts there. */
 			if (!(flow->flags & PTRIG_FLOW_CLOSING) &&
-			    !xdp_ct_conn_over(ctx, &p, flow->owner)) {
+			    ((flow->flags & PTRIG_FLOW_BYPASSED) ||
+			     !xdp_ct_conn_over(ctx, &p, flow->owner))) {
 				stat_inc(PTRIG_STAT_SYN_ON_LIVE_FLOW);
 				goto forward;
 			}

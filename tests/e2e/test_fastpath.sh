@@ -117,6 +117,23 @@ udp_fast_xfer() {
 	bg_stop "$lp"
 }
 
+# assert_udp_payload_eq EXP OUT MSG: every datagram arrived intact. The
+# flow's packet per second through the stack can be overtaken by its fast
+# packets (UDP may reorder; a slow emulated machine shows it): byte order
+# aside, the same bytes must arrive, none lost or changed (sorted bytes and
+# sizes equal), and the note says whether the order was kept too.
+byte_digest() { od -An -v -tx1 "$1" | tr -s ' \n' '\n\n' | sort | sha256sum | cut -d' ' -f1; }
+assert_udp_payload_eq() {
+	if [ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]; then
+		pass "$3 (in order)"
+	elif [ "$(file_size "$1")" = "$(file_size "$2")" ] &&
+		[ "$(byte_digest "$1")" = "$(byte_digest "$2")" ]; then
+		pass "$3 (every byte arrived; some datagrams reordered)"
+	else
+		fail "$3 (sizes $(file_size "$1") and $(file_size "$2"): lost or changed)"
+	fi
+}
+
 # ---- fast path off: nothing bypasses --------------------------------------
 ptrig_attach "$T/rules.conf" "attach without --lan"
 check "status: fast path off" status_test '.interfaces[0].fast_path.enabled == false'
@@ -148,7 +165,7 @@ check "re-attach without --lan keeps it on" status_test '.interfaces[0].fast_pat
 trigger || die "trigger"
 F0=$(fwd_count)
 udp_fast_xfer 7101 40001 40 0.05
-assert_file_sha256_eq "$T/u.7101.exp" "$T/u.7101.out" "UDP through the fast path: intact"
+assert_udp_payload_eq "$T/u.7101.exp" "$T/u.7101.out" "UDP through the fast path: intact"
 FP=$(flow_field udp 40001 fast_pkts)
 SP=$(flow_field udp 40001 slow_pkts)
 FW=$(($(fwd_count) - F0))
@@ -249,6 +266,7 @@ assert_gt "$(status_jq '.interfaces[0].counters.fast_ct_rst_expiry')" 0 \
 OLD_STREAM=$(lab_exec router sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)
 lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream=3
 C0=$(status_jq '.interfaces[0].counters.fast_ct_check')
+XS=$SECONDS
 udp_fast_xfer 7104 40004 80 0.1 &
 XP=$!
 # Well past 3 s of fast path: without its packet per second through the
@@ -257,14 +275,17 @@ wait_for 20 fast_over udp 40004 100
 sleep 5
 assert_eq udp "$(ct_state udp 40004)" "after 5 s more of fast path, its conntrack entry is alive"
 wait "$XP"
-assert_file_sha256_eq "$T/u.7104.exp" "$T/u.7104.out" \
+XT=$((SECONDS - XS))
+assert_udp_payload_eq "$T/u.7104.exp" "$T/u.7104.out" \
 	"UDP 8 s with a 3 s conntrack stream timeout: intact"
 FP=$(flow_field udp 40004 fast_pkts)
 SP=$(flow_field udp 40004 slow_pkts)
 C1=$(status_jq '.interfaces[0].counters.fast_ct_check')
-note "8 s transfer: $FP fast, $SP slow, $((C1 - C0)) conntrack checks"
+NCPU=$(lab_exec router nproc)
+note "8 s transfer (took ${XT} s): $FP fast, $SP slow, $((C1 - C0)) conntrack checks, $NCPU CPUs"
 assert_gt "$FP" 1500 "the long transfer went the fast path"
-assert_gt 30 "$SP" "only about one packet per second per CPU took the stack"
+assert_gt "$((NCPU * (XT + 1) + 4))" "$SP" \
+	"only about one packet per second per CPU took the stack ($SP in ${XT} s on $NCPU CPUs)"
 lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$OLD_STREAM"
 
 # ---- neighbour not resolved: the stack, then the fast path again ----------
@@ -283,7 +304,7 @@ F1=$(flow_field udp 40005 fast_pkts)
 wait "$XP"
 F2=$(flow_field udp 40005 fast_pkts)
 N1=$(status_jq '.interfaces[0].counters.fast_no_neighbour')
-assert_file_sha256_eq "$T/u.7105.exp" "$T/u.7105.out" "neighbour flushed mid-flow: UDP intact"
+assert_udp_payload_eq "$T/u.7105.exp" "$T/u.7105.out" "neighbour flushed mid-flow: UDP intact"
 assert_gt "$((N1 - N0))" 0 "no neighbour: those packets took the stack (fast_no_neighbour $N0 -> $N1)"
 assert_gt "$((F2 - F1))" 100 "neighbour resolved again: the fast path took over again ($F1 -> $F2)"
 
@@ -299,12 +320,15 @@ est_rule_handle() {
 udp_fast_xfer 7106 40006 160 0.05 &
 XP=$!
 wait_for 20 fast_over udp 40006 50
+B0=$(file_size "$T/u.7106.out")
+sleep 2
+S0=$(file_size "$T/u.7106.out")
 H=$(est_rule_handle)
 lab_exec router nft delete rule inet "$LAB_NFT_TABLE" forward handle "$H" || fail "delete the established rule"
-S0=$(file_size "$T/u.7106.out")
 sleep 2
 S1=$(file_size "$T/u.7106.out")
-assert_gt "$((S1 - S0))" 400000 "established rule gone: the bypassed flow still flows ($((S1 - S0)) bytes in 2 s)"
+assert_gt "$((S1 - S0))" "$(((S0 - B0) / 2))" \
+	"established rule gone: the bypassed flow still flows ($((S1 - S0)) bytes in 2 s; $((S0 - B0)) in the 2 s before)"
 lab_exec router conntrack -D -p udp --sport 40006 >/dev/null 2>&1
 sleep 1.5
 S2=$(file_size "$T/u.7106.out")
@@ -348,6 +372,10 @@ for f in F F S S FA FA; do
 		fail "stranger: rawsend $f"
 done
 note "after the stranger's FIN and SYN: conntrack $(ct_state tcp 40007), $(ct_timeout tcp 40007) s"
+# Liberal conntrack may now hold the connection closed, but a SYN may
+# replace a bypassed flow only after the owner's own close.
+assert_eq established "$(flow_field tcp 40007 state)" \
+	"stranger's FIN then SYN: the bypassed flow is not replaced"
 wait "$XP"
 assert_eq 0 $? "stranger's spoofed SYN/FIN/RST: the connection completes"
 assert_file_sha256_eq "$T/t.7107.exp" "$T/t.7107.out" "stranger's spoofed SYN/FIN/RST: data intact"
