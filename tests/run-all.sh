@@ -61,6 +61,7 @@ unit_suite() {
 		run_one unit "$(basename "$t")" "$t"
 	done
 	run_one unit library_silent tests/unit/library_silent.sh
+	run_one unit makefile_hygiene tests/unit/makefile_hygiene.sh
 	# The rule-file fuzz seeds, replayed with ASan and UBSan.
 	run_one unit config-fuzz-corpus "$BUILD/fuzz/config-replay" tests/fuzz/corpus
 }
