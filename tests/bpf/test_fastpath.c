@@ -203,6 +203,19 @@ static int setup(struct tctx *c, uint32_t lan)
 	return 0;
 }
 
+/* setup() with LAN choice lan, and an established, assured UDP flow from
+ * remote1:rport to owner:7100. */
+static int udp_flow_setup(struct tctx *c, uint32_t lan, uint16_t rport,
+			  uint32_t owner)
+{
+	ASSERT_OK(setup(c, lan));
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, rport, owner, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, rport, owner, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	return 0;
+}
+
 static int test_udp_redirect(struct tctx *c)
 {
 	static const struct step steps[] = {
@@ -233,11 +246,7 @@ static int test_udp_redirect(struct tctx *c)
 	int i;
 
 	NEED_CONNTRACK();
-	ASSERT_OK(setup(c, 1));
-	ASSERT_OK(
-		ct_entry(UDP_, REM1, 40000, LAN1, 7100, "SEEN_REPLY,ASSURED"));
-	ASSERT_OK(fast_setup(c, UDP_, REM1, 40000, LAN1, 7100,
-			     PTRIG_FLOW_SEEN_REPLY));
+	ASSERT_OK(udp_flow_setup(c, 1, 40000, LAN1));
 	RUN_STEPS(c, steps);
 	ASSERT_OK(fast_get(c, REM1, 40000, 7100, UDP_, &ff));
 	ASSERT_EQ(ff.pkts, 4, "flow: fast packets");
@@ -460,21 +469,13 @@ static int test_route_fallbacks(struct tctx *c)
 	};
 
 	NEED_CONNTRACK();
-	ASSERT_OK(setup(c, 1));
-	ASSERT_OK(
-		ct_entry(UDP_, REM1, 40030, LAN2, 7100, "SEEN_REPLY,ASSURED"));
-	ASSERT_OK(fast_setup(c, UDP_, REM1, 40030, LAN2, 7100,
-			     PTRIG_FLOW_SEEN_REPLY));
+	ASSERT_OK(udp_flow_setup(c, 1, 40030, LAN2));
 	RUN_STEPS(c, steps);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NO_NEIGH), 1, "FAST_NO_NEIGH");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
 	tctx_teardown(c);
 
-	ASSERT_OK(setup(c, 2));
-	ASSERT_OK(
-		ct_entry(UDP_, REM1, 40031, LAN1, 7100, "SEEN_REPLY,ASSURED"));
-	ASSERT_OK(fast_setup(c, UDP_, REM1, 40031, LAN1, 7100,
-			     PTRIG_FLOW_SEEN_REPLY));
+	ASSERT_OK(udp_flow_setup(c, 2, 40031, LAN1));
 	RUN_STEPS(c, other_if);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FIB_OTHER), 1, "FAST_FIB_OTHER");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
