@@ -266,7 +266,10 @@ nft_off() {
 phase_setup() {
 	case $1 in
 	F | A)
-		nft_off || return 1
+		# A fresh attach, so no flow of an earlier phase survives
+		# into this one (the conntrack flush below would make the
+		# firewall drop its packets).
+		nft_off && wan_off || return 1
 		if [ "$1" = F ]; then
 			peers_xdp 1 && ptrig_to A fast || return 1
 		else
@@ -282,8 +285,8 @@ phase_setup() {
 		}
 		;;
 	B)
-		# From a fresh attach: flows outlive rule changes, so the
-		# flows phase A opened on these ports would still be
+		# From a fresh attach too: flows outlive rule changes, so
+		# the flows phase A opened on these ports would still be
 		# translated by ptrig (its own DNAT, before nftables') and
 		# dropped by the firewall.
 		wan_off && peers_xdp 0 && ptrig_to B && nft_on || return 1
