@@ -214,10 +214,10 @@ if [ $full -eq 0 ]; then
 		tests/loader/test_loader.sh "${QUICK_E2E[@]}"
 else
 	# Every suite, spread over boots of similar length, planned longest
-	# first so that the last to start are short (measured with two 1-CPU
-	# guests side by side: e2e-a ~530 s, e2e-b ~420 s, links ~300 s,
-	# with-ct ~280 s, without-ct ~260 s, links-pppoe ~215 s). e2e-b is
-	# every e2e scenario not in e2e-a, links every link type but PPPoE.
+	# first so that the last to start are short (two 1-CPU guests side by
+	# side on 2 cores: e2e-a 420 s, e2e-b 365 s, links 300 s, with-ct
+	# 235 s, without-ct 200 s, links-pppoe 205 s). e2e-b is every e2e
+	# scenario not in e2e-a, links every link type but PPPoE.
 	E2E_A=(tests/e2e/test_wire_checksum.sh tests/e2e/test_wan_tun.sh
 		tests/e2e/test_conntrack_safety.sh tests/e2e/test_detach.sh
 		tests/e2e/test_keepalive.sh tests/e2e/test_first_device.sh
