@@ -51,7 +51,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps vmlinux install clean test test-kernels test-kernels-ci demo bench format check-root image
+.PHONY: all deps vmlinux install clean test test-kernels demo bench format check-root image
 all: $(BUILD)/ptrig-load $(UNIT_BINS) $(PROG_BINS) $(KERNEL_BINS) $(BUILD)/ptrig-maps.txt
 
 # "FIELD NAME" per pinned map, from the one list in include/ptrig.h, for the
@@ -141,13 +141,9 @@ test: check-root all
 
 # Every suite inside Debian kernels under qemu (tools/vm.sh), with and
 # without nf_conntrack, and the verifier budget (bench/results/verifier.md).
+# The guests run side by side, one per CPU (VM_JOBS).
 test-kernels: check-root all
 	$(Q)BUILD=$(BUILD) bash tests/kernel/test_debian61.sh --full
-
-# CI's share of the 6.1 guest runs after make test (the full set takes over
-# an hour under emulation).
-test-kernels-ci: check-root all
-	$(Q)BUILD=$(BUILD) bash tests/kernel/test_debian61.sh --ci
 
 demo: check-root all
 	$(Q)BUILD=$(BUILD) bash tools/demo.sh

@@ -37,8 +37,12 @@ wait_for 3 status_test '.interfaces[0].triggers | length > 0' || die "no trigger
 pass "trigger: lanhost1 opened game"
 
 # The flow: remote1:40007 -> WAN:27005, lanhost1 answers (an echo server
-# that lives for the whole test).
-bg_run lanhost1 40 socat UDP4-RECVFROM:27005,reuseaddr,fork SYSTEM:"echo pong"
+# that lives for the whole test). The answer reads the datagram first: an
+# answer that exits before socat has handed it over makes socat fail on
+# EPIPE without relaying "pong" (seen on a loaded machine); -t: the time
+# socat gives the answer after the datagram (default 0.5 s).
+bg_run lanhost1 40 socat -t 15 UDP4-RECVFROM:27005,reuseaddr,fork \
+	SYSTEM:"dd bs=65536 count=1 of=/dev/null 2>/dev/null; echo pong"
 ECHO_PID=$BG_PID
 wait_for 3 listening lanhost1 udp 27005 || die "no echo server on lanhost1"
 lab_exec remote1 timeout 3 socat -t 2 - "UDP4-CONNECT:$WAN:27005,sourceport=40007,reuseaddr" \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: upgrade in place without loss (README "attach IFACE again";
 # issue scenario 8). While an inbound TCP transfer remote1 -> WAN:113 ->
-# lanhost1 is in progress (part 1 sent, a 3 s pause, then part 2), run
-# `ptrig-load attach wan0 -c SAME_FILE` again:
+# lanhost1 is in progress (part 1 sent, then a pause until the upgrade is
+# done, then part 2), run `ptrig-load attach wan0 -c SAME_FILE` again:
 #   - it exits 0, says "upgraded", and status shows new program ids;
 #   - the transfer completes intact (sha256): part 2 went through the new
 #     programs using the flow entry kept in the pinned maps;
@@ -41,16 +41,20 @@ check "trigger open (owner $H1)" irc_trigger
 P1=$(progs)
 note "programs before: xdp/tc_egress/tc_ingress = $P1"
 
-# ---- the transfer: part 1, 3 s pause, part 2 ------------------------------------------
+# ---- the transfer: part 1, a pause until the upgrade, part 2 ----------------------------
 rand_payload "$T/p1" "$PART"
 rand_payload "$T/p2" "$PART"
 cat "$T/p1" "$T/p2" >"$T/all.in"
-tcp_listen lanhost1 113 "$T/all.out" 30 || die "no listener on lanhost1:113"
+tcp_listen lanhost1 113 "$T/all.out" 60 || die "no listener on lanhost1:113"
 L_PID=$BG_PID
-bg_run remote1 30 sh -c "{ cat '$T/p1'; sleep 3; cat '$T/p2'; } |
+# Part 2 waits for the upgrade (at most 30 s), not a fixed time: under
+# emulation on a loaded machine the attach alone can take longer than any
+# fixed pause.
+bg_run remote1 60 sh -c "{ cat '$T/p1'; i=0; while [ ! -e '$T/upgraded' ] && [ \$i -lt 300 ]; do
+	sleep 0.1; i=\$((i + 1)); done; cat '$T/p2'; } |
 	socat -u - TCP4:$WAN:113,connect-timeout=3"
 S_PID=$BG_PID
-check "part 1 (2 MiB) arrived before the upgrade" wait_for 5 size_at_least "$T/all.out" "$PART"
+check "part 1 (2 MiB) arrived before the upgrade" wait_for 20 size_at_least "$T/all.out" "$PART"
 
 # ---- upgrade mid-transfer --------------------------------------------------------------
 [ -n "$BEFORE" ] && PL=$PL_NEW
@@ -66,6 +70,7 @@ else
 fi
 check "the upgrade happened mid-transfer (sender still running, part 2 not all in)" \
 	eval "kill -0 $S_PID && [ \$(file_size '$T/all.out') -lt $((2 * PART)) ]"
+touch "$T/upgraded" # part 2 goes through the new programs
 P2=$(progs)
 note "programs after: xdp/tc_egress/tc_ingress = $P2"
 read -r x1 e1 i1 <<<"$P1"

@@ -56,6 +56,8 @@ offloaded() {
 }
 wait_for 30 offloaded
 check "the inbound connection runs on the flowtable fast path ([OFFLOAD])" offloaded
+# What the router tracked instead, for the failure's log.
+offloaded || lab_exec router conntrack -L -p tcp 2>&1 | sed 's/^/    conntrack: /'
 trig_offloaded() {
 	lab_exec router conntrack -L -p tcp --dport 6667 2>/dev/null | grep -q "src=$H1 .*\[OFFLOAD\]"
 }
