@@ -270,6 +270,11 @@ phase_setup() {
 		# into this one (the conntrack flush below would make the
 		# firewall drop its packets).
 		nft_off && wan_off || return 1
+		# The fast path bypasses TCP only where conntrack is liberal
+		# about TCP windows (see the README); the other phases keep
+		# the default. Set before the attach, which reports it.
+		lab_exec router sysctl -q -w \
+			net.netfilter.nf_conntrack_tcp_be_liberal=$([ "$1" = F ] && echo 1 || echo 0) || return 1
 		if [ "$1" = F ]; then
 			peers_xdp 1 && ptrig_to A fast || return 1
 		else
@@ -294,10 +299,7 @@ phase_setup() {
 	X) nft_off && peers_xdp 1 && ref_on || return 1 ;;
 	C) peers_xdp 0 && wan_off && nft_on || return 1 ;;
 	esac
-	# The fast path bypasses TCP only where conntrack is liberal about
-	# TCP windows (see the README); the other phases keep the default.
-	lab_exec router sysctl -q -w \
-		net.netfilter.nf_conntrack_tcp_be_liberal=$([ "$1" = F ] && echo 1 || echo 0) || return 1
+	[ "$1" = F ] || lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0 || return 1
 	lab_exec router conntrack -F >/dev/null 2>&1
 	return 0
 }

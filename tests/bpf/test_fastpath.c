@@ -272,6 +272,18 @@ static int test_udp_redirect(struct tctx *c)
 	return 0;
 }
 
+/* A RST set the conntrack entry of the TCP connection from remote port
+ * rport to expire in 10 s; n RSTs did so far. */
+static int rst_expired(struct tctx *c, uint16_t rport, uint64_t n)
+{
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), n,
+		  "FAST_CT_RST_EXPIRY");
+	ASSERT_TRUE(ct_timeout(TCP_, rport) <= 10,
+		    "the RST set conntrack's entry to expire in 10 s (%d)",
+		    ct_timeout(TCP_, rport));
+	return 0;
+}
+
 /* The owner's latest acknowledgement in the RST tests. */
 #define OWNER_ACK 0x31415926u
 
@@ -331,22 +343,14 @@ static int test_tcp_state_changes(struct tctx *c)
 		    ct_timeout(TCP_, 40010));
 
 	RUN_STEPS(c, exact_rst);
-	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), 1,
-		  "FAST_CT_RST_EXPIRY");
-	ASSERT_TRUE(ct_timeout(TCP_, 40010) <= 10,
-		    "the RST set conntrack's entry to expire in 10 s (%d)",
-		    ct_timeout(TCP_, 40010));
+	ASSERT_OK(rst_expired(c, 40010, 1));
 
 	/* The owner's own RST closes it too. */
 	ASSERT_OK(ct_entry(TCP_, REM1, 40011, LAN1, 7101, "ASSURED"));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40011, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
 	RUN_STEPS(c, owner_rst);
-	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_RST_EXPIRY), 2,
-		  "FAST_CT_RST_EXPIRY after the owner's RST");
-	ASSERT_TRUE(ct_timeout(TCP_, 40011) <= 10,
-		    "the owner's RST set the expiry (%d)",
-		    ct_timeout(TCP_, 40011));
+	ASSERT_OK(rst_expired(c, 40011, 2));
 
 	ASSERT_OK(flow_get(c, REM1, 40010, 7101, TCP_, &f));
 	f.flags |= PTRIG_FLOW_CLOSING;
