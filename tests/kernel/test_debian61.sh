@@ -204,14 +204,14 @@ fi
 # (and PPPoE's reconnects), test-kernels over TCP, UDP and FTP.
 LINK_TESTS=(tests/links/test_*.sh)
 
-# What make test runs in its with-ct boot.
-QUICK_E2E=(tests/e2e/test_tcp.sh tests/e2e/test_udp.sh tests/e2e/test_ftp.sh
-	tests/e2e/test_conntrack_safety.sh tests/e2e/test_advice.sh)
-
 if [ $full -eq 0 ]; then
-	plan links with-ct LAB_LINK_SCENARIOS=tcp -- "${LINK_TESTS[@]}"
+	# make test's two boots: the key e2e scenarios are split so that the
+	# links boot, otherwise the shorter, takes two of them.
+	plan links with-ct LAB_LINK_SCENARIOS=tcp -- "${LINK_TESTS[@]}" \
+		tests/e2e/test_conntrack_safety.sh tests/e2e/test_advice.sh
 	plan with-ct with-ct -- "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" \
-		tests/loader/test_loader.sh "${QUICK_E2E[@]}"
+		tests/loader/test_loader.sh tests/e2e/test_tcp.sh tests/e2e/test_udp.sh \
+		tests/e2e/test_ftp.sh
 else
 	# Every suite, spread over boots of similar length, planned longest
 	# first so that the last to start are short (two 1-CPU guests side by
