@@ -204,7 +204,12 @@ fi
 # (and PPPoE's reconnects), test-kernels over TCP, UDP and FTP.
 LINK_TESTS=(tests/links/test_*.sh)
 
-if [ $full -eq 0 ]; then
+if [ $full -eq 0 ] && [ "${PTRIG_GUEST_BY_TEST_KERNELS:-0}" = 1 ]; then
+	# .ci/run: make test-kernels runs right after make test and runs
+	# every suite of these boots in the guest too, so make test leaves
+	# them to it instead of running them twice.
+	echo "make test's guest boots left to make test-kernels (PTRIG_GUEST_BY_TEST_KERNELS=1)"
+elif [ $full -eq 0 ]; then
 	# make test's two boots: the key e2e scenarios are split so that the
 	# links boot, otherwise the shorter, takes two of them.
 	plan links with-ct LAB_LINK_SCENARIOS=tcp -- "${LINK_TESTS[@]}" \
