@@ -442,7 +442,6 @@ flow_promote(const struct ptrig_flow_key *key, const struct ptrig_flow *f,
 /* ----------------------------------------------------------- fast path -- */
 
 #define AF_INET 2
-#define IPS_ASSURED_BIT_MASK 4	       /* IPS_ASSURED */
 #define IP_CT_TCP_FLAG_BE_LIBERAL 0x08 /* ip_ct_tcp_state.flags */
 
 /*
@@ -509,7 +508,7 @@ static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
 	/* Conntrack saw the connection after the DNAT: remote -> owner. */
 	ct = xdp_ct_get(ctx, p, owner);
 	if (ct) {
-		ok = (ct->status & IPS_ASSURED_BIT_MASK) &&
+		ok = (ct->status & IPS_ASSURED) &&
 		     (p->proto != IPPROTO_TCP ||
 		      ct->proto.tcp.state == TCP_CONNTRACK_ESTABLISHED);
 		if (ok && p->proto == IPPROTO_TCP && !ct_tcp_liberal(ct)) {
@@ -533,6 +532,27 @@ static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
 		bpf_map_update_elem(&PTRIG_MAP(fast), fkey, &nff, BPF_ANY);
 	}
 	return false;
+}
+
+/* The remote's RST on a bypassed TCP flow: at exactly the owner's latest
+ * acknowledgement it closes the connection (ct_rst_expiry()). */
+static __always_inline void xdp_remote_rst(struct xdp_md *ctx,
+					   const struct pkt *p,
+					   const struct ptrig_flow *flow)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__be32 *seq = (void *)(long)ctx->data + p->l4_off + 4;
+	struct nf_conn *ct;
+
+	if (!(flow->flags & PTRIG_FLOW_BYPASSED) || !flow->owner_ack)
+		return;
+	if ((void *)(seq + 1) > data_end || bpf_ntohl(*seq) != flow->owner_ack)
+		return;
+	ct = xdp_ct_get(ctx, p, flow->owner);
+	if (!ct)
+		return;
+	ct_rst_expiry(ct);
+	bpf_ct_release(ct);
 }
 
 /* TTL - 1 with the header checksum adjusted incrementally (RFC 1624): the
@@ -585,23 +605,8 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
 	    p->first_frag || ip->ihl != 5 || ip->ttl <= 1) {
 		stat_inc(PTRIG_STAT_FAST_UNUSUAL);
-		if ((p->tcp_flags & TCP_FLAG_RST) &&
-		    (flow->flags & PTRIG_FLOW_BYPASSED) &&
-		    (void *)(ip + 1) + 8 <= data_end) {
-			/* Only IHL 5 gets here with a RST: the TCP header
-			 * follows the IP header. */
-			__be32 *seq = (void *)(ip + 1) + 4;
-			struct nf_conn *ct;
-
-			if (ip->ihl == 5 && flow->owner_ack &&
-			    bpf_ntohl(*seq) == flow->owner_ack) {
-				ct = xdp_ct_get(ctx, p, owner);
-				if (ct) {
-					ct_rst_expiry(ct);
-					bpf_ct_release(ct);
-				}
-			}
-		}
+		if (p->tcp_flags & TCP_FLAG_RST)
+			xdp_remote_rst(ctx, p, flow);
 		goto slow;
 	}
 	if (!fast_ct_ok(ctx, p, fkey, ff, owner, now))
