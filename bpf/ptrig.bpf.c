@@ -30,6 +30,13 @@ const volatile __u32 test_no_xdp_meta = 0;
  * path), set by the loader; 0: the fast path is off and the verifier drops
  * its code. */
 const volatile __u32 fast_lan_ifindex = 0;
+/* The WAN interface itself: where the LAN program sends the owner's packets
+ * of established flows. */
+const volatile __u32 fast_wan_ifindex = 0;
+
+/* skb->cb[0] of a packet the LAN program redirected to the WAN: the WAN's TC
+ * egress, which it still passes, lets it through untouched. */
+#define PTRIG_CB_FAST_OUT 0x70746f75u /* "ptou" */
 
 /* Set once XDP found the driver gives it no metadata room: from then on TC
  * ingress marks translated packets from the flow table. */
@@ -487,31 +494,18 @@ static __always_inline bool ct_tcp_liberal(struct nf_conn *ct)
 	return net && BPF_CORE_READ(net, ct.nf_ct_proto.tcp.tcp_be_liberal);
 }
 
-/* May a packet of this flow bypass the stack, as far as conntrack knows?
- * Once per PTRIG_FAST_RECHECK_NS per CPU one packet takes the stack instead:
- * conntrack refreshes its entry from it (bypassed packets never reach
- * conntrack, so without it a busy flow's entry would time out), and the
- * entry is checked to be assured (the firewall accepted both directions)
- * and, for TCP, established. ff: the flow's entry on this CPU, if any (one
- * is created here, counting this packet as slow). */
-static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
-				       const struct ptrig_flow_key *fkey,
-				       struct ptrig_fast_flow *ff, __be32 owner,
-				       __u64 now)
+/* Conntrack's verdict on a fast-path flow's entry (released here; NULL:
+ * none): it may bypass the stack if it is assured (the firewall accepted
+ * both directions) and, for TCP, established and liberal. */
+static __always_inline bool fast_ct_judge(struct nf_conn *ct, __u8 proto)
 {
-	struct ptrig_fast_flow nff = {};
 	bool ok = false, strict = false;
-	struct nf_conn *ct;
 
-	if (ff && now - ff->checked_ns < PTRIG_FAST_RECHECK_NS)
-		return ff->ct_ok;
-	/* Conntrack saw the connection after the DNAT: remote -> owner. */
-	ct = xdp_ct_get(ctx, p, owner);
 	if (ct) {
 		ok = (ct->status & IPS_ASSURED) &&
-		     (p->proto != IPPROTO_TCP ||
+		     (proto != IPPROTO_TCP ||
 		      ct->proto.tcp.state == TCP_CONNTRACK_ESTABLISHED);
-		if (ok && p->proto == IPPROTO_TCP && !ct_tcp_liberal(ct)) {
+		if (ok && proto == IPPROTO_TCP && !ct_tcp_liberal(ct)) {
 			ok = false;
 			strict = true;
 		}
@@ -522,15 +516,55 @@ static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
 		stat_inc(PTRIG_STAT_FAST_TCP_STRICT);
 	else if (!ok)
 		stat_inc(PTRIG_STAT_FAST_NOT_ASSURED);
+	return ok;
+}
+
+/* Is it time for this CPU to send one of the flow's packets through the
+ * stack and ask conntrack again (ff: the flow's entry in the direction's
+ * per-CPU map, NULL if none yet)? */
+static __always_inline bool fast_check_due(const struct ptrig_fast_flow *ff,
+					   __u64 now)
+{
+	return !ff || now - ff->checked_ns >= PTRIG_FAST_RECHECK_NS;
+}
+
+/* Remember conntrack's verdict on this CPU; a new entry counts the packet
+ * that asked as slow. */
+static __always_inline void fast_checked(void *map,
+					 const struct ptrig_flow_key *fkey,
+					 struct ptrig_fast_flow *ff, bool ok,
+					 __u64 now)
+{
+	struct ptrig_fast_flow nff = {};
+
 	if (ff) {
 		ff->checked_ns = now;
 		ff->ct_ok = ok;
-	} else {
-		nff.checked_ns = now;
-		nff.ct_ok = ok;
-		nff.slow_pkts = 1;
-		bpf_map_update_elem(&PTRIG_MAP(fast), fkey, &nff, BPF_ANY);
+		return;
 	}
+	nff.checked_ns = now;
+	nff.ct_ok = ok;
+	nff.slow_pkts = 1;
+	bpf_map_update_elem(map, fkey, &nff, BPF_ANY);
+}
+
+/* May a packet of this flow bypass the stack, as far as conntrack knows?
+ * Once per PTRIG_FAST_RECHECK_NS per CPU one packet takes the stack instead:
+ * conntrack refreshes its entry from it (bypassed packets never reach
+ * conntrack, so without it a busy flow's entry would time out), and the
+ * entry is checked again (fast_ct_judge()). */
+static __always_inline bool fast_ct_ok(struct xdp_md *ctx, const struct pkt *p,
+				       const struct ptrig_flow_key *fkey,
+				       struct ptrig_fast_flow *ff, __be32 owner,
+				       __u64 now)
+{
+	bool ok;
+
+	if (!fast_check_due(ff, now))
+		return ff->ct_ok;
+	/* Conntrack saw the connection after the DNAT: remote -> owner. */
+	ok = fast_ct_judge(xdp_ct_get(ctx, p, owner), p->proto);
+	fast_checked(&PTRIG_MAP(fast), fkey, ff, ok, now);
 	return false;
 }
 
@@ -1070,6 +1104,31 @@ static __always_inline void tc_bypassed_tcp(struct __sk_buff *skb,
 	bpf_ct_release(ct);
 }
 
+/* Give a TCP or UDP packet the source address `to`. The address is in the
+ * L4 pseudo-header, so L4 gets BPF_F_PSEUDO_HDR (right for CHECKSUM_PARTIAL
+ * packets too). */
+static __always_inline int tc_set_saddr(struct __sk_buff *skb,
+					const struct pkt *p, __be32 to)
+{
+	__be32 from = p->saddr;
+	__u32 csum_off, l4_flags;
+
+	if (p->proto == IPPROTO_TCP) {
+		csum_off = p->l4_off + offsetof(struct tcphdr, check);
+		l4_flags = BPF_F_PSEUDO_HDR | sizeof(to);
+	} else {
+		csum_off = p->l4_off + offsetof(struct udphdr, check);
+		l4_flags = BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | sizeof(to);
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, from, to, l4_flags) ||
+	    bpf_l3_csum_replace(skb, l2_len() + offsetof(struct iphdr, check),
+				from, to, sizeof(to)) ||
+	    bpf_skb_store_bytes(skb, l2_len() + offsetof(struct iphdr, saddr),
+				&to, sizeof(to), 0))
+		return -1;
+	return 0;
+}
+
 /* The owner's reply on a triggered flow: give it the external source. */
 static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 				     __u64 now)
@@ -1077,7 +1136,6 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	struct ptrig_flow_key fkey = {};
 	struct ptrig_rule_counters *cnt;
 	struct ptrig_flow *flow;
-	__u32 csum_off, l4_flags;
 	__be32 from = p->saddr, to;
 	void *map;
 
@@ -1117,21 +1175,7 @@ static __always_inline bool tc_reply(struct __sk_buff *skb, const struct pkt *p,
 	to = flow->external;
 	if (from == to)
 		return true;
-
-	if (p->proto == IPPROTO_TCP) {
-		csum_off = p->l4_off + offsetof(struct tcphdr, check);
-		l4_flags = BPF_F_PSEUDO_HDR | sizeof(to);
-	} else {
-		csum_off = p->l4_off + offsetof(struct udphdr, check);
-		l4_flags = BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | sizeof(to);
-	}
-	/* Address change only: it is in the pseudo-header, so L4 gets
-	 * BPF_F_PSEUDO_HDR (right for CHECKSUM_PARTIAL packets too). */
-	if (bpf_l4_csum_replace(skb, csum_off, from, to, l4_flags) ||
-	    bpf_l3_csum_replace(skb, l2_len() + offsetof(struct iphdr, check),
-				from, to, sizeof(to)) ||
-	    bpf_skb_store_bytes(skb, l2_len() + offsetof(struct iphdr, saddr),
-				&to, sizeof(to), 0)) {
+	if (tc_set_saddr(skb, p, to)) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return false;
 	}
@@ -1171,6 +1215,28 @@ static __always_inline void tc_frag(struct __sk_buff *skb, const struct pkt *p)
 	stat_inc(PTRIG_STAT_FRAG_OUT_TRANSLATED);
 }
 
+#define TC_PULL_LEN (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
+
+/* parse_ipv4_l4() for an skb, whose headers may not all be in the linear
+ * part (rare): then they are pulled in and parsed again. Packet pointers
+ * are valid only through p afterwards. */
+static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	int reason;
+
+	reason = parse_ipv4_l4(data, data_end, p);
+	if (reason != PTRIG_STAT_PASS_MALFORMED || skb->len <= data_end - data)
+		return reason;
+	if (bpf_skb_pull_data(skb,
+			      skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN))
+		return reason;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return parse_ipv4_l4(data, data_end, p);
+}
+
 /* Enough for an ICMP error quoting a datagram's headers, options and all. */
 #define TC_ICMP_PULL_LEN                                                       \
 	(sizeof(struct ethhdr) + 60 + sizeof(struct icmphdr) + 60 +            \
@@ -1200,13 +1266,9 @@ static __noinline void tc_icmp_egress(struct __sk_buff *skb)
 		stat_inc(PTRIG_STAT_ICMP_OUT_TRANSLATED);
 }
 
-#define TC_PULL_LEN (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
-
 SEC("tc")
 int ptrig_tc_egress(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	const struct ptrig_config *cfg;
 	struct ptrig_port_rules *ports;
 	struct pkt p = {};
@@ -1214,17 +1276,14 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 	int reason;
 	__u64 now;
 
-	reason = parse_ipv4_l4(data, data_end, &p);
-	if (reason == PTRIG_STAT_PASS_MALFORMED && skb->len > data_end - data) {
-		/* Headers not in the linear part (rare): pull and retry. */
-		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN
-						   ? skb->len
-						   : TC_PULL_LEN))
-			return TC_ACT_OK;
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		reason = parse_ipv4_l4(data, data_end, &p);
+	if (fast_lan_ifindex && skb->cb[0] == PTRIG_CB_FAST_OUT) {
+		/* Translated and sent here by the LAN program (its source
+		 * is the flow's external address: left alone, it would look
+		 * like the box's own NAT taking the flow's ports over). */
+		skb->cb[0] = 0;
+		return TC_ACT_OK;
 	}
+	reason = tc_parse(skb, &p);
 	if (reason == PTRIG_STAT_PASS_FRAGMENT) {
 		tc_frag(skb, &p);
 		return TC_ACT_OK;
@@ -1276,8 +1335,6 @@ int ptrig_tc_egress(struct __sk_buff *skb)
  * flow past its timeout or one the owner answered gets no mark. */
 static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	const struct ptrig_config *cfg;
 	struct ptrig_port_rules *ports;
 	struct ptrig_flow_key fkey = {};
@@ -1286,16 +1343,7 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 	void *map;
 	int reason;
 
-	reason = parse_ipv4_l4(data, data_end, &p);
-	if (reason == PTRIG_STAT_PASS_MALFORMED && skb->len > data_end - data) {
-		if (bpf_skb_pull_data(skb, skb->len < TC_PULL_LEN
-						   ? skb->len
-						   : TC_PULL_LEN))
-			return false;
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		reason = parse_ipv4_l4(data, data_end, &p);
-	}
+	reason = tc_parse(skb, &p);
 	if (reason >= 0)
 		return false;
 	/* Most packets stop at the port table (an array), as in XDP. */
@@ -1335,6 +1383,210 @@ int ptrig_tc_ingress(struct __sk_buff *skb)
 		stat_inc(PTRIG_STAT_MARKED_FLOW_TABLE);
 	}
 	return TC_ACT_OK;
+}
+
+/* ------------------------------------------ LAN TC ingress (fast path) -- */
+
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
+
+/* Conntrack's entry for the owner's packet (owner -> remote, the reply
+ * direction of the connection), judged by fast_ct_judge(). */
+static __always_inline bool tc_fast_ct(struct __sk_buff *skb,
+				       const struct pkt *p)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = p->daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	return fast_ct_judge(bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4),
+					       &opts, CT_OPTS_SZ),
+			     p->proto);
+}
+
+/* Would the packet, after the rewrite, fit the WAN link's MTU? A GSO packet
+ * is checked by the segments the WAN will send. */
+static __always_inline bool tc_fits_mtu(struct __sk_buff *skb,
+					const struct pkt *p, __u32 mtu,
+					__u32 gso_size, __u32 len)
+{
+	__u32 hdrs = p->l4_off - sizeof(struct ethhdr);
+	struct tcphdr tcp;
+
+	if (!gso_size)
+		return len - sizeof(struct ethhdr) <= mtu;
+	if (p->proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, p->l4_off, &tcp, sizeof(tcp)))
+			return false;
+		hdrs += tcp.doff * 4;
+	} else {
+		hdrs += sizeof(struct udphdr);
+	}
+	return gso_size + hdrs <= mtu;
+}
+
+/* TTL - 1 with the header checksum adjusted (the TTL is the high byte of
+ * its 16-bit word). */
+static __always_inline int tc_decrease_ttl(struct __sk_buff *skb)
+{
+	__u32 off = sizeof(struct ethhdr) + offsetof(struct iphdr, ttl);
+	__be16 old, new;
+	__u8 ttl;
+
+	if (bpf_skb_load_bytes(skb, off, &old, sizeof(old)))
+		return -1;
+	ttl = *(__u8 *)&old - 1;
+	new = old;
+	*(__u8 *)&new = ttl;
+	if (bpf_l3_csum_replace(
+		    skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check),
+		    old, new, sizeof(new)))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &ttl, sizeof(ttl), 0);
+}
+
+/*
+ * The owner's packets of established flows, as they arrive from the LAN:
+ * translated (the external source, as TC egress would give it), and sent
+ * to the WAN directly, past conntrack, the firewall and routing. The same
+ * conditions as XDP's inbound fast path apply; anything else takes the
+ * stack (TC_ACT_UNSPEC, so that any later filter still runs), where TC
+ * egress translates it as without the fast path: SYN, FIN and RST (so
+ * conntrack, the firewall and ptrig's flow see the close), IP options,
+ * fragments, TTL <= 1, no route or neighbour, a packet too big for the WAN,
+ * a route not via the WAN, and one packet per second per CPU for conntrack.
+ * TC rather than XDP: LAN ports are often bridges, and TC sees GRO's
+ * large packets whole.
+ */
+SEC("tc")
+int ptrig_tc_lan_ingress(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib = {};
+	const struct ptrig_config *cfg;
+	struct ptrig_port_rules *ports;
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_fast_counters *fc;
+	struct ptrig_flow_key fkey = {};
+	struct ptrig_fast_flow *ff;
+	struct ptrig_flow *flow;
+	struct iphdr iph;
+	struct pkt p = {};
+	__u32 rule_id, gso_size, len;
+	__be32 ack;
+	__u64 now;
+	void *map;
+	int rc;
+
+	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
+	    !ct_kfuncs_present())
+		return TC_ACT_UNSPEC;
+	/* Read once, here: the verifier allows no offset on ctx pointers. */
+	gso_size = skb->gso_size;
+	len = skb->len;
+	if (tc_parse(skb, &p) >= 0)
+		return TC_ACT_UNSPEC;
+	cfg = ptrig_config_get();
+	if (!cfg)
+		return TC_ACT_UNSPEC;
+	/* Most packets stop at the port table, as in TC egress. */
+	ports = port_rules(cfg, p.sport);
+	if (!ports || !ports->open_rule[p.l4 & 1])
+		return TC_ACT_UNSPEC;
+	fkey.remote = p.daddr;
+	fkey.remote_port = p.dport;
+	fkey.local_port = p.sport;
+	fkey.proto = p.proto;
+	flow = flow_out(&fkey, p.saddr, &map, false);
+	if (!flow ||
+	    (flow->flags & (PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_CLOSING |
+			    PTRIG_FLOW_SEEN_REPLY)) != PTRIG_FLOW_SEEN_REPLY)
+		return TC_ACT_UNSPEC;
+	now = bpf_ktime_get_coarse_ns();
+	if (idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
+		return TC_ACT_UNSPEC;
+
+	ff = bpf_map_lookup_elem(&PTRIG_MAP(fout), &fkey);
+	if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &iph, sizeof(iph)) ||
+	    (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
+	    p.first_frag || iph.ihl != 5 || iph.ttl <= 1) {
+		stat_inc(PTRIG_STAT_FAST_UNUSUAL);
+		goto slow;
+	}
+	if (fast_check_due(ff, now)) {
+		fast_checked(&PTRIG_MAP(fout), &fkey, ff, tc_fast_ct(skb, &p),
+			     now);
+		goto slow;
+	}
+	if (!ff->ct_ok)
+		goto slow;
+
+	fib.family = AF_INET;
+	fib.tos = iph.tos;
+	fib.l4_protocol = p.proto;
+	fib.sport = p.sport;
+	fib.dport = p.dport;
+	fib.ipv4_src = flow->external;
+	fib.ipv4_dst = p.daddr;
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		stat_inc(rc == BPF_FIB_LKUP_RET_NO_NEIGH
+				 ? PTRIG_STAT_FAST_NO_NEIGH
+				 : PTRIG_STAT_FAST_FIB_OTHER);
+		goto slow;
+	}
+	/* With tot_len 0 the lookup returns the WAN's MTU. */
+	if (fib.ifindex != fast_wan_ifindex ||
+	    !tc_fits_mtu(skb, &p, fib.mtu_result, gso_size, len)) {
+		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
+		goto slow;
+	}
+
+	if (tc_set_saddr(skb, &p, flow->external) || tc_decrease_ttl(skb) ||
+	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), fib.dmac,
+				6, 0) ||
+	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source),
+				fib.smac, 6, 0)) {
+		/* Half rewritten: dropped rather than sent on wrong. */
+		stat_inc(PTRIG_STAT_ERROR);
+		return TC_ACT_SHOT;
+	}
+	if (p.proto == IPPROTO_TCP) {
+		/* The remote's RST must carry the owner's latest ACK
+		 * (xdp_remote_rst()), which TC egress no longer sees. */
+		if ((p.tcp_flags & TCP_FLAG_ACK) &&
+		    !bpf_skb_load_bytes(skb, p.l4_off + 8, &ack, sizeof(ack)) &&
+		    flow->owner_ack != bpf_ntohl(ack))
+			flow->owner_ack = bpf_ntohl(ack);
+		if (!(flow->flags & PTRIG_FLOW_BYPASSED))
+			__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_BYPASSED);
+	}
+	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	rule_id = flow->rule_id;
+	cnt = rule_counters(rule_id);
+	if (cnt) {
+		cnt->pkts_out++;
+		cnt->bytes_out += len;
+	}
+	ff->pkts++;
+	ff->bytes += len;
+	fc = bpf_map_lookup_elem(&PTRIG_MAP(fcout), &rule_id);
+	if (fc) {
+		fc->pkts++;
+		fc->bytes += len;
+	}
+	stat_inc(PTRIG_STAT_FAST_OUT_FORWARDED);
+	skb->cb[0] = PTRIG_CB_FAST_OUT;
+	return bpf_redirect(fast_wan_ifindex, 0);
+slow:
+	if (ff)
+		ff->slow_pkts++;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";

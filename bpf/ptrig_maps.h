@@ -122,4 +122,23 @@ struct {
 	__type(value, struct ptrig_fast_config);
 } PTRIG_MAP(fcfg) SEC(".maps");
 
+/* Per-flow fast-path counters and conntrack check (as ptrig_fast) for the
+ * owner's packets the LAN program forwards: a map per direction, so each
+ * direction keeps its own conntrack check (a one-way stream still sends
+ * conntrack a packet per second). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, PTRIG_DEFAULT_MAX_FLOWS);
+	__type(key, struct ptrig_flow_key);
+	__type(value, struct ptrig_fast_flow);
+} PTRIG_MAP(fout) SEC(".maps");
+
+/* Outbound fast-path counters per rule id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PTRIG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct ptrig_fast_counters);
+} PTRIG_MAP(fcout) SEC(".maps");
+
 #endif

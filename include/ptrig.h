@@ -38,7 +38,9 @@
 	X(exts)                                                                \
 	X(fast)                                                                \
 	X(fcnt)                                                                \
-	X(fcfg)
+	X(fcfg)                                                                \
+	X(fout)                                                                \
+	X(fcout)
 
 #define PTRIG_CAT_(a, b) a##b
 #define PTRIG_CAT(a, b) PTRIG_CAT_(a, b)
@@ -369,11 +371,16 @@ enum ptrig_stat {
 	PTRIG_STAT_FAST_UNUSUAL,       /* SYN/FIN/RST, TTL <= 1, IP options */
 	PTRIG_STAT_FAST_NO_NEIGH,      /* route, but no resolved neighbour */
 	PTRIG_STAT_FAST_FIB_OTHER,     /* no route, MTU, not via the LAN */
+	/* The owner's packets the LAN program translated and sent to the
+	 * WAN itself (TC egress does not see them); the reasons above count
+	 * for both directions. */
+	PTRIG_STAT_FAST_OUT_FORWARDED,
 	PTRIG_STAT_MAX,
 };
 
-/* ptrig_fast_v3: per-CPU, per flow (struct ptrig_flow_key): what the fast
- * path did for it on this CPU. An LRU of its own, so adding it left every
+/* ptrig_fast_v3 (remote -> owner, XDP) and ptrig_fout_v3 (owner -> remote,
+ * the LAN program): per-CPU, per flow (struct ptrig_flow_key), what the fast
+ * path did for it on this CPU. LRUs of their own, so adding them left every
  * older map as it was. */
 struct ptrig_fast_flow {
 	__u64 pkts; /* forwarded by XDP, past the stack */
@@ -387,7 +394,8 @@ struct ptrig_fast_flow {
 	__u32 pad;
 };
 
-/* ptrig_fcnt_v3: per-CPU, per rule id: packets the fast path forwarded. */
+/* ptrig_fcnt_v3 (inbound) and ptrig_fcout_v3 (outbound): per-CPU, per rule
+ * id: packets the fast path forwarded. */
 struct ptrig_fast_counters {
 	__u64 pkts;
 	__u64 bytes;
@@ -397,8 +405,14 @@ struct ptrig_fast_counters {
  * for status and for an upgrade that does not repeat --lan. */
 struct ptrig_fast_config {
 	__u32 lan_ifindex; /* 0: fast path off */
-	__u32 pad;
+	__u32 lan_flags;   /* enum ptrig_fast_lan_flags */
 	char lan_name[16]; /* IF_NAMESIZE */
+};
+
+enum ptrig_fast_lan_flags {
+	/* ptrig made the LAN interface's clsact qdisc (for its LAN program):
+	 * removing the program removes it too, if nothing else uses it. */
+	PTRIG_FAST_LAN_CREATED_CLSACT = 1 << 0,
 };
 
 /* A fast-path flow lets one packet per this interval (per CPU) through the

@@ -179,6 +179,82 @@ static void clsact_destroy(int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
+/* The fast path's program on the LAN interface's TC ingress. Several WAN
+ * attachments may share one LAN interface, so each has its own filter,
+ * with the WAN's ifindex (recorded in its config) as the handle. */
+uint32_t lan_prog_id(int lan, uint32_t handle)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = lan,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = PTRIG_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	return opts.prog_id;
+}
+
+/* Put (or replace) the LAN program; *created says whether this made the
+ * clsact qdisc. */
+static int lan_attach(int lan, uint32_t handle, int prog_fd, bool *created)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = lan,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = PTRIG_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	*created = !err;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err && *created)
+		clsact_destroy(lan);
+	return err;
+}
+
+/* Remove the LAN program of the attachment whose config map is cfg_id (0:
+ * any ptrig program), and the clsact qdisc if ptrig made it and nothing else
+ * uses it. Anything else on the LAN interface is left alone. */
+static void lan_detach(const struct ptrig_fast_config *fc, uint32_t handle,
+		       uint32_t cfg_id, struct ptrig_msgs *m)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = fc->lan_ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = PTRIG_TC_PRIO);
+	char name[IF_NAMESIZE];
+	uint32_t id;
+
+	if (!fc->lan_ifindex || !handle ||
+	    !if_indextoname(fc->lan_ifindex, name) ||
+	    strncmp(name, fc->lan_name, sizeof(fc->lan_name)))
+		return; /* gone, or another device has its index now */
+	id = lan_prog_id(fc->lan_ifindex, handle);
+	if (!id)
+		return;
+	if (!prog_is_ptrig(id) ||
+	    (cfg_id && !ptrig_prog_uses_map(id, cfg_id))) {
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: the filter at ptrig's handle is not this "
+			  "attachment's: left alone",
+			  name);
+		return;
+	}
+	bpf_tc_detach(&hook, &opts);
+	if (!(fc->lan_flags & PTRIG_FAST_LAN_CREATED_CLSACT))
+		return;
+	if (clsact_in_use(fc->lan_ifindex))
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: keeping the clsact qdisc ptrig made: other "
+			  "filters use it now",
+			  name);
+	else
+		clsact_destroy(fc->lan_ifindex);
+}
+
 /* References to the programs an upgrade replaces, taken before any hook is
  * touched: nothing else holds them, so the kernel frees a program as soon as
  * it leaves its hook, and a failed upgrade could not put it back by id. */
@@ -767,7 +843,9 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	struct hook_progs old;
 	struct hook_fds old_fds = {-1, -1, -1};
 	struct ptrig_config cfg = {0};
-	struct ptrig_fast_config fast = {0};
+	struct ptrig_fast_config fast = {0}, old_fast = {0};
+	uint32_t old_lan_handle = 0;
+	int lan_old_fd = -1;
 	struct ptrig_map_fds fds;
 	struct ptrig *skel = NULL;
 	struct bpf_map *map;
@@ -900,9 +978,12 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(embryo),
 					 ptrig_embryo_entries(o->max_flows));
 	}
-	if (o->max_flows)
+	if (o->max_flows) {
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(fast),
 					 o->max_flows);
+		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(fout),
+					 o->max_flows);
+	}
 	if (o->max_triggers)
 		bpf_map__set_max_entries(skel->maps.PTRIG_MAP(trig),
 					 o->max_triggers);
@@ -915,7 +996,8 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		if (bpf_map__is_internal(map))
 			continue;
 		if (map == skel->maps.PTRIG_MAP(flows) ||
-		    map == skel->maps.PTRIG_MAP(fast))
+		    map == skel->maps.PTRIG_MAP(fast) ||
+		    map == skel->maps.PTRIG_MAP(fout))
 			wanted = o->max_flows;
 		else if (map == skel->maps.PTRIG_MAP(embryo))
 			wanted = o->max_flows
@@ -957,6 +1039,7 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	if (fast_config(o, skel, ifindex, l2, &fast, m))
 		goto rollback;
 	skel->rodata->fast_lan_ifindex = fast.lan_ifindex;
+	skel->rodata->fast_wan_ifindex = fast.lan_ifindex ? ifindex : 0;
 
 	err = ptrig__load(skel);
 	if (err) {
@@ -971,6 +1054,16 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		ptrig_msg(m, PTRIG_MSG_ERROR, "initialising the config map: %s",
 			  strerror(errno));
 		goto rollback;
+	}
+	/* The running attachment's LAN program, to move or remove once
+	 * this one runs; and whether ptrig made that LAN's qdisc. */
+	if (upgrade && bpf_map_lookup_elem(fds.fcfg, &zero, &old_fast) == 0) {
+		old_fast.lan_name[sizeof(old_fast.lan_name) - 1] = 0;
+		if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0)
+			old_lan_handle = cfg.ifindex;
+		if (fast.lan_ifindex == old_fast.lan_ifindex &&
+		    !strcmp(fast.lan_name, old_fast.lan_name))
+			fast.lan_flags = old_fast.lan_flags;
 	}
 	if (bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY)) {
 		ptrig_msg(m, PTRIG_MSG_ERROR,
@@ -1106,6 +1199,32 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		}
 	}
 	test_kill_point("xdp");
+	if (fast.lan_ifindex) {
+		/* Last: it sends the owner's packets to this WAN's hooks. */
+		bool created = false;
+
+		lan_old_fd = prog_fd_or_none(
+			lan_prog_id(fast.lan_ifindex, (uint32_t)ifindex));
+		err = lan_attach(
+			fast.lan_ifindex, (uint32_t)ifindex,
+			bpf_program__fd(skel->progs.ptrig_tc_lan_ingress),
+			&created);
+		if (err) {
+			ptrig_msg(m, PTRIG_MSG_ERROR,
+				  "attaching the fast path's TC program to "
+				  "%s: %s",
+				  fast.lan_name, strerror(-err));
+			goto rollback;
+		}
+		if (created) {
+			fast.lan_flags |= PTRIG_FAST_LAN_CREATED_CLSACT;
+			bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY);
+		}
+	}
+	if (old_fast.lan_ifindex && (old_fast.lan_ifindex != fast.lan_ifindex ||
+				     strcmp(old_fast.lan_name, fast.lan_name) ||
+				     old_lan_handle != (uint32_t)ifindex))
+		lan_detach(&old_fast, old_lan_handle, ptrig_dir_map_id(dir), m);
 	if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0) {
 		cfg.mark = mark;
 		cfg.xdp_flags = xdp_flags;
@@ -1161,6 +1280,9 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	goto out;
 
 rollback:
+	if (lan_old_fd >= 0)
+		lan_attach(fast.lan_ifindex, (uint32_t)ifindex, lan_old_fd,
+			   &(bool){false});
 	if (touched_hooks) {
 		if (upgrade) {
 			xdp_restore(ifindex, &old, old_fds.xdp);
@@ -1198,6 +1320,8 @@ rollback:
 	}
 	ptrig_msg(m, PTRIG_MSG_NOTE, "nothing was changed on %s", o->ifname);
 out:
+	if (lan_old_fd >= 0)
+		close(lan_old_fd);
 	hook_fds_close(&old_fds);
 	ptrig__destroy(skel);
 	if (lock_fd >= 0)
@@ -1275,6 +1399,7 @@ static uint32_t ours(uint32_t prog_id, uint32_t cfg_id)
 
 int ptrig_detach(const char *ifname, struct ptrig_msgs *m)
 {
+	struct ptrig_fast_config fast = {0};
 	struct ptrig_config cfg = {0};
 	struct ptrig_map_fds fds;
 	struct hook_progs h = {0}, all;
@@ -1342,6 +1467,9 @@ int ptrig_detach(const char *ifname, struct ptrig_msgs *m)
 	err = have_dir ? ptrig_maps_open_pinned(dir, &fds) : -ENOENT;
 	if (!err) {
 		have_cfg = bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0;
+		if (bpf_map_lookup_elem(fds.fcfg, &zero, &fast))
+			memset(&fast, 0, sizeof(fast));
+		fast.lan_name[sizeof(fast.lan_name) - 1] = 0;
 		ptrig_maps_close(&fds);
 	} else {
 		uint32_t ids[3] = {h.tc_ingress_id, h.tc_egress_id, h.xdp_id};
@@ -1386,6 +1514,10 @@ int ptrig_detach(const char *ifname, struct ptrig_msgs *m)
 		ptrig_msg(m, PTRIG_MSG_NOTE,
 			  "%s no longer exists; removing the pins", ifname);
 	}
+	/* The fast path's LAN program goes too, even if the WAN is gone. */
+	if (have_cfg && fast.lan_ifindex)
+		lan_detach(&fast, cfg.ifindex ? cfg.ifindex : (uint32_t)ifindex,
+			   cfg_id, m);
 	if (have_dir) {
 		char nsdir[256];
 

@@ -46,6 +46,9 @@ struct hook_progs {
 
 void hooks_query(int ifindex, struct hook_progs *h);
 bool prog_is_ptrig(uint32_t id);
+/* The fast path's program on a LAN interface, for the WAN whose ifindex is
+ * handle (0: none). */
+uint32_t lan_prog_id(int lan, uint32_t handle);
 const char *xdp_mode_name(uint32_t xdp_flags);
 const char *link_type_name(int arphrd);
 

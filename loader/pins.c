@@ -269,6 +269,25 @@ int ptrig_iface_using_map(uint32_t map_id, char *name)
 	return found;
 }
 
+/* Is program id the fast path's LAN program? It uses the WAN attachment's
+ * maps from another interface by design. */
+static bool prog_is_lan_program(uint32_t id)
+{
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info);
+	bool lan;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress. */
+	lan = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	      strcmp(info.name, "ptrig_tc_lan_in") == 0;
+	close(fd);
+	return lan;
+}
+
 bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)
 {
 	uint32_t id = 0;
@@ -277,7 +296,7 @@ bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)
 		if (own && (id == own->xdp_id || id == own->tc_egress_id ||
 			    id == own->tc_ingress_id))
 			continue;
-		if (ptrig_prog_uses_map(id, map_id))
+		if (ptrig_prog_uses_map(id, map_id) && !prog_is_lan_program(id))
 			return true;
 	}
 	return false;

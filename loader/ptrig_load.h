@@ -63,7 +63,8 @@ struct ptrig_installed_rule {
 	char trigger[800]; /* "tcp:6660-6669" as reconstructed from the ports */
 	char open[800];
 	struct ptrig_rule_counters counters; /* summed over CPUs */
-	struct ptrig_fast_counters fast;     /* the same */
+	struct ptrig_fast_counters fast;     /* the same: inbound fast path */
+	struct ptrig_fast_counters fast_out; /* outbound (LAN program) */
 };
 
 /* Read the active rule set. *out is malloc'ed; returns the count or -errno. */

@@ -503,6 +503,9 @@ int ptrig_rules_read(const struct ptrig_map_fds *m,
 		if (m->fcnt >= 0)
 			ptrig_percpu_sum(m->fcnt, id, &r->fast,
 					 sizeof(r->fast));
+		if (m->fcout >= 0)
+			ptrig_percpu_sum(m->fcout, id, &r->fast_out,
+					 sizeof(r->fast_out));
 	}
 	free(rules);
 	free(ports);

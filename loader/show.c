@@ -61,10 +61,11 @@ static json_object *counters_json(const struct ptrig_rule_counters *c)
 	return o;
 }
 
-/* A rule's inbound packets by path: XDP forwarded them itself (fast), or
- * they went through the stack (slow, which includes every packet while the
- * fast path is off). */
+/* A rule's packets by path: the fast path forwarded them itself (XDP
+ * inbound, the LAN program outbound), or they went through the stack (slow,
+ * which includes every packet while the fast path is off). */
 static json_object *fast_json(const struct ptrig_fast_counters *f,
+			      const struct ptrig_fast_counters *fo,
 			      const struct ptrig_rule_counters *c)
 {
 	json_object *o = json_object_new_object();
@@ -79,6 +80,18 @@ static json_object *fast_json(const struct ptrig_fast_counters *f,
 		o, "slow_bytes_in",
 		json_object_new_int64(
 			c->bytes_in > f->bytes ? c->bytes_in - f->bytes : 0));
+	json_object_object_add(o, "pkts_out", json_object_new_int64(fo->pkts));
+	json_object_object_add(o, "bytes_out",
+			       json_object_new_int64(fo->bytes));
+	json_object_object_add(
+		o, "slow_pkts_out",
+		json_object_new_int64(
+			c->pkts_out > fo->pkts ? c->pkts_out - fo->pkts : 0));
+	json_object_object_add(
+		o, "slow_bytes_out",
+		json_object_new_int64(c->bytes_out > fo->bytes
+					      ? c->bytes_out - fo->bytes
+					      : 0));
 	return o;
 }
 
@@ -101,23 +114,28 @@ static void status_text(const struct iface_state *s,
 	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
 	printf("Pins: %s\n", dir);
 	if (s->fast.lan_ifindex)
-		printf("Fast path: on, to LAN interface %s\n",
-		       s->fast.lan_name);
+		printf("Fast path: on, to LAN interface %s; LAN TC ingress "
+		       "prog %u%s\n",
+		       s->fast.lan_name, s->lan_prog_id,
+		       s->lan_prog_id ? ""
+				      : " (missing: the owner's packets take "
+					"the stack; attach again)");
 	else
 		printf("Fast path: off\n");
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
-	       "%12s %7s %7s %9s %12s\n",
+	       "%12s %7s %7s %9s %12s %13s %14s\n",
 	       "NAME", "TRIGGER", "OPEN", "TIMEOUT", "PEER", "TRIGS", "REFRESH",
 	       "CONFL", "FLOWS", "ESTAB", "PKTS_IN", "BYTES_IN", "PKTS_OUT",
-	       "BYTES_OUT", "REF_CLS", "REF_PEER", "FAST_PKTS", "FAST_BYTES");
+	       "BYTES_OUT", "REF_CLS", "REF_PEER", "FAST_PKTS", "FAST_BYTES",
+	       "FAST_OUT_PKTS", "FAST_OUT_BYTES");
 	for (i = 0; i < s->n_rules; i++) {
 		const struct ptrig_installed_rule *r = &s->rules[i];
 		const struct ptrig_rule_counters *cn = &r->counters;
 
 		printf("  %-16s %-20s %-20s %7u %-7s %6llu %8llu %6llu %6llu "
 		       "%6llu %9llu %12llu %9llu %12llu %7llu %7llu %9llu "
-		       "%12llu\n",
+		       "%12llu %13llu %14llu\n",
 		       r->rule.name, r->trigger, r->open,
 		       r->rule.trigger_timeout_s, peer_name(r->rule.peer_mode),
 		       (unsigned long long)cn->triggers_opened,
@@ -132,7 +150,9 @@ static void status_text(const struct iface_state *s,
 		       (unsigned long long)cn->refused_closed,
 		       (unsigned long long)cn->refused_peer,
 		       (unsigned long long)r->fast.pkts,
-		       (unsigned long long)r->fast.bytes);
+		       (unsigned long long)r->fast.bytes,
+		       (unsigned long long)r->fast_out.pkts,
+		       (unsigned long long)r->fast_out.bytes);
 	}
 	printf("\nActive triggers (%d):\n", n_rows);
 	printf("  %-16s %-15s %-15s %-15s %7s %12s\n", "RULE", "OWNER",
@@ -190,6 +210,8 @@ static json_object *status_json(const struct iface_state *s,
 		progs, "lan",
 		s->fast.lan_ifindex ? json_object_new_string(s->fast.lan_name)
 				    : NULL);
+	json_object_object_add(progs, "lan_tc_ingress",
+			       json_object_new_int64(s->lan_prog_id));
 	json_object_object_add(o, "fast_path", progs);
 
 	arr = json_object_new_array();
@@ -219,8 +241,9 @@ static json_object *status_json(const struct iface_state *s,
 		json_object_object_add(jr, "flow_timeout", ft);
 		json_object_object_add(jr, "counters",
 				       counters_json(&r->counters));
-		json_object_object_add(jr, "fast_path",
-				       fast_json(&r->fast, &r->counters));
+		json_object_object_add(
+			jr, "fast_path",
+			fast_json(&r->fast, &r->fast_out, &r->counters));
 		json_object_array_add(arr, jr);
 	}
 	json_object_object_add(o, "rules", arr);
@@ -399,7 +422,8 @@ struct flows_out {
 	const struct ptrig_installed_rule *rules;
 	int n_rules;
 	json_object *arr; /* JSON, else a text table */
-	int fast_fd;	  /* per-flow fast-path counters */
+	int fast_fd;	  /* per-flow fast-path counters, inbound */
+	int fout_fd;	  /* the same, outbound */
 	uint64_t now;
 	int count;
 };
@@ -413,9 +437,10 @@ static int flow_show(const struct flow_row *row, void *ctx)
 	const struct ptrig_installed_rule *r;
 	char remote[40], ext[40], a[INET_ADDRSTRLEN];
 	int64_t left = (int64_t)row->timeout_s - row->idle_s;
-	struct ptrig_fast_flow ff = {0};
+	struct ptrig_fast_flow ff = {0}, fo = {0};
 
 	fast_flow_read(out->fast_fd, key, &ff);
+	fast_flow_read(out->fout_fd, key, &fo);
 	r = rule_by_id(out->rules, out->n_rules, f->rule_id);
 	snprintf(remote, sizeof(remote), "%s:%u", ip_str(key->remote, a),
 		 ntohs(key->remote_port));
@@ -452,15 +477,23 @@ static int flow_show(const struct flow_row *row, void *ctx)
 				       json_object_new_int64(ff.bytes));
 		json_object_object_add(jf, "slow_pkts",
 				       json_object_new_int64(ff.slow_pkts));
+		json_object_object_add(jf, "fast_out_pkts",
+				       json_object_new_int64(fo.pkts));
+		json_object_object_add(jf, "fast_out_bytes",
+				       json_object_new_int64(fo.bytes));
+		json_object_object_add(jf, "slow_out_pkts",
+				       json_object_new_int64(fo.slow_pkts));
 		json_object_array_add(out->arr, jf);
 	} else {
 		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7lld %12lld %9llu "
-		       "%9llu\n",
+		       "%9llu %9llu %9llu\n",
 		       r ? r->rule.name : "(removed)", proto_name(key->proto),
 		       remote, ext, ip_str(f->owner, a), flow_state(f),
 		       (long long)row->idle_s, (long long)left,
 		       (unsigned long long)ff.pkts,
-		       (unsigned long long)ff.slow_pkts);
+		       (unsigned long long)ff.slow_pkts,
+		       (unsigned long long)fo.pkts,
+		       (unsigned long long)fo.slow_pkts);
 	}
 	return 0;
 }
@@ -507,6 +540,7 @@ int do_flows(const struct cmd_opts *o)
 	out.rules = rules;
 	out.n_rules = n_rules < 0 ? 0 : n_rules;
 	out.fast_fd = m.fast;
+	out.fout_fd = m.fout;
 	if (o->json) {
 		root = json_object_new_object();
 		out.arr = json_object_new_array();
@@ -514,9 +548,12 @@ int do_flows(const struct cmd_opts *o)
 				       json_object_new_string(o->ifname));
 		json_object_object_add(root, "flows", out.arr);
 	} else {
-		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s %9s %9s\n",
+		printf("%-16s %-5s %-21s %-21s %-15s %-11s %7s %12s %9s %9s "
+		       "%9s "
+		       "%9s\n",
 		       "RULE", "PROTO", "REMOTE", "EXTERNAL", "OWNER", "STATE",
-		       "IDLE_S", "EXPIRES_IN_S", "FAST_PKTS", "SLOW_PKTS");
+		       "IDLE_S", "EXPIRES_IN_S", "FAST_PKTS", "SLOW_PKTS",
+		       "FAST_OUT", "SLOW_OUT");
 	}
 	out.now = ptrig_now_ns();
 	flows_walk(m.flows, out.now, flow_show, &out);

@@ -86,6 +86,7 @@ const char *const stat_names[PTRIG_STAT_MAX] = {
 	[PTRIG_STAT_FAST_UNUSUAL] = "fast_unusual_packet",
 	[PTRIG_STAT_FAST_NO_NEIGH] = "fast_no_neighbour",
 	[PTRIG_STAT_FAST_FIB_OTHER] = "fast_fib_other",
+	[PTRIG_STAT_FAST_OUT_FORWARDED] = "fast_out_forwarded",
 };
 
 void stats_read(int fd, uint64_t *out)
@@ -212,6 +213,9 @@ int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	if (bpf_map_lookup_elem(m->fcfg, &zero, &s->fast))
 		memset(&s->fast, 0, sizeof(s->fast));
 	s->fast.lan_name[sizeof(s->fast.lan_name) - 1] = 0;
+	if (s->fast.lan_ifindex && s->cfg.ifindex)
+		s->lan_prog_id =
+			lan_prog_id(s->fast.lan_ifindex, s->cfg.ifindex);
 	ifindex = if_nametoindex(ifname);
 	s->iface_found = ifindex != 0;
 	if (ifindex)

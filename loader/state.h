@@ -21,6 +21,7 @@ struct iface_state {
 	struct ptrig_config cfg;
 	struct ptrig_fast_config fast; /* lan_ifindex 0: fast path off */
 	struct hook_progs hooks;
+	uint32_t lan_prog_id; /* the fast path's LAN program, 0: none */
 	bool iface_found;
 	struct ptrig_installed_rule *rules; /* malloc'ed */
 	int n_rules;
