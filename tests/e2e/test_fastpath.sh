@@ -20,6 +20,12 @@
 #   - stranger's spoofed SYN, FIN and RST on a fast flow take the stack,
 #     its blind RSTs do not make conntrack's entry expire, and its spoofed
 #     datagrams on an embryonic flow never take the fast path;
+#   - the owner's packets (LAN -> WAN) of established flows go from TC
+#     ingress on lan0 straight to wan0, translated: UDP and TCP uploads
+#     arrive intact, past the forward chain, and the flow lives on (wan0's
+#     TC egress leaves them alone); a one-way upload keeps its conntrack
+#     entry alive; --lan none and detach remove only ptrig's LAN filter
+#     (another tool's filter on lan0 stays, and so does its qdisc);
 #   - without --lan nothing takes the fast path.
 source "$(dirname "$0")/lib.sh"
 
@@ -56,6 +62,11 @@ nft_count() {
 		awk -v c="$1" '$0 ~ c { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 fwd_count() { nft_count fp-count; }
+# The same for the owner's packets to the remotes.
+lab_exec router nft insert rule inet "$LAB_NFT_TABLE" forward \
+	ip saddr "$H1" meta l4proto '{ tcp, udp }' th sport 7100-7110 counter comment '"fp-out-count"' ||
+	die "forward counter (out)"
+fwd_out_count() { nft_count fp-out-count; }
 invalid_count() { nft_count fp-invalid; }
 
 trigger() {
@@ -72,6 +83,7 @@ flow_field() {
 # fast_over PROTO SPORT N: the flow from remote1:SPORT has had more than N
 # packets through the fast path.
 fast_over() { [ "$(flow_field "$1" "$2" fast_pkts)" -gt "$3" ]; }
+fast_out_over() { [ "$(flow_field "$1" "$2" fast_out_pkts)" -gt "$3" ]; }
 
 # paced CHUNKS CHUNK_FILE DELAY: CHUNK_FILE CHUNKS times, DELAY s apart (a
 # transfer that lasts long enough for the fast path to take over). The
@@ -134,6 +146,53 @@ assert_udp_payload_eq() {
 	fi
 }
 
+# udp_up_xfer PORT SPORT CHUNKS DELAY: the owner's upload. remote1:SPORT says
+# hello to WAN:PORT, lanhost1 answers "ack", the remote pings 3 s later
+# (conntrack assures a UDP stream after 2 s; the flow is established once
+# the remote sent again), then lanhost1 sends CHUNKS chunks of 32 KiB, DELAY
+# s apart, and the remote sends nothing more. remote1 writes what it gets to
+# $T/up.PORT.out; $T/up.PORT.exp is what it must be.
+udp_up_xfer() {
+	local port=$1 sp=$2 n=$3 d=$4 lp rp
+	rand_payload "$T/up.$port.chunk" 32768
+	{
+		printf 'ack\n'
+		paced "$n" "$T/up.$port.chunk" 0
+	} >"$T/up.$port.exp"
+	printf '%s\n' "printf 'ack\\n'" 'read -r _ && read -r _' \
+		"bash $T/paced.sh $n $T/up.$port.chunk $d" >"$T/up.$port.sh"
+	rm -f "$T/up.$port.out"
+	bg_run lanhost1 60 socat -b 1400 UDP4-LISTEN:"$port",reuseaddr \
+		EXEC:"bash $T/up.$port.sh"
+	lp=$BG_PID
+	wait_for 3 listening lanhost1 udp "$port" || note "no UDP listener"
+	bg_run remote1 60 socat -b 1400 UDP4:"$WAN:$port,sourceport=$sp" \
+		SYSTEM:"{ printf 'hello\\\\n'; sleep 3; printf 'ping\\\\n'; sleep 50; } & exec cat >$T/up.$port.out"
+	rp=$BG_PID
+	wait_for 40 size_at_least "$T/up.$port.out" "$(file_size "$T/up.$port.exp")"
+	sleep 0.3
+	bg_stop "$rp"
+	bg_stop "$lp"
+}
+
+# tcp_up_xfer PORT SPORT CHUNKS DELAY: the owner's upload over TCP: remote1
+# connects from SPORT to WAN:PORT and lanhost1 sends CHUNKS chunks of 32 KiB,
+# DELAY s apart, then closes. remote1 writes them to $T/tu.PORT.out.
+tcp_up_xfer() {
+	local port=$1 sp=$2 n=$3 d=$4 lp
+	rand_payload "$T/tu.$port.chunk" 32768
+	paced "$n" "$T/tu.$port.chunk" 0 >"$T/tu.$port.exp"
+	rm -f "$T/tu.$port.out"
+	bg_run lanhost1 60 socat -U TCP4-LISTEN:"$port",reuseaddr \
+		EXEC:"bash $T/paced.sh $n $T/tu.$port.chunk $d"
+	lp=$BG_PID
+	wait_for 3 listening lanhost1 tcp "$port" || note "no TCP listener"
+	lab_exec remote1 timeout 60 socat -u \
+		TCP4:"$WAN:$port,sourceport=$sp,connect-timeout=3" \
+		OPEN:"$T/tu.$port.out",creat,trunc 2>/dev/null
+	bg_wait "$lp" 10 >/dev/null
+}
+
 # ---- fast path off: nothing bypasses --------------------------------------
 ptrig_attach "$T/rules.conf" "attach without --lan"
 check "status: fast path off" status_test '.interfaces[0].fast_path.enabled == false'
@@ -177,6 +236,27 @@ check "status: rule fp counts fast packets" status_test \
 check "status: fast_forwarded counted" status_test ".interfaces[0].counters.fast_forwarded >= $FP"
 check "status: the conntrack check ran" status_test '.interfaces[0].counters.fast_ct_check > 0'
 check "flows (text) has the fast and slow columns" sh -c "'$PL' --netns '$LAB_ROUTER' flows '$LAB_WAN_IF' | grep -q 'FAST_PKTS.*SLOW_PKTS'"
+
+# ---- the owner's UDP upload: LAN -> WAN through the fast path ------------
+check "status: the LAN program is on lan0" status_test '.interfaces[0].fast_path.lan_tc_ingress > 0'
+check "tc: ptrig's filter on lan0's ingress" sh -c \
+	"ip netns exec '$LAB_ROUTER' tc filter show dev '$LAB_LAN_IF' ingress | grep -q ptrig_tc_lan_in"
+G0=$(fwd_out_count)
+K0=$(status_jq '.interfaces[0].counters.flow_collision')
+udp_up_xfer 7110 40010 40 0.05
+assert_udp_payload_eq "$T/up.7110.exp" "$T/up.7110.out" "owner's UDP upload through the fast path: intact"
+FO=$(flow_field udp 40010 fast_out_pkts)
+SO=$(flow_field udp 40010 slow_out_pkts)
+GW=$(($(fwd_out_count) - G0))
+note "UDP upload: $FO datagrams fast, $SO slow (flow), forward chain saw $GW"
+assert_gt "$FO" 800 "UDP upload: the owner's datagrams went the fast path (flows: fast_out_pkts)"
+assert_gt 100 "$GW" "UDP upload: the forward chain saw only a handful of them"
+check "status: fast_out_forwarded counted" status_test ".interfaces[0].counters.fast_out_forwarded >= $FO"
+check "status: rule fp counts outbound fast packets" status_test \
+	".interfaces[0].rules[] | select(.name == \"fp\") | .fast_path.pkts_out >= $FO"
+assert_eq "$K0" "$(status_jq '.interfaces[0].counters.flow_collision')" \
+	"UDP upload: wan0's TC egress left the translated packets alone (flow_collision unchanged)"
+assert_eq established "$(flow_field udp 40010 state)" "UDP upload: the flow lives on"
 
 # ct_state PROTO SPORT: conntrack's state of the router's entry for
 # remote1:SPORT ("" if none; UDP entries have no state: "udp").
@@ -241,6 +321,19 @@ ST=$(ct_state tcp 40002)
 assert_eq TIME_WAIT "$ST" "TCP: conntrack saw both FINs (the remote's took the stack): TIME_WAIT"
 assert_eq "$I0" "$(invalid_count)" "TCP fast path: no packet judged invalid (the owner's ACKs, the FINs)"
 
+# ---- the owner's TCP upload through the fast path -------------------------
+I0=$(invalid_count)
+G0=$(fwd_out_count)
+tcp_up_xfer 7108 40018 30 0.1
+assert_file_sha256_eq "$T/tu.7108.exp" "$T/tu.7108.out" "owner's TCP upload through the fast path: intact"
+FO=$(flow_field tcp 40018 fast_out_pkts)
+GW=$(($(fwd_out_count) - G0))
+note "TCP upload: $FO packets fast (a GSO packet counts once), forward chain saw $GW"
+assert_gt "$FO" 50 "TCP upload: the owner's segments went the fast path"
+wait_for 3 ct_state_is tcp 40018 TIME_WAIT
+assert_eq TIME_WAIT "$(ct_state tcp 40018)" "TCP upload: conntrack saw both FINs (the owner's took the stack): TIME_WAIT"
+assert_eq "$I0" "$(invalid_count)" "TCP upload: no packet judged invalid"
+
 # ---- the remote's RST is seen by conntrack --------------------------------
 tcp_fast_xfer 7103 40003 50 0.1 3.5
 FP=$(flow_field tcp 40003 fast_pkts)
@@ -286,6 +379,17 @@ note "8 s transfer (took ${XT} s): $FP fast, $SP slow, $((C1 - C0)) conntrack ch
 assert_gt "$FP" 1500 "the long transfer went the fast path"
 assert_gt "$((NCPU * (XT + 1) + 4))" "$SP" \
 	"only about one packet per second per CPU took the stack ($SP in ${XT} s on $NCPU CPUs)"
+# The same one way, the owner uploading: only the LAN program's own packet
+# per second through the stack refreshes the entry.
+udp_up_xfer 7109 40019 120 0.05 &
+XP=$!
+wait_for 20 fast_out_over udp 40019 100
+sleep 5
+assert_eq udp "$(ct_state udp 40019)" "owner's one-way upload: after 5 s more of fast path, its conntrack entry is alive"
+wait "$XP"
+assert_udp_payload_eq "$T/up.7109.exp" "$T/up.7109.out" \
+	"owner's one-way UDP upload with a 3 s conntrack stream timeout: intact"
+assert_gt "$(flow_field udp 40019 fast_out_pkts)" 1500 "the one-way upload went the fast path"
 lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$OLD_STREAM"
 
 # ---- neighbour not resolved: the stack, then the fast path again ----------
@@ -392,9 +496,30 @@ snap
 assert_eq "fp" "$(jq -r '[.flows[] | select(.remote_port == 40008 and .state == "new")][0].rule' "$E2E_TMP/flows.json")" \
 	"that flow stays embryonic"
 
-# ---- --lan none turns it off ---------------------------------------------
+# ---- --lan none turns it off; only ptrig's LAN filter goes ---------------
+lan_has() { ip netns exec "$LAB_ROUTER" tc "$1" show dev "$LAB_LAN_IF" $2 | grep -q "$3"; }
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan none 2>&1)
 assert_eq 0 $? "attach --lan none"
 check "status: fast path off again" status_test '.interfaces[0].fast_path.enabled == false'
+check_not "--lan none: ptrig's LAN filter is gone" lan_has filter ingress ptrig
+check_not "--lan none: and so is the clsact qdisc ptrig made on lan0" lan_has qdisc "" clsact
+# Another tool's filter on lan0 (made before ptrig's): it and its qdisc stay.
+lab_exec router tc qdisc add dev "$LAB_LAN_IF" clsact || fail "clsact on lan0"
+cat >"$T/tc_other.c" <<'EOF'
+__attribute__((section("tc"), used)) int other_tool(void *ctx) { return -1; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+EOF
+clang -O2 -target bpf -c "$T/tc_other.c" -o "$T/tc_other.o" || fail "build tc_other"
+lab_exec router tc filter add dev "$LAB_LAN_IF" ingress pref 100 bpf da obj "$T/tc_other.o" sec tc ||
+	fail "another tool's filter on lan0"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" 2>&1)
+assert_eq 0 $? "attach --lan lan0 beside another tool's filter"
+check "ptrig's LAN filter beside it" lan_has filter ingress ptrig_tc_lan_in
+out=$(ptrig detach "$LAB_WAN_IF" 2>&1)
+assert_eq 0 $? "detach"
+check_not "detach: ptrig's LAN filter is gone" lan_has filter ingress ptrig
+check "detach: the other tool's filter stays" lan_has filter ingress other_tool
+check "detach: lan0's clsact qdisc (not ptrig's) stays" lan_has qdisc "" clsact
+lab_exec router tc qdisc del dev "$LAB_LAN_IF" clsact
 
 e2e_finish
