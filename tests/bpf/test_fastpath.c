@@ -11,7 +11,15 @@
  *   - fallbacks, each an XDP_PASS of the DNATed packet exactly as without
  *     the fast path: TCP SYN/FIN/RST, TTL 1, IP options, no neighbour, not
  *     assured, no conntrack entry, an embryonic or closing flow, a route
- *     not via the configured LAN interface, the fast path off.
+ *     not via the configured LAN interface, the fast path off;
+ *   - the LAN program (owner -> remote): the owner's packets of an
+ *     established, assured flow are redirected to the WAN (fpl1, 192.0.2.1,
+ *     MTU 1400, route to 203.0.113.0/24 via GW_MAC) with the external
+ *     source, TTL - 1, both MACs and every checksum exact, and its ACK is
+ *     remembered; the same fallbacks (TCP SYN/FIN/RST, TTL 1, IP options,
+ *     fragments, strict conntrack, no neighbour, too big for the WAN, a
+ *     route not via the WAN, embryonic flows, another host) take the
+ *     stack untouched.
  */
 #include "scenario.h"
 
@@ -22,6 +30,8 @@
 
 static const uint8_t LAN_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x01};
 static const uint8_t NEIGH_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x02};
+static const uint8_t WANIF_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x09};
+static const uint8_t GW_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x0a};
 
 static uint32_t lan_ifindex, other_ifindex;
 
@@ -46,6 +56,13 @@ static int lan_setup(void)
 		     "ip link set lo up"));
 	ASSERT_OK(sh("ip neigh replace 198.51.100.2 lladdr 02:fa:57:00:00:02 "
 		     "dev fpl0 nud permanent"));
+	/* fpl1 plays the WAN for the LAN program: the remotes behind a
+	 * gateway with a known MAC; 192.0.2.9 (STRANGER) has no neighbour. */
+	ASSERT_OK(sh("ip addr add 192.0.2.1/24 dev fpl1 && "
+		     "ip link set fpl1 mtu 1400 && "
+		     "ip neigh replace 192.0.2.2 lladdr 02:fa:57:00:00:0a "
+		     "dev fpl1 nud permanent && "
+		     "ip route add 203.0.113.0/24 via 192.0.2.2 dev fpl1"));
 	ASSERT_OK(sh("sysctl -q -w net.ipv4.conf.all.forwarding=1 "
 		     "net.ipv4.conf.lo.forwarding=1"));
 	lan_ifindex = if_nametoindex("fpl0");
@@ -195,11 +212,15 @@ static int setup(struct tctx *c, uint32_t lan)
 	struct ptrig_rule_spec rules[] = {FP_RULE};
 
 	ASSERT_OK(lan_setup());
-	tl_fast_lan_ifindex = lan == 1 ? lan_ifindex : lan;
+	tl_fast_lan_ifindex = lan == 1 || lan == 3 ? lan_ifindex : lan;
 	if (lan == 2)
 		tl_fast_lan_ifindex = other_ifindex;
+	/* The WAN is fpl1; 3: the LAN program is told it is fpl0 (so a
+	 * route via fpl1 is not via the WAN). */
+	tl_fast_wan_ifindex = lan == 3 ? lan_ifindex : other_ifindex;
 	ASSERT_OK(tctx_setup(c, rules, 1));
 	tl_fast_lan_ifindex = 0;
+	tl_fast_wan_ifindex = 0;
 	return 0;
 }
 
@@ -515,6 +536,206 @@ static int test_flow_not_established(struct tctx *c)
 	return 0;
 }
 
+/* owner:lport -> remote:rport arriving on the LAN leaves the LAN program
+ * with the external source, TTL - 1 and the WAN link's MACs, redirected. */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_REDIRECT 7
+
+#define STEP_LAN_FAST(nm, L4, owner, lport, remote, rport, ...)                \
+	{                                                                      \
+		.name = nm, .prog = PROG_TC_LAN,                               \
+		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
+		.verdict = TC_ACT_REDIRECT,                                    \
+		.exp = L4(WAN, lport, remote, rport, __VA_ARGS__, .ttl = 63,   \
+			  .eth_dst = GW_MAC, .eth_src = WANIF_MAC)             \
+	}
+/* ... or takes the stack, untouched (TC egress translates it there). */
+#define STEP_LAN_STACK(nm, L4, owner, lport, remote, rport, ...)               \
+	{                                                                      \
+		.name = nm, .prog = PROG_TC_LAN,                               \
+		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
+		.verdict = (uint32_t)TC_ACT_UNSPEC, .same = true               \
+	}
+
+static int fout_get(struct tctx *c, uint32_t remote, uint16_t rport,
+		    uint16_t lport, uint8_t proto, struct ptrig_fast_flow *sum)
+{
+	struct ptrig_flow_key k = flow_key(remote, rport, lport, proto);
+	struct ptrig_fast_flow *per;
+	int i, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	per = calloc((size_t)c->ncpu, sizeof(*per));
+	ASSERT_TRUE(per, "calloc");
+	if (bpf_map_lookup_elem(c->fds.fout, &k, per))
+		err = -errno;
+	for (i = 0; !err && i < c->ncpu; i++) {
+		sum->pkts += per[i].pkts;
+		sum->bytes += per[i].bytes;
+		sum->slow_pkts += per[i].slow_pkts;
+	}
+	free(per);
+	return err;
+}
+
+static int test_lan_udp_redirect(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_LAN_STACK("owner's first: the conntrack check takes the "
+			       "stack",
+			       UDP, LAN1, 7100, REM1, 40060,
+			       .payload_len = 100),
+		STEP_LAN_FAST("second: SNAT, TTL, MACs, redirected to the WAN",
+			      UDP, LAN1, 7100, REM1, 40060, .payload_len = 100),
+		STEP_LAN_FAST("UDP checksum 0 stays 0", UDP, LAN1, 7100, REM1,
+			      40060, .payload_len = 10, .udp_no_csum = true),
+		STEP_LAN_STACK("TTL 1: the stack", UDP, LAN1, 7100, REM1, 40060,
+			       .ttl = 1),
+		STEP_LAN_STACK("IP options: the stack", UDP, LAN1, 7100, REM1,
+			       40060, .ip_opt_words = 1),
+		STEP_LAN_STACK("first fragment: the stack", UDP, LAN1, 7100,
+			       REM1, 40060, .frag = 0x2000, .payload_len = 64),
+		STEP_LAN_STACK("too big for the WAN's MTU: the stack", UDP,
+			       LAN1, 7100, REM1, 40060, .payload_len = 1380),
+		STEP_LAN_STACK(
+			"another LAN host on the flow's ports: the stack", UDP,
+			LAN2, 7100, REM1, 40060),
+	};
+	struct ptrig_fast_counters fc[64];
+	struct ptrig_fast_flow ff;
+	uint32_t id;
+	int i;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(udp_flow_setup(c, 1, 40060, LAN1));
+	RUN_STEPS(c, steps);
+	ASSERT_OK(fout_get(c, REM1, 40060, 7100, UDP_, &ff));
+	ASSERT_EQ(ff.pkts, 2, "flow: fast packets out");
+	ASSERT_EQ(ff.bytes, (42 + 100) + (42 + 10), "flow: fast bytes out");
+	ASSERT_EQ(ff.slow_pkts, 5,
+		  "flow: slow packets out (check, TTL, opts, frag, MTU)");
+	ASSERT_TRUE(fast_get(c, REM1, 40060, 7100, UDP_, &ff) == -ENOENT,
+		    "the inbound fast-path entry is not touched");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 2,
+		  "FAST_OUT_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FORWARDED), 0, "FAST_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 1, "FAST_CT_CHECK");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_UNUSUAL), 3, "FAST_UNUSUAL");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FIB_OTHER), 1,
+		  "FAST_FIB_OTHER (MTU)");
+	id = rule_of_port(c, PTRIG_L4_UDP, 7100, false);
+	ASSERT_EQ(cnt_get(c, id).pkts_out, 2,
+		  "rule pkts_out counts the fast ones here (TC egress the "
+		  "others)");
+	ASSERT_TRUE(c->ncpu <= 64, "ncpu %d", c->ncpu);
+	ASSERT_OK(bpf_map_lookup_elem(c->fds.fcout, &id, fc) ? -errno : 0);
+	for (i = 1; i < c->ncpu; i++)
+		fc[0].pkts += fc[i].pkts;
+	ASSERT_EQ(fc[0].pkts, 2, "rule fast packets out");
+	return 0;
+}
+
+static int test_lan_tcp(struct tctx *c)
+{
+	static const struct step steps[] = {
+		STEP_LAN_STACK("owner's first ACK: the conntrack check", TCP,
+			       LAN1, 7101, REM1, 40061, TH_ACK,
+			       .payload_len = 20),
+		STEP_LAN_FAST("data: redirected, its ACK remembered", TCP, LAN1,
+			      7101, REM1, 40061, TH_ACK | TH_PSH,
+			      .payload_len = 1200, .ack = OWNER_ACK),
+		STEP_LAN_STACK("owner's FIN: the stack", TCP, LAN1, 7101, REM1,
+			       40061, TH_FIN | TH_ACK),
+		STEP_LAN_STACK("owner's RST: the stack", TCP, LAN1, 7101, REM1,
+			       40061, TH_RST),
+		STEP_LAN_STACK("owner's SYN-ACK: the stack", TCP, LAN1, 7101,
+			       REM1, 40061, TH_SYN | TH_ACK),
+	};
+	static const struct step strict[] = {
+		STEP_LAN_STACK("strict conntrack: check", TCP, LAN1, 7101, REM1,
+			       40063, TH_ACK),
+		STEP_LAN_STACK("strict conntrack: the stack", TCP, LAN1, 7101,
+			       REM1, 40063, TH_ACK),
+	};
+	struct ptrig_flow f;
+
+	NEED_CONNTRACK();
+	ASSERT_OK(setup(c, 1));
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1"));
+	ASSERT_OK(ct_entry(TCP_, REM1, 40061, LAN1, 7101, "ASSURED"));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40061, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, steps);
+	ASSERT_OK(flow_get(c, REM1, 40061, 7101, TCP_, &f));
+	ASSERT_EQ(f.owner_ack, OWNER_ACK, "the owner's ACK is remembered");
+	ASSERT_TRUE(f.flags & PTRIG_FLOW_BYPASSED, "flow flagged bypassed");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 1,
+		  "FAST_OUT_FORWARDED");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_UNUSUAL), 3, "FAST_UNUSUAL");
+
+	ASSERT_OK(
+		sh("sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0"));
+	ASSERT_OK(ct_entry_tcp_strict(REM1, 40063, LAN1, 7101));
+	ASSERT_OK(fast_setup(c, TCP_, REM1, 40063, LAN1, 7101,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, strict);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_TCP_STRICT), 1,
+		  "FAST_TCP_STRICT");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 1,
+		  "FAST_OUT_FORWARDED: no more");
+	return 0;
+}
+
+static int test_lan_fallbacks(struct tctx *c)
+{
+	static const struct step no_neigh[] = {
+		STEP_LAN_STACK("no neighbour for the remote: check", UDP, LAN1,
+			       7100, STRANGER, 40064),
+		STEP_LAN_STACK("no neighbour for the remote: the stack", UDP,
+			       LAN1, 7100, STRANGER, 40064),
+	};
+	static const struct step embryonic[] = {
+		STEP_LAN_STACK("embryonic flow (the remote never sent "
+			       "again): the stack",
+			       UDP, LAN1, 7100, REM1, 40065),
+		STEP_LAN_STACK("embryonic flow, again: the stack", UDP, LAN1,
+			       7100, REM1, 40065),
+	};
+	static const struct step not_wan[] = {
+		STEP_LAN_STACK("route not via the WAN: check", UDP, LAN1, 7100,
+			       REM1, 40066),
+		STEP_LAN_STACK("route not via the WAN: the stack", UDP, LAN1,
+			       7100, REM1, 40066),
+	};
+
+	NEED_CONNTRACK();
+	ASSERT_OK(udp_flow_setup(c, 1, 40064, LAN1));
+	ASSERT_OK(ct_entry(UDP_, STRANGER, 40064, LAN1, 7100,
+			   "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, STRANGER, 40064, LAN1, 7100,
+			     PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, no_neigh);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NO_NEIGH), 1, "FAST_NO_NEIGH");
+	ASSERT_OK(
+		ct_entry(UDP_, REM1, 40065, LAN1, 7100, "SEEN_REPLY,ASSURED"));
+	ASSERT_OK(fast_setup(c, UDP_, REM1, 40065, LAN1, 7100,
+			     PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_SEEN_REPLY));
+	RUN_STEPS(c, embryonic);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 1,
+		  "embryonic: not even a conntrack check");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 0,
+		  "FAST_OUT_FORWARDED");
+	tctx_teardown(c);
+
+	ASSERT_OK(udp_flow_setup(c, 3, 40066, LAN1));
+	RUN_STEPS(c, not_wan);
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FIB_OTHER), 1, "FAST_FIB_OTHER");
+	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 0,
+		  "FAST_OUT_FORWARDED");
+	return 0;
+}
+
 static int test_fast_path_off(struct tctx *c)
 {
 	static const struct step steps[] = {
@@ -555,6 +776,16 @@ static const struct test_case cases[] = {
 	{.name = "embryonic and closing flows never bypass",
 	 .fn = test_flow_not_established},
 	{.name = "fast path off: nothing bypasses", .fn = test_fast_path_off},
+	{.name = "LAN program: the owner's UDP redirected to the WAN with "
+		 "SNAT, TTL, MACs; TTL 1, options, fragments, MTU, another "
+		 "host take the stack",
+	 .fn = test_lan_udp_redirect},
+	{.name = "LAN program: TCP data redirected and its ACK remembered; "
+		 "FIN, RST, SYN and strict conntrack take the stack",
+	 .fn = test_lan_tcp},
+	{.name = "LAN program: no neighbour, embryonic flow, route not via "
+		 "the WAN take the stack",
+	 .fn = test_lan_fallbacks},
 };
 
 FIXTURE_MAIN(cases)

@@ -110,6 +110,7 @@ enum prog_id {
 	PROG_XDP,
 	PROG_TC_EGRESS,
 	PROG_TC_INGRESS,
+	PROG_TC_LAN, /* the fast path's program on the LAN interface */
 };
 
 static inline const char *prog_name(enum prog_id p)
@@ -121,6 +122,8 @@ static inline const char *prog_name(enum prog_id p)
 		return "tc_egress";
 	case PROG_TC_INGRESS:
 		return "tc_ingress";
+	case PROG_TC_LAN:
+		return "tc_lan_ingress";
 	}
 	return "?";
 }
@@ -134,6 +137,8 @@ static inline int prog_fd(const struct tctx *c, enum prog_id p)
 		return bpf_program__fd(c->skel->progs.ptrig_tc_egress);
 	case PROG_TC_INGRESS:
 		return bpf_program__fd(c->skel->progs.ptrig_tc_ingress);
+	case PROG_TC_LAN:
+		return bpf_program__fd(c->skel->progs.ptrig_tc_lan_ingress);
 	}
 	return -1;
 }
@@ -150,6 +155,8 @@ static inline void tctx_teardown(struct tctx *c)
 static uint32_t tl_link_l2 = PTRIG_L2_ETHER;
 /* The fast path's LAN interface the programs are loaded with (0: off). */
 static uint32_t tl_fast_lan_ifindex;
+/* ... and the WAN interface its LAN program sends the owner's packets to. */
+static uint32_t tl_fast_wan_ifindex;
 
 /* Fresh skeleton (so fresh, empty maps), config entry, and rule set: every
  * scenario starts from a clean state and cannot see another's entries.
@@ -178,6 +185,7 @@ static inline int tctx_setup_sized(struct tctx *c,
 	}
 	c->skel->rodata->link_l2 = tl_link_l2;
 	c->skel->rodata->fast_lan_ifindex = tl_fast_lan_ifindex;
+	c->skel->rodata->fast_wan_ifindex = tl_fast_wan_ifindex;
 	err = ptrig__load(c->skel);
 	ASSERT_TRUE(err == 0, "ptrig__load: %s", strerror(-err));
 	ptrig_skel_map_fds(c->skel, &c->fds);
