@@ -1256,8 +1256,10 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	if (fast.lan_ifindex)
 		ptrig_msg(m, PTRIG_MSG_INFO,
 			  "fast path on: packets of established flows that "
-			  "conntrack has assured go from XDP straight to %s%s",
-			  fast.lan_name,
+			  "conntrack has assured go from XDP straight to %s, "
+			  "and the owner's from TC ingress on %s straight to "
+			  "%s%s",
+			  fast.lan_name, fast.lan_name, o->ifname,
 			  (xdp_flags & XDP_FLAGS_DRV_MODE)
 				  ? " (native XDP: its driver must accept "
 				    "redirected frames)"

@@ -112,11 +112,11 @@ static void cmd_usage(FILE *f, const struct cmd *c)
 			"N/4, at least 64)\n"
 			"  --max-triggers N trigger table size (default %u, "
 			"%u-%u)\n"
-			"  --lan IFACE      fast path: XDP forwards packets of "
-			"established flows\n"
-			"                   straight to the LAN interface "
-			"IFACE "
-			"(\"none\": off;\n"
+			"  --lan IFACE      fast path: packets of established "
+			"flows bypass the\n"
+			"                   stack between the WAN and the LAN "
+			"interface IFACE,\n"
+			"                   both ways (\"none\": off;\n"
 			"                   omitted: as attached, off at "
 			"first)\n",
 			PTRIG_DEFAULT_MARK, PTRIG_DEFAULT_MAX_FLOWS,
