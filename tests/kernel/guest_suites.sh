@@ -70,7 +70,7 @@ for t in "$@"; do
 	fi
 	start=$SECONDS
 	case "$t" in
-	*.sh) timeout --kill-after=10 900 bash "$t" >"$log" 2>&1 ;;
+	*.sh) timeout --kill-after=10 1200 bash "$t" >"$log" 2>&1 ;;
 	*) timeout --kill-after=10 900 "$t" >"$log" 2>&1 ;;
 	esac
 	rc=$?
