@@ -28,6 +28,7 @@
 #include "attach.h"
 #include "cmds.h"
 #include "config.h"
+#include "flowtable.h"
 #include "pins.h"
 #include "skel_fds.h"
 
@@ -815,6 +816,11 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 			  "--xdp-mode or say generic); nothing was changed",
 			  o->ifname, link_type_name(ltype));
 		ret = PTRIG_EXIT_USAGE;
+		goto out;
+	}
+	if (ptrig_ft_attach_check(o->ifname, o->allow_hw_offload, m)) {
+		ptrig_msg(m, PTRIG_MSG_NOTE, "nothing was changed on %s",
+			  o->ifname);
 		goto out;
 	}
 	if (ptrig_ensure_bpffs(m) ||

@@ -18,6 +18,7 @@ struct cmd_opts {
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
 	const char *lan;       /* --lan: NULL unset, "none" off */
+	bool allow_hw_offload; /* --allow-hw-offload */
 	int duration_s;	       /* monitor: stop after this long (0: never) */
 	/* run: the managed interfaces and the agent's options */
 	char **ifaces;
