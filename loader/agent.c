@@ -36,6 +36,7 @@
 #include "agent.h"
 #include "attach.h"
 #include "config.h"
+#include "flowtable.h"
 #include "pins.h"
 #include "state.h"
 
@@ -58,6 +59,7 @@ struct agent_if {
 	uint64_t attach_failures;
 	uint64_t retry_at_ms; /* next attempt after a failure */
 	uint32_t retry_ms;
+	bool hw_offload_seen; /* a flowtable offloads to hardware on it */
 };
 
 static struct {
@@ -343,6 +345,34 @@ static void reconcile(struct agent_if *ai, bool check_hooks)
 			  ai->name, ifindex);
 	}
 	attach_one(ai, ifindex);
+}
+
+/* A flowtable that offloads to hardware on an attached interface, set up
+ * after its attach (which would have refused it): said once, at the
+ * periodic rescan, and once again when it is gone. */
+static void flowtables_check(struct agent_if *ai)
+{
+	struct ptrig_wan_devs d;
+	struct ptrig_ft_hit hit;
+	int r;
+
+	if (ai->state != AGENT_IF_ATTACHED || ptrig_wan_devs_find(ai->name, &d))
+		return;
+	r = ptrig_ft_find_hw_offload(&d, &hit, NULL);
+	if (r > 0 && !ai->hw_offload_seen)
+		agent_log(LOG_WARN_,
+			  "%s: flowtable %s %s %s now offloads to hardware on "
+			  "%s (flags offload): replies of triggered "
+			  "connections the NIC takes over leave without "
+			  "ptrig's translation",
+			  ai->name, hit.family, hit.table, hit.name, hit.dev);
+	else if (r == 0 && ai->hw_offload_seen)
+		agent_log(LOG_INFO_,
+			  "%s: no flowtable offloads to hardware on it any "
+			  "more",
+			  ai->name);
+	if (r >= 0)
+		ai->hw_offload_seen = r > 0;
 }
 
 static void reconcile_all(bool check_hooks)
@@ -822,6 +852,8 @@ int do_run(const struct cmd_opts *o)
 		}
 		if (now >= next_scan) {
 			reconcile_all(true);
+			for (i = 0; i < ag.n_ifs; i++)
+				flowtables_check(&ag.ifs[i]);
 			next_scan = now + RESCAN_INTERVAL_MS;
 		} else {
 			for (i = 0; i < ag.n_ifs; i++)

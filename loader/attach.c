@@ -639,8 +639,8 @@ static void unpin_all(const char *dir)
 /* The pins, in this namespace's directory, whose maps the ptrig programs
  * on h use: an interface renamed since its attach keeps its programs, and
  * its pins keep the former name. Writes the directory into dir. */
-static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
-			      struct ptrig_msgs *m)
+bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
+		       struct ptrig_msgs *m)
 {
 	char nsdir[256], path[512];
 	struct dirent *de;

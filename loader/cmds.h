@@ -46,6 +46,12 @@ struct hook_progs {
 };
 
 void hooks_query(int ifindex, struct hook_progs *h);
+
+struct ptrig_msgs;
+/* The pins, in this namespace's directory, whose maps the programs on h
+ * use (an interface renamed since its attach): their directory into dir. */
+bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
+		       struct ptrig_msgs *m);
 bool prog_is_ptrig(uint32_t id);
 const char *xdp_mode_name(uint32_t xdp_flags);
 const char *link_type_name(int arphrd);

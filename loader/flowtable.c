@@ -184,24 +184,31 @@ out:
 	return err;
 }
 
-bool ptrig_ft_offloads_on(const struct nftnl_flowtable *ft,
-			  const struct ptrig_wan_devs *d, const char **dev)
+int ptrig_ft_classify(const struct nftnl_flowtable *ft,
+		      const struct ptrig_wan_devs *d, const char **dev)
 {
 	const char *const *devs;
 	size_t i;
 
-	if (!nftnl_flowtable_is_set(ft, NFTNL_FLOWTABLE_FLAGS) ||
-	    !(nftnl_flowtable_get_u32(ft, NFTNL_FLOWTABLE_FLAGS) &
-	      NFT_FLOWTABLE_HW_OFFLOAD))
-		return false;
 	devs = nftnl_flowtable_get_array(ft, NFTNL_FLOWTABLE_DEVICES);
 	for (i = 0; devs && devs[i]; i++)
-		if (devs_has(d, devs[i])) {
-			if (dev)
-				*dev = devs[i];
-			return true;
-		}
-	return false;
+		if (devs_has(d, devs[i]))
+			break;
+	if (!devs || !devs[i])
+		return PTRIG_FT_NONE;
+	if (dev)
+		*dev = devs[i];
+	if (nftnl_flowtable_is_set(ft, NFTNL_FLOWTABLE_FLAGS) &&
+	    (nftnl_flowtable_get_u32(ft, NFTNL_FLOWTABLE_FLAGS) &
+	     NFT_FLOWTABLE_HW_OFFLOAD))
+		return PTRIG_FT_HW;
+	return PTRIG_FT_SW;
+}
+
+bool ptrig_ft_offloads_on(const struct nftnl_flowtable *ft,
+			  const struct ptrig_wan_devs *d, const char **dev)
+{
+	return ptrig_ft_classify(ft, d, dev) == PTRIG_FT_HW;
 }
 
 static const char *family_name(uint32_t f)
@@ -228,13 +235,16 @@ int ptrig_ft_msg_check(const struct nlmsghdr *nlh,
 {
 	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
 	const char *dev = NULL, *s;
-	int ret = 0;
+	int ret;
 
 	if (!ft)
 		return -ENOMEM;
 	if (nftnl_flowtable_nlmsg_parse(nlh, ft) < 0) {
-		ret = -EBADMSG;
-	} else if (ptrig_ft_offloads_on(ft, d, &dev)) {
+		nftnl_flowtable_free(ft);
+		return -EBADMSG;
+	}
+	ret = ptrig_ft_classify(ft, d, &dev);
+	if (ret != PTRIG_FT_NONE) {
 		memset(hit, 0, sizeof(*hit));
 		snprintf(hit->family, sizeof(hit->family), "%s",
 			 family_name(nftnl_flowtable_get_u32(
@@ -244,7 +254,6 @@ int ptrig_ft_msg_check(const struct nlmsghdr *nlh,
 		s = nftnl_flowtable_get_str(ft, NFTNL_FLOWTABLE_NAME);
 		snprintf(hit->name, sizeof(hit->name), "%s", s ? s : "?");
 		snprintf(hit->dev, sizeof(hit->dev), "%s", dev);
-		ret = 1;
 	}
 	nftnl_flowtable_free(ft);
 	return ret;
@@ -252,20 +261,27 @@ int ptrig_ft_msg_check(const struct nlmsghdr *nlh,
 
 struct dump_ctx {
 	const struct ptrig_wan_devs *d;
-	struct ptrig_ft_hit *hit;
+	struct ptrig_ft_hit *hit, *sw;
 	int found;
 };
 
+/* The first hardware one goes to hit, the first software one to sw; the
+ * dump is read to its end either way. */
 static int dump_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *c = data;
+	struct ptrig_ft_hit h;
 	int r;
 
 	if (c->found)
-		return MNL_CB_OK; /* read the dump to its end */
-	r = ptrig_ft_msg_check(nlh, c->d, c->hit);
-	if (r > 0)
+		return MNL_CB_OK;
+	r = ptrig_ft_msg_check(nlh, c->d, &h);
+	if (r == PTRIG_FT_HW) {
+		*c->hit = h;
 		c->found = 1;
+	} else if (r == PTRIG_FT_SW && c->sw && !c->sw->name[0]) {
+		*c->sw = h;
+	}
 	return MNL_CB_OK;
 }
 
@@ -297,10 +313,10 @@ static bool nf_tables_absent(void)
 }
 
 int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
-			     struct ptrig_ft_hit *hit)
+			     struct ptrig_ft_hit *hit, struct ptrig_ft_hit *sw)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct dump_ctx c = {.d = d, .hit = hit};
+	struct dump_ctx c = {.d = d, .hit = hit, .sw = sw};
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	unsigned int seq = (unsigned int)time(NULL), portid;
@@ -345,7 +361,8 @@ out:
 }
 
 int ptrig_ft_verdict(const char *ifname, int found,
-		     const struct ptrig_ft_hit *hit, bool allow,
+		     const struct ptrig_ft_hit *hit,
+		     const struct ptrig_ft_hit *sw, bool allow,
 		     struct ptrig_msgs *m)
 {
 	if (found < 0) {
@@ -355,8 +372,14 @@ int ptrig_ft_verdict(const char *ifname, int found,
 			  ifname, strerror(-found));
 		return 0;
 	}
-	if (!found)
+	if (!found) {
+		if (sw && sw->name[0])
+			ptrig_msg(m, PTRIG_MSG_INFO,
+				  "flowtable %s %s %s on %s: software fast "
+				  "path, which passes ptrig's hooks",
+				  sw->family, sw->table, sw->name, sw->dev);
 		return 0;
+	}
 	if (allow) {
 		ptrig_msg(m, PTRIG_MSG_WARN,
 			  "%s: flowtable %s %s %s offloads to hardware on %s "
@@ -381,10 +404,10 @@ int ptrig_ft_verdict(const char *ifname, int found,
 int ptrig_ft_attach_check(const char *ifname, bool allow, struct ptrig_msgs *m)
 {
 	struct ptrig_wan_devs d;
-	struct ptrig_ft_hit hit = {0};
+	struct ptrig_ft_hit hit = {0}, sw = {0};
 	int r = ptrig_wan_devs_find(ifname, &d);
 
 	if (!r)
-		r = ptrig_ft_find_hw_offload(&d, &hit);
-	return ptrig_ft_verdict(ifname, r, &hit, allow, m);
+		r = ptrig_ft_find_hw_offload(&d, &hit, &sw);
+	return ptrig_ft_verdict(ifname, r, &hit, &sw, allow, m);
 }

@@ -37,28 +37,42 @@ struct ptrig_ft_hit {
  * network namespace. Returns 0 or -errno (ifname unknown). */
 int ptrig_wan_devs_find(const char *ifname, struct ptrig_wan_devs *d);
 
+enum ptrig_ft_kind {
+	PTRIG_FT_NONE, /* lists none of the WAN's devices */
+	PTRIG_FT_SW,   /* a software flowtable on the WAN: fine */
+	PTRIG_FT_HW,   /* offloads to hardware on the WAN */
+};
+
+/* What ft is to the WAN whose devices are d; dev: the device it lists. */
+int ptrig_ft_classify(const struct nftnl_flowtable *ft,
+		      const struct ptrig_wan_devs *d, const char **dev);
+
 /* Does ft offload to hardware on one of d's devices? If so, the device. */
 bool ptrig_ft_offloads_on(const struct nftnl_flowtable *ft,
 			  const struct ptrig_wan_devs *d, const char **dev);
 
-/* One flowtable message of a dump (NFT_MSG_NEWFLOWTABLE): 1 and hit filled
- * when it offloads to hardware on one of d's devices, 0 when not, -errno
- * when it cannot be parsed. */
+/* One flowtable message of a dump (NFT_MSG_NEWFLOWTABLE): its kind
+ * (enum ptrig_ft_kind), hit filled unless PTRIG_FT_NONE; -errno when it
+ * cannot be parsed. */
 int ptrig_ft_msg_check(const struct nlmsghdr *nlh,
 		       const struct ptrig_wan_devs *d,
 		       struct ptrig_ft_hit *hit);
 
 /* Every flowtable of the calling thread's network namespace: 1 and hit
  * filled for the first that offloads to hardware on one of d's devices, 0
- * for none (also without nf_tables), -errno when they cannot be read. */
+ * for none (also without nf_tables), -errno when they cannot be read. sw
+ * (if not NULL, zeroed by the caller) gets the first software flowtable on
+ * them. */
 int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
-			     struct ptrig_ft_hit *hit);
+			     struct ptrig_ft_hit *hit, struct ptrig_ft_hit *sw);
 
-/* What attach makes of ptrig_ft_find_hw_offload's answer found (and hit):
- * 0 to go on, else PTRIG_EXIT_FAIL with the reason in m. With allow, a hit
- * is a warning only; a dump that failed is a warning. */
+/* What attach makes of ptrig_ft_find_hw_offload's answer found (and hit,
+ * sw): 0 to go on, else PTRIG_EXIT_FAIL with the reason in m. With allow, a
+ * hit is a warning only; a dump that failed is a warning; a software
+ * flowtable is named. */
 int ptrig_ft_verdict(const char *ifname, int found,
-		     const struct ptrig_ft_hit *hit, bool allow,
+		     const struct ptrig_ft_hit *hit,
+		     const struct ptrig_ft_hit *sw, bool allow,
 		     struct ptrig_msgs *m);
 
 /* attach's check: the WAN's devices, the flowtables, the verdict. */

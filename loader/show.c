@@ -306,6 +306,42 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	return n;
 }
 
+/* The pin directory of name, and the device it serves now, renames
+ * followed both ways: pins keyed by a former name whose device has another
+ * name now (the programs went with the device), and a device whose pins
+ * still carry its former name. Says so on stderr. */
+static int pins_of(const char *name, char *dir, size_t len,
+		   char dev[IF_NAMESIZE])
+{
+	struct hook_progs h = {0};
+	char now[IF_NAMESIZE];
+	uint32_t cfg_id;
+	int ifindex = if_nametoindex(name);
+
+	snprintf(dev, IF_NAMESIZE, "%s", name);
+	if (ptrig_pin_dir(name, dir, len, NULL))
+		return -1;
+	if (ifindex)
+		hooks_query(ifindex, &h);
+	if (access(dir, F_OK)) {
+		if (ifindex && find_renamed_pins(&h, dir, len, NULL))
+			fprintf(stderr,
+				"ptrig-load: %s: its pins are at %s (its "
+				"former name)\n",
+				name, dir);
+		return 0;
+	}
+	cfg_id = ptrig_dir_map_id(dir);
+	if (cfg_id && !ptrig_hooks_use_map(&h, cfg_id) &&
+	    ptrig_iface_using_map(cfg_id, now) && strcmp(now, name)) {
+		fprintf(stderr,
+			"ptrig-load: %s was renamed to %s; showing %s\n", name,
+			now, now);
+		snprintf(dev, IF_NAMESIZE, "%s", now);
+	}
+	return 0;
+}
+
 int do_status(const struct cmd_opts *o)
 {
 	char names[64][IF_NAMESIZE], dir[256];
@@ -326,18 +362,19 @@ int do_status(const struct cmd_opts *o)
 		struct trigger_row *rows = NULL;
 		struct ptrig_map_fds m;
 		struct iface_state s;
+		char dev[IF_NAMESIZE];
 		int n_rows, err;
 
-		if (ptrig_pin_dir(names[i], dir, sizeof(dir), NULL) ||
+		if (pins_of(names[i], dir, sizeof(dir), dev) ||
 		    ptrig_maps_open_pinned(dir, &m)) {
 			ptrig_err("ptrig is not attached to %s (no maps in %s)",
 				  names[i], dir);
 			ret = PTRIG_EXIT_FAIL;
 			continue;
 		}
-		err = iface_state_read(names[i], &m, &s);
+		err = iface_state_read(dev, &m, &s);
 		if (err) {
-			ptrig_err("reading the maps of %s: %s", names[i],
+			ptrig_err("reading the maps of %s: %s", dev,
 				  strerror(-err));
 			ptrig_maps_close(&m);
 			ret = PTRIG_EXIT_FAIL;
@@ -470,8 +507,10 @@ static int open_iface_maps(const char *cmd, const char *netns,
 			   const char *ifname, char *dir, size_t len,
 			   struct ptrig_map_fds *m)
 {
+	char dev[IF_NAMESIZE];
+
 	if (!ptrig_is_root(cmd) || ptrig_enter_netns(netns) ||
-	    ptrig_pin_dir(ifname, dir, len, NULL))
+	    pins_of(ifname, dir, len, dev))
 		return -1;
 	if (ptrig_maps_open_pinned(dir, m)) {
 		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,

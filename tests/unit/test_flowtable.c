@@ -142,24 +142,32 @@ static void test_netlink_message(void **state)
 	struct ptrig_ft_hit hit;
 
 	(void)state;
-	assert_int_equal(msg_check(NFT_FLOWTABLE_HW_OFFLOAD, "wan0", &hit), 1);
+	assert_int_equal(msg_check(NFT_FLOWTABLE_HW_OFFLOAD, "wan0", &hit),
+			 PTRIG_FT_HW);
 	assert_string_equal(hit.family, "inet");
 	assert_string_equal(hit.table, "fw4");
 	assert_string_equal(hit.name, "ft");
 	assert_string_equal(hit.dev, "wan0");
-	assert_int_equal(msg_check(0, "wan0", &hit), 0);
-	assert_int_equal(msg_check(NFT_FLOWTABLE_HW_OFFLOAD, "wan1", &hit), 0);
+	assert_int_equal(msg_check(0, "wan0", &hit), PTRIG_FT_SW);
+	assert_string_equal(hit.dev, "wan0");
+	assert_int_equal(msg_check(NFT_FLOWTABLE_HW_OFFLOAD, "wan1", &hit),
+			 PTRIG_FT_NONE);
 }
 
 static void test_verdict(void **state)
 {
 	struct ptrig_ft_hit hit = {
 		.family = "inet", .table = "fw4", .name = "ft", .dev = "wan0"};
+	struct ptrig_ft_hit sw = {.family = "inet",
+				  .table = "fw4",
+				  .name = "sw",
+				  .dev = "wan0"},
+			    none = {.family = ""};
 	struct ptrig_msgs m = {0};
 
 	(void)state;
 	/* Refused: exit 1, the flowtable and the way out named. */
-	assert_int_equal(ptrig_ft_verdict("wan0", 1, &hit, false, &m),
+	assert_int_equal(ptrig_ft_verdict("wan0", 1, &hit, &sw, false, &m),
 			 PTRIG_EXIT_FAIL);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(m.v[0].level, PTRIG_MSG_ERROR);
@@ -169,16 +177,26 @@ static void test_verdict(void **state)
 	assert_non_null(strstr(m.v[0].text, "--allow-hw-offload"));
 	ptrig_msgs_free(&m);
 	/* Allowed: a warning, and on. */
-	assert_int_equal(ptrig_ft_verdict("wan0", 1, &hit, true, &m), 0);
+	assert_int_equal(ptrig_ft_verdict("wan0", 1, &hit, &sw, true, &m), 0);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(m.v[0].level, PTRIG_MSG_WARN);
 	assert_non_null(strstr(m.v[0].text, "--allow-hw-offload"));
 	ptrig_msgs_free(&m);
 	/* Nothing found: silent. */
-	assert_int_equal(ptrig_ft_verdict("wan0", 0, &hit, false, &m), 0);
+	assert_int_equal(ptrig_ft_verdict("wan0", 0, &hit, &none, false, &m),
+			 0);
 	assert_int_equal(m.n, 0);
+	/* A software flowtable: named, no warning. */
+	assert_int_equal(ptrig_ft_verdict("wan0", 0, &hit, &sw, false, &m), 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.v[0].level, PTRIG_MSG_INFO);
+	assert_string_equal(m.v[0].text,
+			    "flowtable inet fw4 sw on wan0: software fast "
+			    "path, which passes ptrig's hooks");
+	ptrig_msgs_free(&m);
 	/* Unreadable: a warning, not a refusal. */
-	assert_int_equal(ptrig_ft_verdict("wan0", -EPERM, &hit, false, &m), 0);
+	assert_int_equal(
+		ptrig_ft_verdict("wan0", -EPERM, &hit, &none, false, &m), 0);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(m.v[0].level, PTRIG_MSG_WARN);
 	assert_non_null(strstr(m.v[0].text, "not checked"));
@@ -201,7 +219,7 @@ static void test_fresh_netns(void **state)
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.name[0], "lo");
 	assert_int_equal(ptrig_wan_devs_find("ptrig-nosuch0", &d), -ENODEV);
-	assert_int_equal(ptrig_ft_find_hw_offload(&d, &hit), 0);
+	assert_int_equal(ptrig_ft_find_hw_offload(&d, &hit, NULL), 0);
 	assert_int_equal(ptrig_ft_attach_check("lo", false, &m), 0);
 	assert_int_equal(m.n, 0);
 }
