@@ -310,12 +310,43 @@ static void attach_one(struct agent_if *ai, int ifindex)
 			  ai->name, ai->retry_ms);
 }
 
+/* The device ptrig was attached to lives on under another name: follow it
+ * (attach under the new name moves the pins, triggers and flows along)
+ * rather than wait for its old name, which a new device may take and whose
+ * pins the renamed one still uses. Not when another managed entry has that
+ * name: it is managed as itself. */
+static bool follow_rename(struct agent_if *ai)
+{
+	char now[IF_NAMESIZE];
+	struct hook_progs h;
+	int i;
+
+	if (ai->state != AGENT_IF_ATTACHED || !ai->ifindex ||
+	    !if_indextoname(ai->ifindex, now) || !strcmp(now, ai->name))
+		return false;
+	for (i = 0; i < ag.n_ifs; i++)
+		if (!strcmp(ag.ifs[i].name, now))
+			return false;
+	hooks_query(ai->ifindex, &h);
+	if (!h.xdp_id || !prog_is_ptrig(h.xdp_id))
+		return false;
+	agent_log(LOG_NOTICE_, "%s was renamed to %s; following it", ai->name,
+		  now);
+	pthread_mutex_lock(&ag.lock);
+	snprintf(ai->name, sizeof(ai->name), "%s", now);
+	pthread_mutex_unlock(&ag.lock);
+	attach_one(ai, ai->ifindex);
+	return true;
+}
+
 /* Bring one interface to where it should be. */
 static void reconcile(struct agent_if *ai, bool check_hooks)
 {
 	int ifindex = if_nametoindex(ai->name);
 	struct hook_progs h;
 
+	if (ifindex != ai->ifindex && follow_rename(ai))
+		return;
 	if (!ifindex) {
 		if (ai->state != AGENT_IF_WAITING)
 			agent_log(LOG_WARN_,
