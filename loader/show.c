@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include <linux/if_link.h>
 
 #include "cmds.h"
 #include "pins.h"
@@ -87,6 +88,40 @@ static const char *peer_name(uint8_t mode)
 	return mode == PTRIG_PEER_TRIGGER ? "trigger" : "any";
 }
 
+/* How translated connections get their firewall mark: in XDP metadata, or
+ * from the flow table in TC ingress where the driver gives XDP no metadata
+ * room. Generic XDP always has the room; a native driver's shows only on
+ * the first translated packet (no kernel interface tells it before), so
+ * until then it is not known. */
+static const char *mark_path(const struct iface_state *s)
+{
+	if (s->stats[PTRIG_STAT_XDP_META_UNSUPPORTED] ||
+	    s->stats[PTRIG_STAT_MARKED_FLOW_TABLE])
+		return "flow-table";
+	if (s->stats[PTRIG_STAT_MARKED] ||
+	    (s->hooks.xdp_id && (s->hooks.xdp_flags & XDP_FLAGS_SKB_MODE)))
+		return "xdp-metadata";
+	return "unknown";
+}
+
+static void mark_path_text(const struct iface_state *s)
+{
+	const char *p = mark_path(s);
+
+	if (!strcmp(p, "flow-table"))
+		printf("Firewall mark: from the flow table in TC ingress (the "
+		       "driver gives XDP no metadata room: "
+		       "xdp_meta_unsupported=%llu)\n",
+		       (unsigned long long)
+			       s->stats[PTRIG_STAT_XDP_META_UNSUPPORTED]);
+	else if (!strcmp(p, "xdp-metadata"))
+		printf("Firewall mark: carried in XDP metadata\n");
+	else
+		printf("Firewall mark: XDP metadata or, if the driver has no "
+		       "room for it, the flow table: known with the first "
+		       "translated connection\n");
+}
+
 static void status_text(const struct iface_state *s,
 			const struct trigger_row *rows, int n_rows,
 			const char *dir)
@@ -105,6 +140,7 @@ static void status_text(const struct iface_state *s,
 		       s->fast.lan_name);
 	else
 		printf("Fast path: off\n");
+	mark_path_text(s);
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
 	       "%12s %7s %7s %9s %12s\n",
@@ -182,6 +218,8 @@ static json_object *status_json(const struct iface_state *s,
 	json_object_object_add(o, "programs", progs);
 	snprintf(mark, sizeof(mark), "0x%08x", s->cfg.mark);
 	json_object_object_add(o, "mark", json_object_new_string(mark));
+	json_object_object_add(o, "mark_path",
+			       json_object_new_string(mark_path(s)));
 	progs = json_object_new_object();
 	json_object_object_add(
 		progs, "enabled",
