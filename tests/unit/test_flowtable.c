@@ -2,8 +2,8 @@
 /* Unit tests of the hardware-flowtable check of attach: flowtables built in
  * memory with libnftnl (no NIC here can hold one with `flags offload`),
  * alone and as the netlink message a dump would carry, and the verdict with
- * its texts and exit codes. The dump itself runs against a fresh network
- * namespace, which has no flowtable. */
+ * its texts and exit codes. The dump itself, and the walk down to the
+ * devices under a WAN, run in a fresh network namespace (no flowtable). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -219,6 +220,18 @@ static void test_fresh_netns(void **state)
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.name[0], "lo");
 	assert_int_equal(ptrig_wan_devs_find("ptrig-nosuch0", &d), -ENODEV);
+	/* A macvlan WAN: its parent is under it; a veth's peer is not. */
+	assert_int_equal(
+		system("ip link add ptv0 type veth peer name ptv1 && "
+		       "ip link add link ptv0 name ptmv0 type macvlan"),
+		0);
+	assert_int_equal(ptrig_wan_devs_find("ptmv0", &d), 0);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.name[0], "ptmv0");
+	assert_string_equal(d.name[1], "ptv0");
+	assert_int_equal(ptrig_wan_devs_find("ptv0", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.name[0], "ptv0");
 	assert_int_equal(ptrig_ft_find_hw_offload(&d, &hit, NULL), 0);
 	assert_int_equal(ptrig_ft_attach_check("lo", false, &m), 0);
 	assert_int_equal(m.n, 0);
