@@ -21,6 +21,8 @@ ALL_CFLAGS  = $(PTRIG_CFLAGS) $(CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ivmlinux -Ibpf -MMD -MP
 LDLIBS     := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsystemd
+# flowtables (libnftnl over libmnl): every binary links attach.o, which reads them
+LDLIBS     += -lnftnl -lmnl
 
 # A failed recipe must not leave a half-written target that looks up to date.
 .DELETE_ON_ERROR:

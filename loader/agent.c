@@ -36,6 +36,7 @@
 #include "agent.h"
 #include "attach.h"
 #include "config.h"
+#include "flowtable.h"
 #include "pins.h"
 #include "state.h"
 
@@ -58,6 +59,7 @@ struct agent_if {
 	uint64_t attach_failures;
 	uint64_t retry_at_ms; /* next attempt after a failure */
 	uint32_t retry_ms;
+	bool hw_offload_seen; /* a flowtable offloads to hardware on it */
 };
 
 static struct {
@@ -308,12 +310,43 @@ static void attach_one(struct agent_if *ai, int ifindex)
 			  ai->name, ai->retry_ms);
 }
 
+/* The device ptrig was attached to lives on under another name: follow it
+ * (attach under the new name moves the pins, triggers and flows along)
+ * rather than wait for its old name, which a new device may take and whose
+ * pins the renamed one still uses. Not when another managed entry has that
+ * name: it is managed as itself. */
+static bool follow_rename(struct agent_if *ai)
+{
+	char now[IF_NAMESIZE];
+	struct hook_progs h;
+	int i;
+
+	if (ai->state != AGENT_IF_ATTACHED || !ai->ifindex ||
+	    !if_indextoname(ai->ifindex, now) || !strcmp(now, ai->name))
+		return false;
+	for (i = 0; i < ag.n_ifs; i++)
+		if (!strcmp(ag.ifs[i].name, now))
+			return false;
+	hooks_query(ai->ifindex, &h);
+	if (!h.xdp_id || !prog_is_ptrig(h.xdp_id))
+		return false;
+	agent_log(LOG_NOTICE_, "%s was renamed to %s; following it", ai->name,
+		  now);
+	pthread_mutex_lock(&ag.lock);
+	snprintf(ai->name, sizeof(ai->name), "%s", now);
+	pthread_mutex_unlock(&ag.lock);
+	attach_one(ai, ai->ifindex);
+	return true;
+}
+
 /* Bring one interface to where it should be. */
 static void reconcile(struct agent_if *ai, bool check_hooks)
 {
 	int ifindex = if_nametoindex(ai->name);
 	struct hook_progs h;
 
+	if (ifindex != ai->ifindex && follow_rename(ai))
+		return;
 	if (!ifindex) {
 		if (ai->state != AGENT_IF_WAITING)
 			agent_log(LOG_WARN_,
@@ -343,6 +376,34 @@ static void reconcile(struct agent_if *ai, bool check_hooks)
 			  ai->name, ifindex);
 	}
 	attach_one(ai, ifindex);
+}
+
+/* A flowtable that offloads to hardware on an attached interface, set up
+ * after its attach (which would have refused it): said once, at the
+ * periodic rescan, and once again when it is gone. */
+static void flowtables_check(struct agent_if *ai)
+{
+	struct ptrig_wan_devs d;
+	struct ptrig_ft_hit hit;
+	int r;
+
+	if (ai->state != AGENT_IF_ATTACHED || ptrig_wan_devs_find(ai->name, &d))
+		return;
+	r = ptrig_ft_find_hw_offload(&d, &hit, NULL);
+	if (r > 0 && !ai->hw_offload_seen)
+		agent_log(LOG_WARN_,
+			  "%s: flowtable %s %s %s now offloads to hardware on "
+			  "%s (flags offload): replies of triggered "
+			  "connections the NIC takes over leave without "
+			  "ptrig's translation",
+			  ai->name, hit.family, hit.table, hit.name, hit.dev);
+	else if (r == 0 && ai->hw_offload_seen)
+		agent_log(LOG_INFO_,
+			  "%s: no flowtable offloads to hardware on it any "
+			  "more",
+			  ai->name);
+	if (r >= 0)
+		ai->hw_offload_seen = r > 0;
 }
 
 static void reconcile_all(bool check_hooks)
@@ -735,6 +796,7 @@ int do_run(const struct cmd_opts *o)
 	attach_req.max_flows = o->max_flows;
 	attach_req.max_triggers = o->max_triggers;
 	attach_req.lan = o->lan;
+	attach_req.allow_hw_offload = o->allow_hw_offload;
 	ag.n_ifs = o->n_ifaces;
 	ag.ready_if_absent = o->ready_if_absent;
 	ag.start_time = wall_s();
@@ -821,6 +883,8 @@ int do_run(const struct cmd_opts *o)
 		}
 		if (now >= next_scan) {
 			reconcile_all(true);
+			for (i = 0; i < ag.n_ifs; i++)
+				flowtables_check(&ag.ifs[i]);
 			next_scan = now + RESCAN_INTERVAL_MS;
 		} else {
 			for (i = 0; i < ag.n_ifs; i++)

@@ -28,6 +28,7 @@
 #include "attach.h"
 #include "cmds.h"
 #include "config.h"
+#include "flowtable.h"
 #include "pins.h"
 #include "skel_fds.h"
 
@@ -714,8 +715,8 @@ static void unpin_all(const char *dir)
 /* The pins, in this namespace's directory, whose maps the ptrig programs
  * on h use: an interface renamed since its attach keeps its programs, and
  * its pins keep the former name. Writes the directory into dir. */
-static bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
-			      struct ptrig_msgs *m)
+bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
+		       struct ptrig_msgs *m)
 {
 	char nsdir[256], path[512];
 	struct dirent *de;
@@ -893,6 +894,11 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 			  "--xdp-mode or say generic); nothing was changed",
 			  o->ifname, link_type_name(ltype));
 		ret = PTRIG_EXIT_USAGE;
+		goto out;
+	}
+	if (ptrig_ft_attach_check(o->ifname, o->allow_hw_offload, m)) {
+		ptrig_msg(m, PTRIG_MSG_NOTE, "nothing was changed on %s",
+			  o->ifname);
 		goto out;
 	}
 	if (ptrig_ensure_bpffs(m) ||

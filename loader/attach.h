@@ -25,6 +25,8 @@ struct ptrig_attach_req {
 	 * this LAN interface. NULL: as attached (off on a first attach);
 	 * "none": off. */
 	const char *lan;
+	/* Attach even with a flowtable offloading to hardware on the WAN. */
+	bool allow_hw_offload;
 };
 
 struct ptrig_attach_res {

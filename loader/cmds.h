@@ -18,6 +18,7 @@ struct cmd_opts {
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
 	const char *lan;       /* --lan: NULL unset, "none" off */
+	bool allow_hw_offload; /* --allow-hw-offload */
 	int duration_s;	       /* monitor: stop after this long (0: never) */
 	/* run: the managed interfaces and the agent's options */
 	char **ifaces;
@@ -45,6 +46,12 @@ struct hook_progs {
 };
 
 void hooks_query(int ifindex, struct hook_progs *h);
+
+struct ptrig_msgs;
+/* The pins, in this namespace's directory, whose maps the programs on h
+ * use (an interface renamed since its attach): their directory into dir. */
+bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
+		       struct ptrig_msgs *m);
 bool prog_is_ptrig(uint32_t id);
 /* The fast path's program on a LAN interface, for the WAN whose ifindex is
  * handle (0: none). */

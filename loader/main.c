@@ -38,7 +38,8 @@ static const struct cmd cmds[] = {
 	 "Parse and validate a rule file (no root needed)."},
 	{"attach", do_attach, NEED_IFACE | NEED_CONFIG | TAKES_ATTACH,
 	 "attach IFACE -c FILE [--xdp-mode native|generic] [--mark HEX]\n"
-	 "       [--max-flows N] [--max-triggers N] [--lan IFACE|none]",
+	 "       [--max-flows N] [--max-triggers N] [--lan IFACE|none]\n"
+	 "       [--allow-hw-offload]",
 	 "Load ptrig on the WAN interface IFACE and push the rules. On an\n"
 	 "interface that already runs ptrig this is an upgrade: the pinned\n"
 	 "maps are reused, triggers and flows survive."},
@@ -118,7 +119,13 @@ static void cmd_usage(FILE *f, const struct cmd *c)
 			"interface IFACE,\n"
 			"                   both ways (\"none\": off;\n"
 			"                   omitted: as attached, off at "
-			"first)\n",
+			"first)\n"
+			"  --allow-hw-offload attach even though an nftables "
+			"flowtable offloads\n"
+			"                   to hardware (flags offload) on "
+			"IFACE: replies of\n"
+			"                   connections the NIC takes over "
+			"bypass ptrig\n",
 			PTRIG_DEFAULT_MARK, PTRIG_DEFAULT_MAX_FLOWS,
 			PTRIG_MIN_TABLE, PTRIG_MAX_FLOWS_LIMIT,
 			PTRIG_DEFAULT_MAX_TRIGGERS, PTRIG_MIN_TABLE,
@@ -155,6 +162,7 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_MAX_TRIGGERS,
 	OPT_LAN,
+	OPT_ALLOW_HW_OFFLOAD,
 	OPT_NETNS,
 	OPT_DURATION,
 	OPT_METRICS,
@@ -170,6 +178,7 @@ static const struct option long_opts[] = {
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS},
 	{"lan", required_argument, NULL, OPT_LAN},
+	{"allow-hw-offload", no_argument, NULL, OPT_ALLOW_HW_OFFLOAD},
 	{"netns", required_argument, NULL, OPT_NETNS},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"metrics", required_argument, NULL, OPT_METRICS},
@@ -323,6 +332,14 @@ int main(int argc, char **argv)
 						 "interface name",
 						 optarg);
 			o.lan = optarg;
+			break;
+		case OPT_ALLOW_HW_OFFLOAD:
+			if (!(c->takes & TAKES_ATTACH))
+				return bad_usage(c,
+						 "%s takes no "
+						 "--allow-hw-offload",
+						 c->name);
+			o.allow_hw_offload = true;
 			break;
 		case OPT_DURATION:
 			if (!(c->takes & TAKES_DURATION))

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include <linux/if_link.h>
 
 #include "cmds.h"
 #include "pins.h"
@@ -100,6 +101,40 @@ static const char *peer_name(uint8_t mode)
 	return mode == PTRIG_PEER_TRIGGER ? "trigger" : "any";
 }
 
+/* How translated connections get their firewall mark: in XDP metadata, or
+ * from the flow table in TC ingress where the driver gives XDP no metadata
+ * room. Generic XDP always has the room; a native driver's shows only on
+ * the first translated packet (no kernel interface tells it before), so
+ * until then it is not known. */
+static const char *mark_path(const struct iface_state *s)
+{
+	if (s->stats[PTRIG_STAT_XDP_META_UNSUPPORTED] ||
+	    s->stats[PTRIG_STAT_MARKED_FLOW_TABLE])
+		return "flow-table";
+	if (s->stats[PTRIG_STAT_MARKED] ||
+	    (s->hooks.xdp_id && (s->hooks.xdp_flags & XDP_FLAGS_SKB_MODE)))
+		return "xdp-metadata";
+	return "unknown";
+}
+
+static void mark_path_text(const struct iface_state *s)
+{
+	const char *p = mark_path(s);
+
+	if (!strcmp(p, "flow-table"))
+		printf("Firewall mark: from the flow table in TC ingress (the "
+		       "driver gives XDP no metadata room: "
+		       "xdp_meta_unsupported=%llu)\n",
+		       (unsigned long long)
+			       s->stats[PTRIG_STAT_XDP_META_UNSUPPORTED]);
+	else if (!strcmp(p, "xdp-metadata"))
+		printf("Firewall mark: carried in XDP metadata\n");
+	else
+		printf("Firewall mark: XDP metadata or, if the driver has no "
+		       "room for it, the flow table: known with the first "
+		       "translated connection\n");
+}
+
 static void status_text(const struct iface_state *s,
 			const struct trigger_row *rows, int n_rows,
 			const char *dir)
@@ -122,6 +157,7 @@ static void status_text(const struct iface_state *s,
 					"the stack; attach again)");
 	else
 		printf("Fast path: off\n");
+	mark_path_text(s);
 	printf("\nRules (%d):\n", s->n_rules);
 	printf("  %-16s %-20s %-20s %7s %-7s %6s %8s %6s %6s %6s %9s %12s %9s "
 	       "%12s %7s %7s %9s %12s %13s %14s\n",
@@ -202,6 +238,8 @@ static json_object *status_json(const struct iface_state *s,
 	json_object_object_add(o, "programs", progs);
 	snprintf(mark, sizeof(mark), "0x%08x", s->cfg.mark);
 	json_object_object_add(o, "mark", json_object_new_string(mark));
+	json_object_object_add(o, "mark_path",
+			       json_object_new_string(mark_path(s)));
 	progs = json_object_new_object();
 	json_object_object_add(
 		progs, "enabled",
@@ -329,6 +367,42 @@ static int list_ifaces(const struct cmd_opts *o, char names[][IF_NAMESIZE],
 	return n;
 }
 
+/* The pin directory of name, and the device it serves now, renames
+ * followed both ways: pins keyed by a former name whose device has another
+ * name now (the programs went with the device), and a device whose pins
+ * still carry its former name. Says so on stderr. */
+static int pins_of(const char *name, char *dir, size_t len,
+		   char dev[IF_NAMESIZE])
+{
+	struct hook_progs h = {0};
+	char now[IF_NAMESIZE];
+	uint32_t cfg_id;
+	int ifindex = if_nametoindex(name);
+
+	snprintf(dev, IF_NAMESIZE, "%s", name);
+	if (ptrig_pin_dir(name, dir, len, NULL))
+		return -1;
+	if (ifindex)
+		hooks_query(ifindex, &h);
+	if (access(dir, F_OK)) {
+		if (ifindex && find_renamed_pins(&h, dir, len, NULL))
+			fprintf(stderr,
+				"ptrig-load: %s: its pins are at %s (its "
+				"former name)\n",
+				name, dir);
+		return 0;
+	}
+	cfg_id = ptrig_dir_map_id(dir);
+	if (cfg_id && !ptrig_hooks_use_map(&h, cfg_id) &&
+	    ptrig_iface_using_map(cfg_id, now) && strcmp(now, name)) {
+		fprintf(stderr,
+			"ptrig-load: %s was renamed to %s; showing %s\n", name,
+			now, now);
+		snprintf(dev, IF_NAMESIZE, "%s", now);
+	}
+	return 0;
+}
+
 int do_status(const struct cmd_opts *o)
 {
 	char names[64][IF_NAMESIZE], dir[256];
@@ -349,18 +423,19 @@ int do_status(const struct cmd_opts *o)
 		struct trigger_row *rows = NULL;
 		struct ptrig_map_fds m;
 		struct iface_state s;
+		char dev[IF_NAMESIZE];
 		int n_rows, err;
 
-		if (ptrig_pin_dir(names[i], dir, sizeof(dir), NULL) ||
+		if (pins_of(names[i], dir, sizeof(dir), dev) ||
 		    ptrig_maps_open_pinned(dir, &m)) {
 			ptrig_err("ptrig is not attached to %s (no maps in %s)",
 				  names[i], dir);
 			ret = PTRIG_EXIT_FAIL;
 			continue;
 		}
-		err = iface_state_read(names[i], &m, &s);
+		err = iface_state_read(dev, &m, &s);
 		if (err) {
-			ptrig_err("reading the maps of %s: %s", names[i],
+			ptrig_err("reading the maps of %s: %s", dev,
 				  strerror(-err));
 			ptrig_maps_close(&m);
 			ret = PTRIG_EXIT_FAIL;
@@ -503,8 +578,10 @@ static int open_iface_maps(const char *cmd, const char *netns,
 			   const char *ifname, char *dir, size_t len,
 			   struct ptrig_map_fds *m)
 {
+	char dev[IF_NAMESIZE];
+
 	if (!ptrig_is_root(cmd) || ptrig_enter_netns(netns) ||
-	    ptrig_pin_dir(ifname, dir, len, NULL))
+	    pins_of(ifname, dir, len, dev))
 		return -1;
 	if (ptrig_maps_open_pinned(dir, m)) {
 		ptrig_err("ptrig is not attached to %s (no maps in %s)", ifname,

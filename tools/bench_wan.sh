@@ -5,8 +5,11 @@
 # connections lanhost1 opens (masqueraded: every packet passes through
 # ptrig's XDP and TC programs, none is translated), alternately without and
 # with ptrig attached, ROUNDS times each (default 3); then the same size
-# over a triggered inbound connection (every packet translated). Prints each
-# run's kB/s and the ratios of the medians. Ratios within one run only: the
+# over a triggered inbound connection (every packet translated), alternating
+# with the same inbound transfer through a static nftables port forward
+# (DNAT in prerouting, ptrig detached): what the kernel's own NAT does with
+# that connection on this WAN. Prints each run's kB/s and the ratios of the
+# medians. Ratios within one run only: the
 # absolute figures depend on the machine (and are TCG's in the guest).
 # Not part of `make test`.
 set -u
@@ -46,6 +49,18 @@ inbound() {
 	[ "$(file_size "$T/got")" = $((MIB * 1024 * 1024)) ] || return 1
 	echo $((MIB * 1048576 * 1000000 / (t1 - t0)))
 }
+# dnat_on / dnat_off: a port forward WAN:113 -> lanhost1:113 by nftables;
+# the forward chain's mark rule lets it in (the mark set one step earlier).
+dnat_on() {
+	lab_exec router nft -f - <<EOF
+add table ip ptbench
+add chain ip ptbench pre { type nat hook prerouting priority dstnat; policy accept; }
+add rule ip ptbench pre iifname "$LAB_WAN_IF" tcp dport 113 dnat to $H1
+add chain ip ptbench markfwd { type filter hook forward priority filter - 1; policy accept; }
+add rule ip ptbench markfwd ct status dnat meta mark set meta mark or $LAB_PTRIG_MARK
+EOF
+}
+dnat_off() { lab_exec router nft delete table ip ptbench; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 off=() on=() in=()
@@ -57,17 +72,29 @@ for ((i = 0; i < ROUNDS; i++)); do
 	on+=("$(download)")
 done
 irc_trigger || die "irc trigger"
+MODE=$(status_jq '.interfaces[0].xdp_mode')
+nat=()
 for ((i = 0; i < ROUNDS; i++)); do
 	in+=("$(inbound)")
+	ptrig detach "$LAB_WAN_IF" >/dev/null 2>&1
+	dnat_on || die "nftables DNAT"
+	nat+=("$(inbound)")
+	dnat_off
+	ptrig attach "$LAB_WAN_IF" -c "$T/ptrig.conf" ${LAB_XDP_MODE:+--xdp-mode "$LAB_XDP_MODE"} >/dev/null 2>&1 ||
+		die "attach $LAB_WAN_IF"
+	irc_trigger || die "irc trigger"
 done
 mo=$(printf '%s\n' "${off[@]}" | median)
 mn=$(printf '%s\n' "${on[@]}" | median)
 mi=$(printf '%s\n' "${in[@]}" | median)
-echo "wan $LAB_WAN_TYPE ($LAB_WAN_IF, XDP $(status_jq '.interfaces[0].xdp_mode')), $MIB MiB x $ROUNDS, kernel $(uname -r)"
+md=$(printf '%s\n' "${nat[@]}" | median)
+echo "wan $LAB_WAN_TYPE ($LAB_WAN_IF, XDP $MODE), $MIB MiB x $ROUNDS, kernel $(uname -r)"
 echo "  download without ptrig   kB/s: ${off[*]} (median $mo)"
 echo "  download with ptrig      kB/s: ${on[*]} (median $mn)"
 echo "  triggered inbound        kB/s: ${in[*]} (median $mi)"
-awk -v a="$mn" -v b="$mo" -v c="$mi" 'BEGIN {
-	printf "  with/without ptrig: %.3f; translated/without: %.3f\n", a / b, c / b }'
+echo "  nftables DNAT inbound    kB/s: ${nat[*]} (median $md)"
+awk -v a="$mn" -v b="$mo" -v c="$mi" -v d="$md" 'BEGIN {
+	printf "  with/without ptrig: %.3f; translated/without: %.3f; ptrig inbound/nftables DNAT inbound: %.3f\n",
+		a / b, c / b, c / d }'
 pass "bench done"
 e2e_finish

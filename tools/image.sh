@@ -20,7 +20,7 @@ BASE=$OUT/base-rootfs.tar
 ROOTFS=$OUT/ptrig-rootfs.tar
 # The runtime libraries of ptrig-load (see LDLIBS in the Makefile), and
 # mount(8) for the bpffs init container.
-LIBS=libbpf1,libelf1,zlib1g,libjson-c5,libmicrohttpd12,libsystemd0,mount
+LIBS=libbpf1,libelf1,zlib1g,libjson-c5,libmicrohttpd12,libsystemd0,libnftnl11,libmnl0,mount
 
 [ -x "$BUILD/ptrig-load" ] || {
 	echo "image: $BUILD/ptrig-load missing (run make)" >&2

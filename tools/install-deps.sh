@@ -10,6 +10,8 @@ PACKAGES=(
 	libcmocka-dev
 	# fixtures that create conntrack entries with chosen TCP window flags
 	libnetfilter-conntrack-dev
+	# reading nftables flowtables (hardware offload on the WAN) over netlink
+	libnftnl-dev libmnl-dev
 	# fuzzing (clang's libFuzzer and sanitizer runtimes)
 	libclang-rt-dev
 	# lab, end-to-end tests and demo

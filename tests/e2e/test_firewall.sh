@@ -8,7 +8,8 @@
 #      reaches lanhost1, although ptrig did translate and mark it;
 #   3. with the rule restored, a new inbound connection is accepted and its
 #      data arrives intact;
-#   and the interface counter "marked" grows at every step.
+#   and the interface counter "marked" grows at every step; status says the
+#   mark travels in XDP metadata.
 # Env: LAB_PREFIX (default ptl-). Pins go to a private root (lib.sh).
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
@@ -35,6 +36,9 @@ check "with the mark rule: inbound 256 KiB remote1 -> $WAN:113 -> lanhost1 intac
 	xfer_tcp remote1 lanhost1 "$WAN" 113 262144
 M1=$(marked)
 assert_gt "$M1" "$M0" "counter marked grew with the accepted connection ($M0 -> $M1)"
+assert_eq xdp-metadata "$(status_jq '.interfaces[0].mark_path')" "status: mark_path xdp-metadata"
+check "status text: the mark is carried in XDP metadata" eval \
+	"ptrig status $LAB_WAN_IF | grep -qx 'Firewall mark: carried in XDP metadata'"
 
 # ---- 2. mark rule removed: dropped -------------------------------------------------------
 lab_fw_mark_rule_del

@@ -7,7 +7,8 @@
 #   1. an inbound TCP connection through a trigger passes the lab router's
 #      stateful firewall, its data intact; the counters say how:
 #      xdp_meta_unsupported and marked_from_flow_table grow, marked (the
-#      metadata path) stays 0;
+#      metadata path) stays 0; status says which path marks: unknown
+#      before the first translated packet, flow-table after;
 #   2. without the mark rule it is dropped (the mark is what lets it in);
 #   3. the stranger, spoofing the remote end of a live unanswered UDP flow
 #      (owner lanhost1), sends the same datagram straight to lanhost2, and
@@ -41,6 +42,8 @@ check "trigger open (owner $H1)" irc_trigger
 
 # ---- 1. marked without metadata -------------------------------------------------
 check "mark rule present" lab_fw_mark_rule_present
+assert_eq unknown "$(status_jq '.interfaces[0].mark_path')" \
+	"status: the marking path of native XDP is not known before the first translated packet"
 U0=$(counter xdp_meta_unsupported)
 F0=$(counter marked_from_flow_table)
 check "inbound 256 KiB remote1 -> $WAN:113 -> lanhost1 intact through the firewall" \
@@ -50,6 +53,9 @@ F1=$(counter marked_from_flow_table)
 assert_gt "$U1" "$U0" "counter xdp_meta_unsupported grew ($U0 -> $U1)"
 assert_gt "$F1" "$F0" "counter marked_from_flow_table grew ($F0 -> $F1)"
 assert_eq 0 "$(counter marked)" "counter marked (metadata path) stays 0"
+assert_eq flow-table "$(status_jq '.interfaces[0].mark_path')" "status: mark_path flow-table"
+check "status text names the flow-table path" eval \
+	"ptrig status $LAB_WAN_IF | grep -q '^Firewall mark: from the flow table in TC ingress (the driver gives XDP no metadata room: xdp_meta_unsupported=[1-9]'"
 
 # ---- 2. without the mark rule: dropped ------------------------------------------
 lab_fw_mark_rule_del

@@ -9,7 +9,13 @@
 #      flowtable's ingress hook, and the fast path transmits through the
 #      WAN's TC egress, where ptrig rewrites the owner's replies);
 #   2. the triggering (masqueraded) connection was offloaded too, and still
-#      refreshes the trigger; ptrig counted no errors.
+#      refreshes the trigger; ptrig counted no errors;
+#   0. attach reads the flowtable and names it, without a warning: only
+#      `flags offload` (the NIC forwarding by itself, past ptrig) is refused;
+#      (No device here can hold `flags offload`: veth refuses it, Debian's
+#      kernel has no netdevsim, whose driver would refuse it too. The unit
+#      test tests/unit/test_flowtable.c covers the refusal with flowtables
+#      built in memory.)
 # shellcheck disable=SC2317 # helpers run through wait_for/check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -32,6 +38,14 @@ EOF2
 pass "router: flowtable ft on lan0 and wan0, established connections offloaded"
 printf '%s\n' "irc   tcp:6660-6669  tcp:113" >"$T/ptrig.conf"
 ptrig_attach "$T/ptrig.conf"
+# attach read the flowtable from the kernel and found it fine.
+assert_match "^ptrig: flowtable inet ptft ft on $LAB_WAN_IF: software fast path, which passes ptrig's hooks\$" \
+	"$(cat "$E2E_TMP/attach.log")" "attach names the software flowtable on $LAB_WAN_IF"
+if grep -Ei 'warn|error|offloads to hardware' "$E2E_TMP/attach.log"; then
+	fail "attach: no warning about the software flowtable (see above)"
+else
+	pass "attach: no warning about the software flowtable"
+fi
 
 # A trigger connection that lasts, so it gets offloaded and keeps sending.
 bg_run remote1 120 socat -u TCP4-LISTEN:6667,reuseaddr OPEN:/dev/null
@@ -72,4 +86,5 @@ assert_gt "$(rule_counter irc refreshes)" 0 "the offloaded trigger connection re
 assert_gt "$(rule_counter irc bytes_out)" "$MIB16" "ptrig rewrote the owner's 16 MiB of replies"
 assert_eq 0 "$(gstat errors)" "ptrig errors = 0"
 bg_stop "$TRIG_PID"
+
 e2e_finish

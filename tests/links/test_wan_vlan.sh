@@ -6,7 +6,9 @@
 # XDP).
 #   1. the TCP, UDP and active-FTP end-to-end tests over wan0.7;
 #   2. the loader says "link type ether" and attached generic XDP; attaching
-#      native XDP is refused with the driver hint and changes nothing.
+#      native XDP is refused with the driver hint and changes nothing;
+#   3. a (software) flowtable on the trunk port is found by attach as one on
+#      the WAN: the device under the VLAN counts.
 set -u
 export LAB_WAN_TYPE=vlan
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -23,7 +25,15 @@ rc=$?
 assert_eq 1 "$rc" "attach wan0.7 --xdp-mode native: exit 1 (no native XDP on VLAN devices)"
 assert_match "nothing was changed on wan0.7" "$out" "... and says nothing was changed"
 check_not "... and nothing is attached" xdp_attached
+# A flowtable on the trunk port under wan0.7: attach finds it there (the
+# device under the VLAN counts as the WAN's), and, being software, names it.
+LOWER=$(lab_exec router ip -j link show wan0.7 | jq -r '.[0].link')
+lab_exec router nft add table inet ptvl \; add flowtable inet ptvl ft \
+	"{ hook ingress priority 0; devices = { $LOWER }; }" || die "flowtable on $LOWER"
 ptrig_attach "$T/ptrig.conf" "attach wan0.7 (generic) exits 0"
+assert_match "^ptrig: flowtable inet ptvl ft on $LOWER: software fast path" "$(cat "$E2E_TMP/attach.log")" \
+	"attach finds the flowtable on $LOWER, the port under wan0.7"
+lab_exec router nft delete table inet ptvl
 link_attach_checks ether generic
 irc_trigger || die "irc trigger over wan0.7"
 pass "irc trigger over wan0.7"

@@ -245,6 +245,29 @@ if [ "$(progs "$A" wan9)" = "$PROGS" ]; then
 else
 	fail "rename_keeps_progs: progs on wan9: [$(progs "$A" wan9)]"
 fi
+xdp_id() { ip netns exec "$1" bpftool -j net show dev "$2" | jq -r '[.[].xdp[]?.id] | first // "none"'; }
+# status follows the rename from either name: the device's programs and
+# the state (still pinned under wan0) are shown under the name it has now.
+status_shows_wan9() {
+	[ $rc -eq 0 ] && [ "$(jq -r '.interfaces[0].name' <<<"$out")" = wan9 ] &&
+		[ "$(jq -r '.interfaces[0].programs.xdp' <<<"$out")" = "$(xdp_id "$A" wan9)" ] &&
+		[ "$(jq -r '.interfaces[0].pin_dir' <<<"$out")" = "$da" ] &&
+		[ "$(jq -r '[.interfaces[0].triggers[] | "\(.rule)=\(.owner)"] | join(",")' <<<"$out")" = alpha=198.51.100.7 ]
+}
+run "$P" --netns "$A" status wan0 --json
+if status_shows_wan9 && grep -q "^ptrig-load: wan0 was renamed to wan9; showing wan9$" <<<"$err"; then
+	pass "status wan0 after a rename to wan9 says so and shows wan9: its programs, trigger and pins"
+else
+	fail "rename_status_old: $(ctx)"
+fi
+run "$P" --netns "$A" status wan9 --json
+if status_shows_wan9 && grep -q "^ptrig-load: wan9: its pins are at $da (its former name)$" <<<"$err"; then
+	pass "status wan9 after the rename finds the pins under its former name"
+else
+	fail "rename_status_new: $(ctx)"
+fi
+run "$P" --netns "$A" flows wan9 --json
+check "flows wan9 after the rename reads the pins under its former name" [ $rc -eq 0 ]
 # Another device takes the old name before anyone attaches the new one.
 mkwan "$A" wan0 wanp1 || fail "rename: a new wan0"
 run attach "$A" wan0 "$T/a.conf"
