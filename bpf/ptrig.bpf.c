@@ -671,15 +671,15 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	const struct ptrig_config *cfg;
 	struct ptrig_port_rules *ports;
 	struct ptrig_rule_counters *cnt;
-	struct ptrig_trigger_key tkey = {};
 	struct ptrig_flow_key fkey = {};
+	struct ptrig_trigger_key tkey;
 	struct ptrig_trigger *trig;
 	struct ptrig_flow *flow;
-	struct ptrig_flow nf = {};
+	struct ptrig_flow nf;
 	struct ptrig_rule *rule;
 	bool stale_established = false, stale_embryo = false;
 	struct pkt p = {};
-	__u32 rule_id;
+	__u32 rule_id, idle_s;
 	__u64 now;
 	int reason;
 
@@ -721,8 +721,10 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	now = bpf_ktime_get_coarse_ns();
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
-		if (!idle_past(now, flow->last_seen_ns,
-			       ptrig_flow_idle_timeout(flow))) {
+		/* The flow's timeout, worked out once for the expiry check
+		 * and the refresh at forward. */
+		idle_s = ptrig_flow_idle_timeout(flow);
+		if (!idle_past(now, flow->last_seen_ns, idle_s)) {
 			if (!tcp_opening(&p))
 				goto forward;
 			/* A SYN reusing the ports opens a new connection
@@ -752,6 +754,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 						return XDP_PASS;
 					}
 				}
+				idle_s = ptrig_flow_idle_timeout(flow);
 				goto forward;
 			}
 			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
@@ -773,6 +776,9 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	if (!rule)
 		return XDP_PASS;
 	cnt = rule_counters(rule_id);
+	/* Zeroed here, not at their declaration: the compiler would clear
+	 * them on entry, for every packet of every flow. */
+	__builtin_memset(&tkey, 0, sizeof(tkey));
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
 	tkey.external = p.daddr;
@@ -802,6 +808,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		if (fast_lan_ifindex)
 			bpf_map_delete_elem(&PTRIG_MAP(fast), &fkey);
 	}
+	__builtin_memset(&nf, 0, sizeof(nf));
 	nf.owner = trig->owner;
 	nf.external = p.daddr;
 	nf.rule_id = rule_id;
@@ -830,9 +837,10 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
 	}
+	idle_s = ptrig_flow_idle_timeout(flow);
 
 forward:
-	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	touch(&flow->last_seen_ns, now, idle_s);
 	cnt = rule_counters(flow->rule_id);
 	if (cnt) {
 		cnt->pkts_in++;
