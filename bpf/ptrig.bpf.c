@@ -663,6 +663,42 @@ slow:
 	return -1;
 }
 
+/*
+ * The coarse clock (bpf_ktime_get_coarse_ns()) for XDP, read once per tick
+ * and CPU: the clock only moves on the tick, and the helper call costs a
+ * few ns per packet while jiffies and the CPU id are read inline. The tick's
+ * reading is kept only once it differs from the last one: the clock moves
+ * just after jiffies does, and a reading taken in between would otherwise
+ * serve the whole tick. A value is never ahead of the clock; in the rare
+ * race it lags it by at most a tick, which the stamps already allow for
+ * (see idle_past()).
+ */
+#define CLOCK_CPUS 512
+struct clock_cache {
+	__u64 jiffies;
+	__u64 ns;
+};
+static struct clock_cache xdp_clock[CLOCK_CPUS];
+
+static __always_inline __u64 xdp_coarse_ns(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 j = bpf_jiffies64(), now;
+	struct clock_cache *c;
+
+	if (cpu >= CLOCK_CPUS)
+		return bpf_ktime_get_coarse_ns();
+	c = &xdp_clock[cpu];
+	if (c->jiffies == j)
+		return c->ns;
+	now = bpf_ktime_get_coarse_ns();
+	if (now != c->ns) {
+		c->ns = now;
+		c->jiffies = j;
+	}
+	return now;
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -718,7 +754,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	fkey.remote_port = p.sport;
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
-	now = bpf_ktime_get_coarse_ns();
+	now = xdp_coarse_ns();
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
 		/* The flow's timeout, worked out once for the expiry check
