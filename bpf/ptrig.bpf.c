@@ -697,6 +697,42 @@ slow:
 	return -1;
 }
 
+/*
+ * The coarse clock (bpf_ktime_get_coarse_ns()) for XDP, read once per tick
+ * and CPU: the clock only moves on the tick, and the helper call costs a
+ * few ns per packet while jiffies and the CPU id are read inline. The tick's
+ * reading is kept only once it differs from the last one: the clock moves
+ * just after jiffies does, and a reading taken in between would otherwise
+ * serve the whole tick. A value is never ahead of the clock; in the rare
+ * race it lags it by at most a tick, which the stamps already allow for
+ * (see idle_past()).
+ */
+#define CLOCK_CPUS 512
+struct clock_cache {
+	__u64 jiffies;
+	__u64 ns;
+};
+static struct clock_cache xdp_clock[CLOCK_CPUS];
+
+static __always_inline __u64 xdp_coarse_ns(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 j = bpf_jiffies64(), now;
+	struct clock_cache *c;
+
+	if (cpu >= CLOCK_CPUS)
+		return bpf_ktime_get_coarse_ns();
+	c = &xdp_clock[cpu];
+	if (c->jiffies == j)
+		return c->ns;
+	now = bpf_ktime_get_coarse_ns();
+	if (now != c->ns) {
+		c->ns = now;
+		c->jiffies = j;
+	}
+	return now;
+}
+
 SEC("xdp")
 int ptrig_xdp_ingress(struct xdp_md *ctx)
 {
@@ -705,15 +741,15 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	const struct ptrig_config *cfg;
 	struct ptrig_port_rules *ports;
 	struct ptrig_rule_counters *cnt;
-	struct ptrig_trigger_key tkey = {};
 	struct ptrig_flow_key fkey = {};
+	struct ptrig_trigger_key tkey;
 	struct ptrig_trigger *trig;
 	struct ptrig_flow *flow;
-	struct ptrig_flow nf = {};
+	struct ptrig_flow nf;
 	struct ptrig_rule *rule;
 	bool stale_established = false, stale_embryo = false;
 	struct pkt p = {};
-	__u32 rule_id;
+	__u32 rule_id, idle_s;
 	__u64 now;
 	int reason;
 
@@ -752,11 +788,13 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	fkey.remote_port = p.sport;
 	fkey.local_port = p.dport;
 	fkey.proto = p.proto;
-	now = bpf_ktime_get_coarse_ns();
+	now = xdp_coarse_ns();
 	flow = bpf_map_lookup_elem(&PTRIG_MAP(flows), &fkey);
 	if (flow) {
-		if (!idle_past(now, flow->last_seen_ns,
-			       ptrig_flow_idle_timeout(flow))) {
+		/* The flow's timeout, worked out once for the expiry check
+		 * and the refresh at forward. */
+		idle_s = ptrig_flow_idle_timeout(flow);
+		if (!idle_past(now, flow->last_seen_ns, idle_s)) {
 			if (!tcp_opening(&p))
 				goto forward;
 			/* A SYN reusing the ports opens a new connection
@@ -786,6 +824,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 						return XDP_PASS;
 					}
 				}
+				idle_s = ptrig_flow_idle_timeout(flow);
 				goto forward;
 			}
 			stat_inc(PTRIG_STAT_FLOW_EXPIRED);
@@ -807,6 +846,9 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 	if (!rule)
 		return XDP_PASS;
 	cnt = rule_counters(rule_id);
+	/* Zeroed here, not at their declaration: the compiler would clear
+	 * them on entry, for every packet of every flow. */
+	__builtin_memset(&tkey, 0, sizeof(tkey));
 	tkey.rule_id = rule_id;
 	tkey.peer = rule->peer_mode == PTRIG_PEER_TRIGGER ? p.saddr : 0;
 	tkey.external = p.daddr;
@@ -836,6 +878,7 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		if (fast_lan_ifindex)
 			bpf_map_delete_elem(&PTRIG_MAP(fast), &fkey);
 	}
+	__builtin_memset(&nf, 0, sizeof(nf));
 	nf.owner = trig->owner;
 	nf.external = p.daddr;
 	nf.rule_id = rule_id;
@@ -864,9 +907,10 @@ int ptrig_xdp_ingress(struct xdp_md *ctx)
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
 	}
+	idle_s = ptrig_flow_idle_timeout(flow);
 
 forward:
-	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	touch(&flow->last_seen_ns, now, idle_s);
 	cnt = rule_counters(flow->rule_id);
 	if (cnt) {
 		cnt->pkts_in++;

@@ -1244,7 +1244,8 @@ static void report(void)
 	    "slowest 1%%), "
 	    "r=N: repeat=%u. ns/pkt is the median over rounds, spread = "
 	    "min-max of the rounds.\n"
-	    "S = %s (baseline), R = %s, F = %s; flow table max_entries %ld. "
+	    "S = %s (baseline), R = %s, F = %s; flow table max_entries %ld "
+	    "(the reference DNAT's too). "
 	    "Trigger path: %s.\n\n",
 	    opt.rounds, opt.calls, opt.repeat, insts[0].label, insts[1].label,
 	    insts[2].label, opt.max_flows, ct_mode);
@@ -1536,10 +1537,13 @@ int main(int argc, char **argv)
 	ref = bench_ref__open();
 	if (!ref)
 		die("bench_ref__open: %s", strerror(errno));
-	/* An LRU hash may evict before it is full (per-CPU free lists):
-	 * room enough that the reference never loses a flow. */
+	/* Sized like the flow table of the S instance it is compared with:
+	 * the same number of flows in a table of the same size, so cycling
+	 * through them misses the caches as often in both (a smaller table
+	 * packs its buckets into fewer cache lines and pages). That is room
+	 * enough, too, that the LRU (per-CPU free lists) never evicts. */
 	if (bpf_map__set_max_entries(ref->maps.ref_flows,
-				     (uint32_t)(opt.small_flows * 4 + 65536)))
+				     (uint32_t)opt.max_flows))
 		die("ref_flows max_entries");
 	if (bench_ref__load(ref))
 		die("bench_ref__load: %s", strerror(errno));

@@ -272,6 +272,67 @@ static int test_flow_outlives_rule(struct tctx *c)
 	return 0;
 }
 
+/* XDP reads the coarse clock once per tick and CPU: the stamp a hit leaves
+ * is the clock's reading of that moment, never one kept from an earlier
+ * tick, and never ahead of the clock. The pauses are longer than
+ * ASSERT_STAMP's slack, so a reading kept too long fails. */
+static int hit_clock_rounds(struct tctx *c)
+{
+	static const struct step hit[] = {
+		STEP_DNAT("ACK of the flow, idle 30 s of 60: DNATed", TCP, REM1,
+			  40000, LAN1, 113, TH_ACK),
+	};
+	const struct timespec pause = {.tv_nsec = 120000000};
+	struct ptrig_flow f;
+	uint64_t before;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		/* Idle past a sixteenth of the timeout: the hit refreshes
+		 * the stamp. */
+		ASSERT_OK(set_flow_last_seen(c, REM1, 40000, 113, TCP_,
+					     now_ns() - 30 * SEC_NS));
+		before = now_ns();
+		RUN_STEPS(c, hit);
+		ASSERT_OK(flow_get(c, REM1, 40000, 113, TCP_, &f));
+		ASSERT_STAMP(f.last_seen_ns, before, "the hit's stamp");
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+static int test_hit_clock(struct tctx *c)
+{
+	struct ptrig_rule_spec rules[] = {
+		rule("irc", P_TCP, 6660, 6669, P_TCP, 113, 113),
+	};
+	static const struct step open[] = {
+		STEP_DNAT_NEW("SYN opens flow 40000", TCP, REM1, 40000, LAN1,
+			      113, TH_SYN),
+		STEP_OWNER_SYNACK(REM1, 40000, 113),
+		STEP_HANDSHAKE_ACK(REM1, 40000, 113),
+	};
+	cpu_set_t one, saved;
+	int cpu, rc;
+
+	rules[0].flow_timeout_s = 60;
+	ASSERT_OK(tctx_setup(c, rules, 1));
+	ASSERT_OK(open_trigger(c, rule_id(c, TCP_, 6667), TCP_, LAN1, REM1,
+			       6667, 0));
+	RUN_STEPS(c, open);
+	/* On one CPU, so that every hit goes through the same CPU's kept
+	 * reading. */
+	ASSERT_OK(sched_getaffinity(0, sizeof(saved), &saved));
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &saved); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ASSERT_OK(sched_setaffinity(0, sizeof(one), &one));
+	rc = hit_clock_rounds(c);
+	ASSERT_OK(sched_setaffinity(0, sizeof(saved), &saved));
+	return rc;
+}
+
 static const struct test_case cases[] = {
 	{.name = "flow timeouts: FIN, idle expiry, per-rule override",
 	 .fn = test_flow_timeouts},
@@ -281,6 +342,8 @@ static const struct test_case cases[] = {
 	 .fn = test_nat_collision},
 	{.name = "flows outlive a reload that removes their rule",
 	 .fn = test_flow_outlives_rule},
+	{.name = "a hit's stamp is the coarse clock's current reading",
+	 .fn = test_hit_clock},
 };
 
 FIXTURE_MAIN(cases)
