@@ -1120,12 +1120,28 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
  * remembered (the remote's RST must carry it to close the connection), and
  * its own RST closes conntrack's entry (ct_rst_expiry()). Conntrack has
  * handled the packet already, so it does not extend the timeout again. */
+/* Conntrack's entry for an skb's own addresses and ports (either direction
+ * of its connection), or NULL; release it with bpf_ct_release(). */
+static __always_inline struct nf_conn *tc_ct_get(struct __sk_buff *skb,
+						 const struct pkt *p)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+
+	tuple.ipv4.saddr = p->saddr;
+	tuple.ipv4.daddr = p->daddr;
+	tuple.ipv4.sport = p->sport;
+	tuple.ipv4.dport = p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	return bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
+				 CT_OPTS_SZ);
+}
+
 static __always_inline void tc_bypassed_tcp(struct __sk_buff *skb,
 					    const struct pkt *p,
 					    struct ptrig_flow *flow)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
 	struct nf_conn *ct;
 	__be32 ack;
 
@@ -1134,14 +1150,7 @@ static __always_inline void tc_bypassed_tcp(struct __sk_buff *skb,
 		flow->owner_ack = bpf_ntohl(ack);
 	if (!(p->tcp_flags & TCP_FLAG_RST) || !ct_kfuncs_present())
 		return;
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = p->daddr;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = IPPROTO_TCP;
-	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
-			       CT_OPTS_SZ);
+	ct = tc_ct_get(skb, p);
 	if (!ct)
 		return;
 	ct_rst_expiry(ct);
@@ -1368,6 +1377,33 @@ int ptrig_tc_egress(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* The live flow an skb belongs to, between a flow's owner and its remote
+ * end: the owner's own packet (owner_sends), or one XDP translated towards
+ * the owner. Found on any of the WAN's addresses (fkey filled, external
+ * too); NULL if none, or if the port is no rule's open port (where most
+ * packets stop: an array lookup). */
+static __always_inline struct ptrig_flow *
+tc_owner_flow(const struct pkt *p, bool owner_sends,
+	      struct ptrig_flow_key *fkey)
+{
+	const struct ptrig_config *cfg;
+	struct ptrig_port_rules *ports;
+	__be16 lport = owner_sends ? p->sport : p->dport;
+	void *map;
+
+	cfg = ptrig_config_get();
+	if (!cfg)
+		return NULL;
+	ports = port_rules(cfg, lport);
+	if (!ports || !ports->open_rule[p->l4 & 1])
+		return NULL;
+	fkey->remote = owner_sends ? p->daddr : p->saddr;
+	fkey->remote_port = owner_sends ? p->dport : p->sport;
+	fkey->local_port = lport;
+	fkey->proto = p->proto;
+	return flow_out(fkey, owner_sends ? p->saddr : p->daddr, &map, false);
+}
+
 /* ---------------------------------------------------------- TC ingress -- */
 
 /* Without XDP metadata: would XDP have marked this packet? Only a packet
@@ -1379,31 +1415,16 @@ int ptrig_tc_egress(struct __sk_buff *skb)
  * flow past its timeout or one the owner answered gets no mark. */
 static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 {
-	const struct ptrig_config *cfg;
-	struct ptrig_port_rules *ports;
 	struct ptrig_flow_key fkey = {};
 	struct ptrig_flow *flow;
 	struct pkt p = {};
-	void *map;
 	int reason;
 
 	reason = tc_parse(skb, &p);
 	if (reason >= 0)
 		return false;
-	/* Most packets stop at the port table (an array), as in XDP. */
-	cfg = ptrig_config_get();
-	if (!cfg)
-		return false;
-	ports = port_rules(cfg, p.dport);
-	if (!ports || !ports->open_rule[p.l4 & 1])
-		return false;
-	fkey.remote = p.saddr;
-	fkey.remote_port = p.sport;
-	fkey.local_port = p.dport;
-	fkey.proto = p.proto;
-	/* XDP already put the owner where the external address was: the
-	 * owner's flow on any of the WAN's addresses. */
-	flow = flow_out(&fkey, p.daddr, &map, false);
+	/* XDP already put the owner where the external address was. */
+	flow = tc_owner_flow(&p, false, &fkey);
 	if (!flow || (flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		return false;
 	return !idle_past(bpf_ktime_get_coarse_ns(), flow->last_seen_ns,
@@ -1433,25 +1454,6 @@ int ptrig_tc_ingress(struct __sk_buff *skb)
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
-
-/* Conntrack's entry for the owner's packet (owner -> remote, the reply
- * direction of the connection), judged by fast_ct_judge(). */
-static __always_inline bool tc_fast_ct(struct __sk_buff *skb,
-				       const struct pkt *p)
-{
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
-
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = p->daddr;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	return fast_ct_judge(bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4),
-					       &opts, CT_OPTS_SZ),
-			     p->proto);
-}
 
 /* Would the packet, after the rewrite, fit the WAN link's MTU? A GSO packet
  * is checked by the segments the WAN will send. */
@@ -1511,8 +1513,6 @@ SEC("tc")
 int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 {
 	struct bpf_fib_lookup fib = {};
-	const struct ptrig_config *cfg;
-	struct ptrig_port_rules *ports;
 	struct ptrig_rule_counters *cnt;
 	struct ptrig_fast_counters *fc;
 	struct ptrig_flow_key fkey = {};
@@ -1523,7 +1523,6 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	__u32 rule_id, gso_size, len;
 	__be32 ack;
 	__u64 now;
-	void *map;
 	int rc;
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
@@ -1534,18 +1533,7 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	len = skb->len;
 	if (tc_parse(skb, &p) >= 0)
 		return TC_ACT_UNSPEC;
-	cfg = ptrig_config_get();
-	if (!cfg)
-		return TC_ACT_UNSPEC;
-	/* Most packets stop at the port table, as in TC egress. */
-	ports = port_rules(cfg, p.sport);
-	if (!ports || !ports->open_rule[p.l4 & 1])
-		return TC_ACT_UNSPEC;
-	fkey.remote = p.daddr;
-	fkey.remote_port = p.dport;
-	fkey.local_port = p.sport;
-	fkey.proto = p.proto;
-	flow = flow_out(&fkey, p.saddr, &map, false);
+	flow = tc_owner_flow(&p, true, &fkey);
 	if (!flow ||
 	    (flow->flags & (PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_CLOSING |
 			    PTRIG_FLOW_SEEN_REPLY)) != PTRIG_FLOW_SEEN_REPLY)
@@ -1562,8 +1550,10 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 		goto slow;
 	}
 	if (fast_check_due(ff, now)) {
-		fast_checked(&PTRIG_MAP(fout), &fkey, ff, tc_fast_ct(skb, &p),
-			     now);
+		/* The owner's packet is the reply direction of the
+		 * connection conntrack tracks. */
+		fast_checked(&PTRIG_MAP(fout), &fkey, ff,
+			     fast_ct_judge(tc_ct_get(skb, &p), p.proto), now);
 		goto slow;
 	}
 	if (!ff->ct_ok)

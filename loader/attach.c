@@ -78,20 +78,25 @@ void hooks_query(int ifindex, struct hook_progs *h)
 	h->tc_ingress_id = tc_prog_id(ifindex, BPF_TC_INGRESS);
 }
 
-bool prog_is_ptrig(uint32_t id)
+bool prog_name_starts(uint32_t id, const char *prefix)
 {
 	struct bpf_prog_info info = {0};
 	uint32_t len = sizeof(info);
-	bool ours;
+	bool match;
 	int fd;
 
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return false;
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       strncmp(info.name, "ptrig_", 6) == 0;
+	match = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		strncmp(info.name, prefix, strlen(prefix)) == 0;
 	close(fd);
-	return ours;
+	return match;
+}
+
+bool prog_is_ptrig(uint32_t id)
+{
+	return prog_name_starts(id, "ptrig_");
 }
 
 static int tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)

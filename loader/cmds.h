@@ -53,6 +53,9 @@ struct ptrig_msgs;
 bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
 		       struct ptrig_msgs *m);
 bool prog_is_ptrig(uint32_t id);
+/* Does program id's name (as the kernel keeps it: 15 characters) start with
+ * prefix? */
+bool prog_name_starts(uint32_t id, const char *prefix);
 /* The fast path's program on a LAN interface, for the WAN whose ifindex is
  * handle (0: none). */
 uint32_t lan_prog_id(int lan, uint32_t handle);

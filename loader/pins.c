@@ -273,19 +273,8 @@ int ptrig_iface_using_map(uint32_t map_id, char *name)
  * maps from another interface by design. */
 static bool prog_is_lan_program(uint32_t id)
 {
-	struct bpf_prog_info info = {0};
-	uint32_t len = sizeof(info);
-	bool lan;
-	int fd;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return false;
 	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress. */
-	lan = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	      strcmp(info.name, "ptrig_tc_lan_in") == 0;
-	close(fd);
-	return lan;
+	return prog_name_starts(id, "ptrig_tc_lan_in");
 }
 
 bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)

@@ -175,8 +175,11 @@ static int fast_setup(struct tctx *c, uint8_t proto, uint32_t remote,
 	return 0;
 }
 
-static int fast_get(struct tctx *c, uint32_t remote, uint16_t rport,
-		    uint16_t lport, uint8_t proto, struct ptrig_fast_flow *sum)
+/* A flow's per-CPU fast-path entry in map fd (inbound: fds.fast,
+ * outbound: fds.fout), summed. */
+static int fast_flow_sum(int fd, struct tctx *c, uint32_t remote,
+			 uint16_t rport, uint16_t lport, uint8_t proto,
+			 struct ptrig_fast_flow *sum)
 {
 	struct ptrig_flow_key k = flow_key(remote, rport, lport, proto);
 	struct ptrig_fast_flow *per;
@@ -185,7 +188,7 @@ static int fast_get(struct tctx *c, uint32_t remote, uint16_t rport,
 	memset(sum, 0, sizeof(*sum));
 	per = calloc((size_t)c->ncpu, sizeof(*per));
 	ASSERT_TRUE(per, "calloc");
-	if (bpf_map_lookup_elem(c->fds.fast, &k, per))
+	if (bpf_map_lookup_elem(fd, &k, per))
 		err = -errno;
 	for (i = 0; !err && i < c->ncpu; i++) {
 		sum->pkts += per[i].pkts;
@@ -195,6 +198,9 @@ static int fast_get(struct tctx *c, uint32_t remote, uint16_t rport,
 	free(per);
 	return err;
 }
+
+#define fast_get(c, ...) fast_flow_sum((c)->fds.fast, c, __VA_ARGS__)
+#define fout_get(c, ...) fast_flow_sum((c)->fds.fout, c, __VA_ARGS__)
 
 /* remote:rport -> WAN:lport leaves XDP DNATed to owner, TTL - 1, with the
  * LAN link's MACs, to be redirected. */
@@ -556,27 +562,6 @@ static int test_flow_not_established(struct tctx *c)
 		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
 		.verdict = (uint32_t)TC_ACT_UNSPEC, .same = true               \
 	}
-
-static int fout_get(struct tctx *c, uint32_t remote, uint16_t rport,
-		    uint16_t lport, uint8_t proto, struct ptrig_fast_flow *sum)
-{
-	struct ptrig_flow_key k = flow_key(remote, rport, lport, proto);
-	struct ptrig_fast_flow *per;
-	int i, err = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	per = calloc((size_t)c->ncpu, sizeof(*per));
-	ASSERT_TRUE(per, "calloc");
-	if (bpf_map_lookup_elem(c->fds.fout, &k, per))
-		err = -errno;
-	for (i = 0; !err && i < c->ncpu; i++) {
-		sum->pkts += per[i].pkts;
-		sum->bytes += per[i].bytes;
-		sum->slow_pkts += per[i].slow_pkts;
-	}
-	free(per);
-	return err;
-}
 
 static int test_lan_udp_redirect(struct tctx *c)
 {
