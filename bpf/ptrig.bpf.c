@@ -589,6 +589,17 @@ static __always_inline void xdp_remote_rst(struct xdp_md *ctx,
 	bpf_ct_release(ct);
 }
 
+/* Did bpf_fib_lookup() find a route and a resolved neighbour? If not, the
+ * packet takes the stack, counted by why. */
+static __always_inline bool fast_fib_found(int rc)
+{
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		return true;
+	stat_inc(rc == BPF_FIB_LKUP_RET_NO_NEIGH ? PTRIG_STAT_FAST_NO_NEIGH
+						 : PTRIG_STAT_FAST_FIB_OTHER);
+	return false;
+}
+
 /* TTL - 1 with the header checksum adjusted incrementally (RFC 1624): the
  * TTL is the high byte of its 16-bit word. */
 static __always_inline void ip_decrease_ttl(struct iphdr *ip)
@@ -625,7 +636,6 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	struct iphdr *ip = data + sizeof(*eth);
 	__u32 rule_id = flow->rule_id;
 	__be32 owner = flow->owner;
-	int rc;
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
 	    !ct_kfuncs_present())
@@ -657,13 +667,8 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	fib.ipv4_src = p->saddr;
 	fib.ipv4_dst = owner;
 	fib.ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		stat_inc(rc == BPF_FIB_LKUP_RET_NO_NEIGH
-				 ? PTRIG_STAT_FAST_NO_NEIGH
-				 : PTRIG_STAT_FAST_FIB_OTHER);
+	if (!fast_fib_found(bpf_fib_lookup(ctx, &fib, sizeof(fib), 0)))
 		goto slow;
-	}
 	if (fib.ifindex != fast_lan_ifindex) {
 		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
 		goto slow;
@@ -1523,7 +1528,6 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	__u32 rule_id, gso_size, len;
 	__be32 ack;
 	__u64 now;
-	int rc;
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
 	    !ct_kfuncs_present())
@@ -1567,13 +1571,8 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	fib.ipv4_src = flow->external;
 	fib.ipv4_dst = p.daddr;
 	fib.ifindex = skb->ingress_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		stat_inc(rc == BPF_FIB_LKUP_RET_NO_NEIGH
-				 ? PTRIG_STAT_FAST_NO_NEIGH
-				 : PTRIG_STAT_FAST_FIB_OTHER);
+	if (!fast_fib_found(bpf_fib_lookup(skb, &fib, sizeof(fib), 0)))
 		goto slow;
-	}
 	/* With tot_len 0 the lookup returns the WAN's MTU. */
 	if (fib.ifindex != fast_wan_ifindex ||
 	    !tc_fits_mtu(skb, &p, fib.mtu_result, gso_size, len)) {
