@@ -10,7 +10,7 @@
 #include "config.h"
 #include "ptrig.h"
 
-/* Exit codes (design notes, section 4). */
+/* Exit codes, the same for every subcommand (scripts test them). */
 enum {
 	PTRIG_EXIT_OK = 0,
 	PTRIG_EXIT_FAIL = 1,  /* runtime failure */

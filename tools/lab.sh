@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ptrig lab: network namespaces that emulate a home router between a LAN and
-# the Internet (design notes, section 3). Documentation addresses only; no
+# the Internet. Documentation addresses only; no
 # traffic ever leaves the lab's namespaces.
 #
 #   lanhost1 198.51.100.2 ─┐                              ┌─ remote1 203.0.113.2

@@ -4,7 +4,7 @@
  * as a ratio to reference programs (bpf/bench_ref.bpf.c) measured in the same
  * process and run, and how it scales with the number of rules and flows.
  *
- * Paths (design notes, section 2):
+ * Paths:
  *   XDP miss            a packet to a port no rule opens (the box's own
  *                       traffic coming back): parse + config + port table
  *   XDP hit             a packet of an existing flow: + flow lookup, DNAT

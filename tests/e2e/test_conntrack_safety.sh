@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Conntrack safety (design notes, section 1 semantics 7 and section 2, "XDP
-# ingress"): an inbound packet of a connection the router already tracks is
+# Conntrack safety: an inbound packet of a connection the router already tracks is
 # not hijacked, even when it goes to an open port of an open trigger.
 #   rules  game  udp:27015  udp:50000-50010
 #          ftp   tcp:21     tcp:50000-50010

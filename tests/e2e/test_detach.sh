@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: detach leaves nothing behind (README "detach"; issue scenario 9).
+# End-to-end: detach leaves nothing behind (README "detach").
 #   1. attach, trigger, an inbound connection works;
 #   2. `detach wan0` exits 0; afterwards: no XDP or TC program on wan0
 #      (bpftool net show), no pin directory, no clsact qdisc (ptrig created

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Trigger expiry and flow survival (design notes, section 1, semantics 4 and
-# 5), in the lab:
+# Trigger expiry and flow survival (a flow outlives its trigger), in the lab:
 #   rule  expiry  tcp:5000  tcp:5100-5101  timeout=3
 #   1. lanhost1 connects to remote1:5000 (trigger, then closed: no more
 #      trigger traffic). remote1 opens connection A to WAN:5100, which reaches

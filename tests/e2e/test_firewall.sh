@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: firewall integration (design notes 2, "Firewall integration";
-# issue scenario 7). The lab router's forward chain drops new connections
+# End-to-end: firewall integration. The lab router's forward chain drops new connections
 # unless they carry ptrig's mark bit. With ptrig attached and a trigger open:
 #   1. an inbound connection is accepted (baseline);
 #   2. without the mark rule, a new inbound connection is dropped by the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# First device wins (design notes, section 1, semantics 3 and 4), in the lab:
+# First device wins (the LAN host that triggered owns the rule until its
+# trigger idles out), in the lab:
 #   rule  irc  tcp:6660-6669  tcp:113  timeout=4 (FIRST_DEVICE_TIMEOUT)
 #   1. lanhost1 connects to remote1:6667: it owns the rule; remote1 -> WAN:113
 #      reaches lanhost1.

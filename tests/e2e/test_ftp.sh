@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: active-mode FTP with real Debian programs (issue scenario 3,
-# design notes 1.1). vsftpd runs in remote1, lftp in lanhost1 in ACTIVE mode:
+# End-to-end: active-mode FTP with real Debian programs. vsftpd runs in remote1, lftp in lanhost1 in ACTIVE mode:
 # lftp listens on a port in 50000-50010 and sends `PORT 203,0,113,1,...`
 # (the WAN address); vsftpd connects back to WAN:port. Rule
 # `ftp tcp:21 tcp:50000-50010`: the control connection to port 21 is the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# peer=trigger (design notes, section 1, semantics 6), in the lab:
+# peer=trigger (only the remote the trigger contacted may connect), in the lab:
 #   rule  p2p  tcp:7000  tcp:7100  peer=trigger
 #   1. lanhost1 connects to remote1:7000 only. remote1 -> WAN:7100 reaches
 #      lanhost1; remote2 -> WAN:7100 does not (fails, bounded; lanhost1 gets

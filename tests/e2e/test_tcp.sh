@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: a TCP trigger opens a TCP port (design notes 1.1, 1.2; issue
-# scenario 1). Rule `irc tcp:6660-6669 tcp:113`:
+# End-to-end: a TCP trigger opens a TCP port. Rule `irc tcp:6660-6669 tcp:113`:
 #   1. lanhost1 connects to remote1:6667 (the trigger); remote1 sees the
 #      router's WAN address as its peer (masquerade);
 #   2. status --json lists the trigger: owner lanhost1, external WAN address;

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: a UDP trigger opens UDP ports (design notes 1.1, 1.2, 2; issue
-# scenario 2). Rule `game udp:27015 udp:27000-27030`:
+# End-to-end: a UDP trigger opens UDP ports. Rule `game udp:27015 udp:27000-27030`:
 #   1. before any trigger, a datagram to WAN:27005 does not reach lanhost1
 #      (counted as refused_closed);
 #   2. lanhost1 sends a datagram to remote1:27015 (the trigger); remote1 sees

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end: upgrade in place without loss (README "attach IFACE again";
-# issue scenario 8). While an inbound TCP transfer remote1 -> WAN:113 ->
+# End-to-end: upgrade in place without loss (README "attach IFACE again").
+# While an inbound TCP transfer remote1 -> WAN:113 ->
 # lanhost1 is in progress (part 1 sent, then a pause until the upgrade is
 # done, then part 2), run `ptrig-load attach wan0 -c SAME_FILE` again:
 #   - it exits 0, says "upgraded", and status shows new program ids;

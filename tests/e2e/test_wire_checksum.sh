@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Negative test of the lab's wire emulation (design notes, section 2,
-# "Checksums"): ptrig rewrites packets in XDP on wan0 and in TC, so the lab
+# Negative test of the lab's wire emulation: ptrig rewrites packets in XDP on wan0 and in TC, so the lab
 # must behave like real NICs on a real wire:
 #   A. senders put full, correct TCP/UDP checksums into the bytes (no
 #      CHECKSUM_PARTIAL skbs reach wan0, where XDP could not tell);
