@@ -118,11 +118,11 @@ udp_fast_xfer() {
 		paced "$n" "$T/u.$port.chunk" 0
 	} >"$T/u.$port.exp"
 	rm -f "$T/u.$port.out"
-	bg_run lanhost1 60 socat UDP4-LISTEN:"$port",reuseaddr \
+	bg_run lanhost1 150 socat UDP4-LISTEN:"$port",reuseaddr \
 		SYSTEM:"echo ack; exec cat >$T/u.$port.out"
 	lp=$BG_PID
 	wait_for 3 listening lanhost1 udp "$port" || note "no UDP listener"
-	lab_exec remote1 timeout 60 socat -b 1400 -u \
+	lab_exec remote1 timeout 150 socat -b 1400 -u \
 		EXEC:"bash $T/paced.sh $n $T/u.$port.chunk $d hello" \
 		UDP4-SENDTO:"$WAN:$port,sourceport=$sp" 2>/dev/null
 	wait_for 5 size_at_least "$T/u.$port.out" "$(file_size "$T/u.$port.exp")"
@@ -393,8 +393,10 @@ assert_gt "$(flow_field udp 40019 fast_out_pkts)" 1000 "the one-way upload went 
 lab_exec router sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$OLD_STREAM"
 
 # ---- neighbour not resolved: the stack, then the fast path again ----------
+# (A long transfer: under emulation each status poll takes seconds, and the
+# flushes below must come while it still runs.)
 N0=$(status_jq '.interfaces[0].counters.fast_no_neighbour')
-udp_fast_xfer 7105 40005 100 0.05 &
+udp_fast_xfer 7105 40005 150 0.05 &
 XP=$!
 wait_for 20 fast_over udp 40005 50
 # The stack may resolve the neighbour again before a fast packet looks
