@@ -946,6 +946,25 @@ pass:
 
 /* ----------------------------------------------------------- TC egress -- */
 
+/* Conntrack's entry for an skb's addresses and ports (either direction of
+ * its connection), or with reverse for the packet's inverse; NULL if none.
+ * Release it with bpf_ct_release(). */
+static __always_inline struct nf_conn *
+tc_ct_get(struct __sk_buff *skb, const struct pkt *p, bool reverse)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_ct_opts opts = {};
+
+	tuple.ipv4.saddr = reverse ? p->daddr : p->saddr;
+	tuple.ipv4.daddr = reverse ? p->saddr : p->daddr;
+	tuple.ipv4.sport = reverse ? p->dport : p->sport;
+	tuple.ipv4.dport = reverse ? p->sport : p->dport;
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	return bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
+				 CT_OPTS_SZ);
+}
+
 /*
  * Is this packet trigger traffic, and which LAN host sent it? Trigger
  * traffic is the original direction of a connection that a LAN host started
@@ -957,8 +976,6 @@ pass:
 static __always_inline int trigger_owner(struct __sk_buff *skb,
 					 const struct pkt *p, __be32 *owner)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
 	struct nf_conntrack_tuple *rt;
 	struct nf_conn *ct;
 	bool original;
@@ -973,14 +990,7 @@ static __always_inline int trigger_owner(struct __sk_buff *skb,
 	/* The packet already carries the NATed source, so look up its
 	 * inverse: in the original direction that is the connection's reply
 	 * tuple, which conntrack hashes too. */
-	tuple.ipv4.saddr = p->daddr;
-	tuple.ipv4.daddr = p->saddr;
-	tuple.ipv4.sport = p->dport;
-	tuple.ipv4.dport = p->sport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
-			       CT_OPTS_SZ);
+	ct = tc_ct_get(skb, p, true);
 	if (!ct) {
 		/* Untracked (a notrack rule): only a connection opening
 		 * counts; anything else may answer a stranger. */
@@ -1121,41 +1131,36 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
 		   0, now);
 }
 
+/* Remember the owner's latest TCP acknowledgement (host order): the only
+ * sequence number a RST from the remote may carry to close a bypassed
+ * connection. Written only when it changed, so a shared flow entry is not
+ * dirtied per packet. */
+static __always_inline void flow_note_owner_ack(struct __sk_buff *skb,
+						const struct pkt *p,
+						struct ptrig_flow *flow)
+{
+	__be32 ack;
+
+	if ((p->tcp_flags & TCP_FLAG_ACK) &&
+	    !bpf_skb_load_bytes(skb, p->l4_off + 8, &ack, sizeof(ack)) &&
+	    flow->owner_ack != bpf_ntohl(ack))
+		flow->owner_ack = bpf_ntohl(ack);
+}
+
 /* The owner's packet on a bypassed TCP connection: its acknowledgement is
  * remembered (the remote's RST must carry it to close the connection), and
  * its own RST closes conntrack's entry (ct_rst_expiry()). Conntrack has
  * handled the packet already, so it does not extend the timeout again. */
-/* Conntrack's entry for an skb's own addresses and ports (either direction
- * of its connection), or NULL; release it with bpf_ct_release(). */
-static __always_inline struct nf_conn *tc_ct_get(struct __sk_buff *skb,
-						 const struct pkt *p)
-{
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_ct_opts opts = {};
-
-	tuple.ipv4.saddr = p->saddr;
-	tuple.ipv4.daddr = p->daddr;
-	tuple.ipv4.sport = p->sport;
-	tuple.ipv4.dport = p->dport;
-	opts.netns_id = BPF_F_CURRENT_NETNS;
-	opts.l4proto = p->proto;
-	return bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv4), &opts,
-				 CT_OPTS_SZ);
-}
-
 static __always_inline void tc_bypassed_tcp(struct __sk_buff *skb,
 					    const struct pkt *p,
 					    struct ptrig_flow *flow)
 {
 	struct nf_conn *ct;
-	__be32 ack;
 
-	if ((p->tcp_flags & TCP_FLAG_ACK) &&
-	    !bpf_skb_load_bytes(skb, p->l4_off + 8, &ack, sizeof(ack)))
-		flow->owner_ack = bpf_ntohl(ack);
+	flow_note_owner_ack(skb, p, flow);
 	if (!(p->tcp_flags & TCP_FLAG_RST) || !ct_kfuncs_present())
 		return;
-	ct = tc_ct_get(skb, p);
+	ct = tc_ct_get(skb, p, false);
 	if (!ct)
 		return;
 	ct_rst_expiry(ct);
@@ -1526,7 +1531,6 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	struct iphdr iph;
 	struct pkt p = {};
 	__u32 rule_id, gso_size, len;
-	__be32 ack;
 	__u64 now;
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
@@ -1557,7 +1561,8 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 		/* The owner's packet is the reply direction of the
 		 * connection conntrack tracks. */
 		fast_checked(&PTRIG_MAP(fout), &fkey, ff,
-			     fast_ct_judge(tc_ct_get(skb, &p), p.proto), now);
+			     fast_ct_judge(tc_ct_get(skb, &p, false), p.proto),
+			     now);
 		goto slow;
 	}
 	if (!ff->ct_ok)
@@ -1592,10 +1597,7 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	if (p.proto == IPPROTO_TCP) {
 		/* The remote's RST must carry the owner's latest ACK
 		 * (xdp_remote_rst()), which TC egress no longer sees. */
-		if ((p.tcp_flags & TCP_FLAG_ACK) &&
-		    !bpf_skb_load_bytes(skb, p.l4_off + 8, &ack, sizeof(ack)) &&
-		    flow->owner_ack != bpf_ntohl(ack))
-			flow->owner_ack = bpf_ntohl(ack);
+		flow_note_owner_ack(skb, &p, flow);
 		if (!(flow->flags & PTRIG_FLOW_BYPASSED))
 			__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_BYPASSED);
 	}
