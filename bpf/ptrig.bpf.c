@@ -6,7 +6,10 @@
  *                       external source address;
  *   - ptrig_xdp_ingress: DNATs new inbound connections to open ports of an
  *                       open trigger to the owner, and later packets of them;
- *   - ptrig_tc_ingress: turns XDP's metadata marker into the firewall mark.
+ *   - ptrig_tc_ingress: turns XDP's metadata marker into the firewall mark;
+ * and with the fast path on, one of these on the LAN interface:
+ *   - ptrig_tc_lan_ingress / ptrig_xdp_lan_ingress: send the owner's packets
+ *                       of established flows to the WAN, translated.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -268,24 +271,28 @@ static __always_inline struct ptrig_flow *flow_out(struct ptrig_flow_key *key,
 
 /* ---------------------------------------------------------------- XDP -- */
 
-/* Rewrite the destination address; addresses sit at fixed offsets, the L4
- * checksum offset depends on IHL, so bounds are re-checked right here.
- * On L3 devices generic XDP still compares the first 14 bytes before and
- * after the program as if they were an Ethernet header (and re-parses the
- * packet as Ethernet if they changed): the rewrite touches only the IP
- * checksum and the destination (bytes 10-11 and 16-19), never those. */
-static __always_inline int xdp_dnat(struct xdp_md *ctx, struct pkt *p,
-				    __be32 to)
+/* Rewrite the destination address (or with src, the source); addresses sit
+ * at fixed offsets, the L4 checksum offset depends on IHL, so bounds are
+ * re-checked right here. On L3 devices generic XDP still compares the first
+ * 14 bytes before and after the program as if they were an Ethernet header
+ * (and re-parses the packet as Ethernet if they changed): the rewrite
+ * touches only the IP checksum and an address (bytes 10-11 and 12-19),
+ * never those. */
+static __always_inline int xdp_set_addr(struct xdp_md *ctx, struct pkt *p,
+					bool src, __be32 to)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *ip = p->ip;
-	__be32 from = p->daddr;
+	__be32 from = src ? p->saddr : p->daddr;
 
 	if (from == to)
 		return 0;
 	if ((void *)(ip + 1) > data_end)
 		return -1;
-	ip->daddr = to;
+	if (src)
+		ip->saddr = to;
+	else
+		ip->daddr = to;
 	csum_replace4(&ip->check, from, to);
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = p->l4h;
@@ -921,7 +928,7 @@ forward:
 		cnt->pkts_in++;
 		cnt->bytes_in += data_end - data;
 	}
-	if (xdp_dnat(ctx, &p, flow->owner) < 0) {
+	if (xdp_set_addr(ctx, &p, false, flow->owner) < 0) {
 		stat_inc(PTRIG_STAT_ERROR);
 		return XDP_PASS;
 	}
@@ -1135,6 +1142,13 @@ static __always_inline void tc_trigger(struct __sk_buff *skb,
  * sequence number a RST from the remote may carry to close a bypassed
  * connection. Written only when it changed, so a shared flow entry is not
  * dirtied per packet. */
+static __always_inline void flow_set_owner_ack(struct ptrig_flow *flow,
+					       __be32 ack)
+{
+	if (flow->owner_ack != bpf_ntohl(ack))
+		flow->owner_ack = bpf_ntohl(ack);
+}
+
 static __always_inline void flow_note_owner_ack(struct __sk_buff *skb,
 						const struct pkt *p,
 						struct ptrig_flow *flow)
@@ -1142,9 +1156,8 @@ static __always_inline void flow_note_owner_ack(struct __sk_buff *skb,
 	__be32 ack;
 
 	if ((p->tcp_flags & TCP_FLAG_ACK) &&
-	    !bpf_skb_load_bytes(skb, p->l4_off + 8, &ack, sizeof(ack)) &&
-	    flow->owner_ack != bpf_ntohl(ack))
-		flow->owner_ack = bpf_ntohl(ack);
+	    !bpf_skb_load_bytes(skb, p->l4_off + 8, &ack, sizeof(ack)))
+		flow_set_owner_ack(flow, ack);
 }
 
 /* The owner's packet on a bypassed TCP connection: its acknowledgement is
@@ -1393,7 +1406,7 @@ int ptrig_tc_egress(struct __sk_buff *skb)
  * too); NULL if none, or if the port is no rule's open port (where most
  * packets stop: an array lookup). */
 static __always_inline struct ptrig_flow *
-tc_owner_flow(const struct pkt *p, bool owner_sends,
+owner_flow(const struct pkt *p, bool owner_sends,
 	      struct ptrig_flow_key *fkey)
 {
 	const struct ptrig_config *cfg;
@@ -1434,7 +1447,7 @@ static __always_inline bool tc_flow_wants_mark(struct __sk_buff *skb)
 	if (reason >= 0)
 		return false;
 	/* XDP already put the owner where the external address was. */
-	flow = tc_owner_flow(&p, false, &fkey);
+	flow = owner_flow(&p, false, &fkey);
 	if (!flow || (flow->flags & PTRIG_FLOW_SEEN_REPLY))
 		return false;
 	return !idle_past(bpf_ktime_get_coarse_ns(), flow->last_seen_ns,
@@ -1506,6 +1519,35 @@ static __always_inline int tc_decrease_ttl(struct __sk_buff *skb)
 	return bpf_skb_store_bytes(skb, off, &ttl, sizeof(ttl), 0);
 }
 
+/* A packet of the owner's that a LAN program sent to the WAN itself: the
+ * accounting TC egress does for the others, and the flow kept alive. */
+static __always_inline void fast_out_sent(struct ptrig_flow *flow,
+					  struct ptrig_fast_flow *ff,
+					  const struct pkt *p, __u32 len,
+					  __u64 now)
+{
+	struct ptrig_rule_counters *cnt;
+	struct ptrig_fast_counters *fc;
+	__u32 rule_id = flow->rule_id;
+
+	if (p->proto == IPPROTO_TCP && !(flow->flags & PTRIG_FLOW_BYPASSED))
+		__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_BYPASSED);
+	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
+	cnt = rule_counters(rule_id);
+	if (cnt) {
+		cnt->pkts_out++;
+		cnt->bytes_out += len;
+	}
+	ff->pkts++;
+	ff->bytes += len;
+	fc = bpf_map_lookup_elem(&PTRIG_MAP(fcout), &rule_id);
+	if (fc) {
+		fc->pkts++;
+		fc->bytes += len;
+	}
+	stat_inc(PTRIG_STAT_FAST_OUT_FORWARDED);
+}
+
 /*
  * The owner's packets of established flows, as they arrive from the LAN:
  * translated (the external source, as TC egress would give it), and sent
@@ -1516,21 +1558,20 @@ static __always_inline int tc_decrease_ttl(struct __sk_buff *skb)
  * conntrack, the firewall and ptrig's flow see the close), IP options,
  * fragments, TTL <= 1, no route or neighbour, a packet too big for the WAN,
  * a route not via the WAN, and one packet per second per CPU for conntrack.
- * TC rather than XDP: LAN ports are often bridges, and TC sees GRO's
- * large packets whole.
+ * TC suits bridges (the usual LAN port) and any driver, and sees GRO's
+ * large packets whole; ptrig_xdp_lan_ingress is the same for a LAN NIC
+ * with native XDP.
  */
 SEC("tc")
 int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 {
 	struct bpf_fib_lookup fib = {};
-	struct ptrig_rule_counters *cnt;
-	struct ptrig_fast_counters *fc;
 	struct ptrig_flow_key fkey = {};
 	struct ptrig_fast_flow *ff;
 	struct ptrig_flow *flow;
 	struct iphdr iph;
 	struct pkt p = {};
-	__u32 rule_id, gso_size, len;
+	__u32 gso_size, len;
 	__u64 now;
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
@@ -1541,7 +1582,7 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	len = skb->len;
 	if (tc_parse(skb, &p) >= 0)
 		return TC_ACT_UNSPEC;
-	flow = tc_owner_flow(&p, true, &fkey);
+	flow = owner_flow(&p, true, &fkey);
 	if (!flow ||
 	    (flow->flags & (PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_CLOSING |
 			    PTRIG_FLOW_SEEN_REPLY)) != PTRIG_FLOW_SEEN_REPLY)
@@ -1594,34 +1635,129 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 		stat_inc(PTRIG_STAT_ERROR);
 		return TC_ACT_SHOT;
 	}
-	if (p.proto == IPPROTO_TCP) {
-		/* The remote's RST must carry the owner's latest ACK
-		 * (xdp_remote_rst()), which TC egress no longer sees. */
+	/* The remote's RST must carry the owner's latest ACK
+	 * (xdp_remote_rst()), which TC egress no longer sees. */
+	if (p.proto == IPPROTO_TCP)
 		flow_note_owner_ack(skb, &p, flow);
-		if (!(flow->flags & PTRIG_FLOW_BYPASSED))
-			__sync_fetch_and_or(&flow->flags, PTRIG_FLOW_BYPASSED);
-	}
-	touch(&flow->last_seen_ns, now, ptrig_flow_idle_timeout(flow));
-	rule_id = flow->rule_id;
-	cnt = rule_counters(rule_id);
-	if (cnt) {
-		cnt->pkts_out++;
-		cnt->bytes_out += len;
-	}
-	ff->pkts++;
-	ff->bytes += len;
-	fc = bpf_map_lookup_elem(&PTRIG_MAP(fcout), &rule_id);
-	if (fc) {
-		fc->pkts++;
-		fc->bytes += len;
-	}
-	stat_inc(PTRIG_STAT_FAST_OUT_FORWARDED);
+	fast_out_sent(flow, ff, &p, len, now);
 	skb->cb[0] = PTRIG_CB_FAST_OUT;
 	return bpf_redirect(fast_wan_ifindex, 0);
 slow:
 	if (ff)
 		ff->slow_pkts++;
 	return TC_ACT_UNSPEC;
+}
+
+/* ----------------------------------------- LAN XDP ingress (fast path) -- */
+
+/*
+ * ptrig_tc_lan_ingress for a LAN NIC with native XDP: the same conditions
+ * and translation, before the kernel allocates an skb. Only for native mode
+ * on a device that receives from a wire: the incremental checksum updates
+ * need full checksums, and a packet a local sender left CHECKSUM_PARTIAL
+ * (a veth or generic XDP) carries only the pseudo-header's sum, which XDP
+ * cannot tell. The frame leaves through the WAN driver's XDP transmit
+ * (ndo_xdp_xmit), past the WAN's TC egress. A packet not taken gets
+ * XDP_PASS, untouched.
+ */
+SEC("xdp")
+int ptrig_xdp_lan_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct ptrig_flow_key fkey = {};
+	struct ptrig_fast_flow *ff;
+	struct ptrig_flow *flow;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct pkt p = {};
+	__u64 now;
+
+	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
+	    !ct_kfuncs_present())
+		return XDP_PASS;
+	if (parse_ipv4_l4(data, data_end, &p) >= 0)
+		return XDP_PASS;
+	flow = owner_flow(&p, true, &fkey);
+	if (!flow ||
+	    (flow->flags & (PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_CLOSING |
+			    PTRIG_FLOW_SEEN_REPLY)) != PTRIG_FLOW_SEEN_REPLY)
+		return XDP_PASS;
+	now = xdp_coarse_ns();
+	if (idle_past(now, flow->last_seen_ns, ptrig_flow_idle_timeout(flow)))
+		return XDP_PASS;
+
+	ff = bpf_map_lookup_elem(&PTRIG_MAP(fout), &fkey);
+	ip = p.ip;
+	if ((void *)(ip + 1) > data_end)
+		goto slow;
+	if ((p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) ||
+	    p.first_frag || ip->ihl != 5 || ip->ttl <= 1) {
+		stat_inc(PTRIG_STAT_FAST_UNUSUAL);
+		goto slow;
+	}
+	if (fast_check_due(ff, now)) {
+		/* The owner's packet is the reply direction of the
+		 * connection conntrack tracks. */
+		fast_checked(&PTRIG_MAP(fout), &fkey, ff,
+			     fast_ct_judge(xdp_ct_get(ctx, &p, p.daddr),
+					   p.proto),
+			     now);
+		goto slow;
+	}
+	if (!ff->ct_ok)
+		goto slow;
+
+	fib.family = AF_INET;
+	fib.tos = ip->tos;
+	fib.l4_protocol = p.proto;
+	fib.sport = p.sport;
+	fib.dport = p.dport;
+	/* With tot_len the lookup also checks the WAN's MTU. */
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = flow->external;
+	fib.ipv4_dst = p.daddr;
+	fib.ifindex = ctx->ingress_ifindex;
+	if (!fast_fib_found(bpf_fib_lookup(ctx, &fib, sizeof(fib), 0)))
+		goto slow;
+	if (fib.ifindex != fast_wan_ifindex) {
+		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
+		goto slow;
+	}
+
+	/* The helper call invalidated packet pointers: find them again (no
+	 * IP options here). */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = data + sizeof(*eth);
+	p.ip = ip;
+	p.l4h = ip + 1;
+	if ((void *)(ip + 1) > data_end)
+		goto slow;
+	if (xdp_set_addr(ctx, &p, true, flow->external)) {
+		/* Half rewritten: dropped rather than sent on wrong. */
+		stat_inc(PTRIG_STAT_ERROR);
+		return XDP_DROP;
+	}
+	ip_decrease_ttl(ip);
+	__builtin_memcpy(eth->h_dest, fib.dmac, 6);
+	__builtin_memcpy(eth->h_source, fib.smac, 6);
+	if (p.proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = p.l4h;
+
+		/* The remote's RST must carry the owner's latest ACK. */
+		if ((void *)(tcp + 1) <= data_end &&
+		    (p.tcp_flags & TCP_FLAG_ACK))
+			flow_set_owner_ack(flow, tcp->ack_seq);
+	}
+	fast_out_sent(flow, ff, &p, data_end - data, now);
+	return bpf_redirect(fast_wan_ifindex, 0);
+slow:
+	if (ff)
+		ff->slow_pkts++;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

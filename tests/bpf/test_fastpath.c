@@ -563,6 +563,26 @@ static int test_flow_not_established(struct tctx *c)
 		.verdict = (uint32_t)TC_ACT_UNSPEC, .same = true               \
 	}
 
+/* The LAN steps are written for the TC program; with lan_xdp they run
+ * through the XDP variant instead: the same input and output, XDP's
+ * verdicts. */
+static bool lan_xdp;
+
+#define RUN_LAN_STEPS(c, steps)                                                \
+	do {                                                                   \
+		struct step _s[sizeof(steps) / sizeof(steps[0])];              \
+		size_t _k;                                                     \
+		memcpy(_s, steps, sizeof(_s));                                 \
+		for (_k = 0; lan_xdp && _k < sizeof(_s) / sizeof(_s[0]);       \
+		     _k++) {                                                   \
+			_s[_k].prog = PROG_XDP_LAN;                            \
+			_s[_k].verdict = _s[_k].verdict == TC_ACT_REDIRECT     \
+						 ? XDP_REDIRECT                \
+						 : XDP_PASS;                   \
+		}                                                              \
+		RUN_STEPS(c, _s);                                              \
+	} while (0)
+
 static int test_lan_udp_redirect(struct tctx *c)
 {
 	static const struct step steps[] = {
@@ -593,7 +613,7 @@ static int test_lan_udp_redirect(struct tctx *c)
 
 	NEED_CONNTRACK();
 	ASSERT_OK(udp_flow_setup(c, 1, 40060, LAN1));
-	RUN_STEPS(c, steps);
+	RUN_LAN_STEPS(c, steps);
 	ASSERT_OK(fout_get(c, REM1, 40060, 7100, UDP_, &ff));
 	ASSERT_EQ(ff.pkts, 2, "flow: fast packets out");
 	ASSERT_EQ(ff.bytes, (42 + 100) + (42 + 10), "flow: fast bytes out");
@@ -651,7 +671,7 @@ static int test_lan_tcp(struct tctx *c)
 	ASSERT_OK(ct_entry(TCP_, REM1, 40061, LAN1, 7101, "ASSURED"));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40061, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
-	RUN_STEPS(c, steps);
+	RUN_LAN_STEPS(c, steps);
 	ASSERT_OK(flow_get(c, REM1, 40061, 7101, TCP_, &f));
 	ASSERT_EQ(f.owner_ack, OWNER_ACK, "the owner's ACK is remembered");
 	ASSERT_TRUE(f.flags & PTRIG_FLOW_BYPASSED, "flow flagged bypassed");
@@ -664,7 +684,7 @@ static int test_lan_tcp(struct tctx *c)
 	ASSERT_OK(ct_entry_tcp_strict(REM1, 40063, LAN1, 7101));
 	ASSERT_OK(fast_setup(c, TCP_, REM1, 40063, LAN1, 7101,
 			     PTRIG_FLOW_SEEN_REPLY));
-	RUN_STEPS(c, strict);
+	RUN_LAN_STEPS(c, strict);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_TCP_STRICT), 1,
 		  "FAST_TCP_STRICT");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 1,
@@ -700,13 +720,13 @@ static int test_lan_fallbacks(struct tctx *c)
 			   "SEEN_REPLY,ASSURED"));
 	ASSERT_OK(fast_setup(c, UDP_, STRANGER, 40064, LAN1, 7100,
 			     PTRIG_FLOW_SEEN_REPLY));
-	RUN_STEPS(c, no_neigh);
+	RUN_LAN_STEPS(c, no_neigh);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_NO_NEIGH), 1, "FAST_NO_NEIGH");
 	ASSERT_OK(
 		ct_entry(UDP_, REM1, 40065, LAN1, 7100, "SEEN_REPLY,ASSURED"));
 	ASSERT_OK(fast_setup(c, UDP_, REM1, 40065, LAN1, 7100,
 			     PTRIG_FLOW_EMBRYONIC | PTRIG_FLOW_SEEN_REPLY));
-	RUN_STEPS(c, embryonic);
+	RUN_LAN_STEPS(c, embryonic);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_CT_CHECK), 1,
 		  "embryonic: not even a conntrack check");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 0,
@@ -714,11 +734,39 @@ static int test_lan_fallbacks(struct tctx *c)
 	tctx_teardown(c);
 
 	ASSERT_OK(udp_flow_setup(c, 3, 40066, LAN1));
-	RUN_STEPS(c, not_wan);
+	RUN_LAN_STEPS(c, not_wan);
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_FIB_OTHER), 1, "FAST_FIB_OTHER");
 	ASSERT_EQ(stat_get(c, PTRIG_STAT_FAST_OUT_FORWARDED), 0,
 		  "FAST_OUT_FORWARDED");
 	return 0;
+}
+
+static int xdp_lan(int (*fn)(struct tctx *), struct tctx *c)
+{
+	int ret;
+
+	/* The TC run's conntrack entries are still there (same ports). */
+	ASSERT_TRUE(private_netns, "needs its own network namespace");
+	ASSERT_OK(sh("conntrack -F >/dev/null 2>&1"));
+	lan_xdp = true;
+	ret = fn(c);
+	lan_xdp = false;
+	return ret;
+}
+
+static int test_xdp_lan_udp_redirect(struct tctx *c)
+{
+	return xdp_lan(test_lan_udp_redirect, c);
+}
+
+static int test_xdp_lan_tcp(struct tctx *c)
+{
+	return xdp_lan(test_lan_tcp, c);
+}
+
+static int test_xdp_lan_fallbacks(struct tctx *c)
+{
+	return xdp_lan(test_lan_fallbacks, c);
 }
 
 static int test_fast_path_off(struct tctx *c)
@@ -771,6 +819,13 @@ static const struct test_case cases[] = {
 	{.name = "LAN program: no neighbour, embryonic flow, route not via "
 		 "the WAN take the stack",
 	 .fn = test_lan_fallbacks},
+	{.name = "LAN XDP program: the same UDP cases, the same bytes and "
+		 "counters",
+	 .fn = test_xdp_lan_udp_redirect},
+	{.name = "LAN XDP program: the same TCP cases",
+	 .fn = test_xdp_lan_tcp},
+	{.name = "LAN XDP program: the same fallbacks",
+	 .fn = test_xdp_lan_fallbacks},
 };
 
 FIXTURE_MAIN(cases)

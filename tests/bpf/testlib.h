@@ -110,8 +110,14 @@ enum prog_id {
 	PROG_XDP,
 	PROG_TC_EGRESS,
 	PROG_TC_INGRESS,
-	PROG_TC_LAN, /* the fast path's program on the LAN interface */
+	PROG_TC_LAN,  /* the fast path's program on the LAN interface */
+	PROG_XDP_LAN, /* ... its variant for a LAN NIC with native XDP */
 };
+
+static inline bool prog_is_xdp(enum prog_id p)
+{
+	return p == PROG_XDP || p == PROG_XDP_LAN;
+}
 
 static inline const char *prog_name(enum prog_id p)
 {
@@ -124,6 +130,8 @@ static inline const char *prog_name(enum prog_id p)
 		return "tc_ingress";
 	case PROG_TC_LAN:
 		return "tc_lan_ingress";
+	case PROG_XDP_LAN:
+		return "xdp_lan_ingress";
 	}
 	return "?";
 }
@@ -139,6 +147,8 @@ static inline int prog_fd(const struct tctx *c, enum prog_id p)
 		return bpf_program__fd(c->skel->progs.ptrig_tc_ingress);
 	case PROG_TC_LAN:
 		return bpf_program__fd(c->skel->progs.ptrig_tc_lan_ingress);
+	case PROG_XDP_LAN:
+		return bpf_program__fd(c->skel->progs.ptrig_xdp_lan_ingress);
 	}
 	return -1;
 }
@@ -260,11 +270,11 @@ static inline int run_prog(const struct tctx *c, enum prog_id p,
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = prog_run(prog_fd(c, p), p == PROG_XDP, in, len, 1, mark_in, iif,
+	err = prog_run(prog_fd(c, p), prog_is_xdp(p), in, len, 1, mark_in, iif,
 		       &r->raw);
 	ASSERT_TRUE(err == 0, "test_run %s: %s", prog_name(p), strerror(-err));
 	r->retval = r->raw.retval;
-	if (p == PROG_XDP) {
+	if (prog_is_xdp(p)) {
 		/* ctx_out offsets are relative to data_meta. */
 		ASSERT_TRUE(r->raw.ctx_meta == 0 &&
 				    r->raw.meta_len <= r->raw.ctx_end &&
