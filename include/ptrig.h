@@ -413,6 +413,13 @@ enum ptrig_fast_lan_flags {
 	/* ptrig made the LAN interface's clsact qdisc (for its LAN program):
 	 * removing the program removes it too, if nothing else uses it. */
 	PTRIG_FAST_LAN_CREATED_CLSACT = 1 << 0,
+	/* The LAN program runs in native XDP on the LAN interface (else at
+	 * its TC ingress). */
+	PTRIG_FAST_LAN_XDP = 1 << 1,
+	/* --lan-mode as asked and kept across re-attaches: xdp or tc
+	 * (neither: auto). */
+	PTRIG_FAST_LAN_WANT_XDP = 1 << 2,
+	PTRIG_FAST_LAN_WANT_TC = 1 << 3,
 };
 
 /* A fast-path flow lets one packet per this interval (per CPU) through the

@@ -796,6 +796,7 @@ int do_run(const struct cmd_opts *o)
 	attach_req.max_flows = o->max_flows;
 	attach_req.max_triggers = o->max_triggers;
 	attach_req.lan = o->lan;
+	attach_req.lan_mode = o->lan_mode;
 	attach_req.allow_hw_offload = o->allow_hw_offload;
 	ag.n_ifs = o->n_ifaces;
 	ag.ready_if_absent = o->ready_if_absent;

@@ -221,6 +221,138 @@ static int lan_attach(int lan, uint32_t handle, int prog_fd, bool *created)
 	return err;
 }
 
+/* The interface's driver name and bus, from ethtool (driver "?" if none). */
+static void drv_info(const char *ifname, struct ethtool_drvinfo *info)
+{
+	struct ifreq ifr = {0};
+	int fd;
+
+	memset(info, 0, sizeof(*info));
+	info->cmd = ETHTOOL_GDRVINFO;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)info;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr)) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->driver, sizeof(info->driver), "?");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The XDP program on an interface, in whichever mode (0: none). */
+uint32_t lan_xdp_id(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return 0;
+	return q.prog_id       ? q.prog_id
+	       : q.drv_prog_id ? q.drv_prog_id
+	       : q.skb_prog_id ? q.skb_prog_id
+			       : q.hw_prog_id;
+}
+
+/* Put the LAN program in native XDP, replacing old_id (0: the slot must be
+ * free); *old_fd keeps a reference to the replaced program for a
+ * rollback. */
+static int lan_xdp_attach(int lan, int prog_fd, uint32_t old_id, int *old_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+
+	*old_fd = -1;
+	if (!old_id)
+		return bpf_xdp_attach(
+			lan, prog_fd,
+			XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	*old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (*old_fd < 0)
+		return -errno;
+	xo.old_prog_fd = *old_fd;
+	return bpf_xdp_attach(lan, prog_fd,
+			      XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &xo);
+}
+
+/* Take the LAN's XDP program prog_fd off again after a failed attach:
+ * back to old_fd (the program it replaced), or none. */
+static void lan_xdp_undo(int lan, int prog_fd, int old_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = prog_fd);
+
+	bpf_xdp_attach(lan, old_fd, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE,
+		       &xo);
+}
+
+/* Does a LAN interface receive from a wire, so that native XDP sees full
+ * checksums? A NIC on a bus does. A veth, tun or bridge hands on the
+ * sender's packets, which may carry only a pseudo-header sum
+ * (CHECKSUM_PARTIAL) that XDP cannot see. */
+static bool lan_from_wire(const char *ifname, char *driver, size_t len)
+{
+	struct ethtool_drvinfo info;
+
+	drv_info(ifname, &info);
+	snprintf(driver, len, "%s", info.driver);
+	return info.bus_info[0] && strcmp(info.bus_info, "N/A") &&
+	       strcmp(info.driver, "tun") && strcmp(info.driver, "veth");
+}
+
+/*
+ * Should the fast path's LAN program run in native XDP on the LAN
+ * interface (else at TC ingress)? --lan-mode xdp: yes, unless another
+ * program holds the LAN's XDP slot (-1, said why). Auto: only for a NIC
+ * that receives from a wire, whose XDP slot is free or holds this
+ * attachment's own LAN program, behind a WAN that runs native XDP itself
+ * (a sign its driver also takes redirected frames). own_id: the XDP
+ * program this attachment has on the LAN now (0: none).
+ */
+static int lan_use_xdp(const struct ptrig_fast_config *fc, uint32_t wan_xdp,
+		       uint32_t cfg_id, uint32_t *own_id, struct ptrig_msgs *m)
+{
+	bool want = fc->lan_flags & PTRIG_FAST_LAN_WANT_XDP;
+	uint32_t id = lan_xdp_id(fc->lan_ifindex);
+	char driver[32];
+
+	*own_id = 0;
+	if (fc->lan_flags & PTRIG_FAST_LAN_WANT_TC)
+		return 0;
+	if (id && (!prog_name_starts(id, "ptrig_xdp_lan_i") ||
+		   !ptrig_prog_uses_map(id, cfg_id))) {
+		if (!want) {
+			ptrig_msg(m, PTRIG_MSG_INFO,
+				  "fast path: %s already has an XDP program "
+				  "(id %u); the LAN program goes to its TC "
+				  "ingress",
+				  fc->lan_name, id);
+			return 0;
+		}
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "--lan-mode xdp: %s already has an XDP program (id "
+			  "%u, not this attachment's); remove it or use "
+			  "--lan-mode tc; nothing was changed",
+			  fc->lan_name, id);
+		return -1;
+	}
+	*own_id = id;
+	if (want)
+		return 1;
+	if (!lan_from_wire(fc->lan_name, driver, sizeof(driver))) {
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "fast path: %s (driver %s) is not a NIC on a bus; "
+			  "the LAN program goes to its TC ingress",
+			  fc->lan_name, driver);
+		return 0;
+	}
+	if (!(wan_xdp & XDP_FLAGS_DRV_MODE)) {
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "fast path: the WAN runs generic XDP; the LAN "
+			  "program goes to %s's TC ingress",
+			  fc->lan_name);
+		return 0;
+	}
+	return 1;
+}
+
 /* Remove the LAN program of the attachment whose config map is cfg_id (0:
  * any ptrig program), and the clsact qdisc if ptrig made it and nothing else
  * uses it. Anything else on the LAN interface is left alone. */
@@ -233,11 +365,31 @@ static void lan_detach(const struct ptrig_fast_config *fc, uint32_t handle,
 			    .priority = PTRIG_TC_PRIO);
 	char name[IF_NAMESIZE];
 	uint32_t id;
+	int fd;
 
 	if (!fc->lan_ifindex || !handle ||
 	    !if_indextoname(fc->lan_ifindex, name) ||
 	    strncmp(name, fc->lan_name, sizeof(fc->lan_name)))
 		return; /* gone, or another device has its index now */
+	if (fc->lan_flags & PTRIG_FAST_LAN_XDP) {
+		id = lan_xdp_id(fc->lan_ifindex);
+		if (!id)
+			return;
+		if (!prog_name_starts(id, "ptrig_xdp_lan_i") ||
+		    (cfg_id && !ptrig_prog_uses_map(id, cfg_id))) {
+			ptrig_msg(m, PTRIG_MSG_NOTE,
+				  "%s: its XDP program is not this "
+				  "attachment's: left alone",
+				  name);
+			return;
+		}
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd >= 0) {
+			lan_xdp_undo(fc->lan_ifindex, fd, -1);
+			close(fd);
+		}
+		return;
+	}
 	id = lan_prog_id(fc->lan_ifindex, handle);
 	if (!id)
 		return;
@@ -491,9 +643,7 @@ static void report_conntrack(struct ptrig_msgs *m)
 static void report_xdp_meta(const char *ifname, uint32_t xdp_flags,
 			    struct ptrig_msgs *m)
 {
-	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
-	struct ifreq ifr = {0};
-	int fd;
+	struct ethtool_drvinfo info;
 
 	if (getenv("PTRIG_TEST_NO_XDP_META")) {
 		ptrig_msg(m, PTRIG_MSG_INFO,
@@ -507,13 +657,7 @@ static void report_xdp_meta(const char *ifname, uint32_t xdp_flags,
 			  "mark");
 		return;
 	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr))
-		snprintf(info.driver, sizeof(info.driver), "?");
-	if (fd >= 0)
-		close(fd);
+	drv_info(ifname, &info);
 	ptrig_msg(m, PTRIG_MSG_INFO,
 		  "XDP metadata: native XDP of driver %s; should it have no "
 		  "metadata room, TC ingress marks from the flow table "
@@ -769,6 +913,18 @@ static bool tcp_conntrack_liberal(void)
 	return v != 0;
 }
 
+/* Record --lan-mode (unset: keep what the config had). */
+static void lan_mode_set(struct ptrig_fast_config *fc, uint32_t mode)
+{
+	if (!mode)
+		return;
+	fc->lan_flags &= ~(PTRIG_FAST_LAN_WANT_XDP | PTRIG_FAST_LAN_WANT_TC);
+	if (mode == PTRIG_LAN_MODE_XDP)
+		fc->lan_flags |= PTRIG_FAST_LAN_WANT_XDP;
+	else if (mode == PTRIG_LAN_MODE_TC)
+		fc->lan_flags |= PTRIG_FAST_LAN_WANT_TC;
+}
+
 static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 		       int ifindex, uint32_t l2, struct ptrig_fast_config *fc,
 		       struct ptrig_msgs *m)
@@ -793,6 +949,7 @@ static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 				  fc->lan_name);
 			goto off;
 		}
+		lan_mode_set(fc, o->lan_mode);
 		return 0;
 	}
 	if (!strcmp(o->lan, "none"))
@@ -836,9 +993,17 @@ static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 	}
 	fc->lan_ifindex = idx;
 	snprintf(fc->lan_name, sizeof(fc->lan_name), "%s", o->lan);
+	lan_mode_set(fc, o->lan_mode);
 	return 0;
 off:
 	memset(fc, 0, sizeof(*fc));
+	if (o->lan_mode && (!o->lan || !strcmp(o->lan, "none"))) {
+		ptrig_msg(m, PTRIG_MSG_ERROR,
+			  "--lan-mode: the fast path is %s on %s (give --lan "
+			  "IFACE); nothing was changed",
+			  o->lan ? "turned off" : "off", o->ifname);
+		return -1;
+	}
 	return 0;
 }
 
@@ -850,8 +1015,11 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	struct hook_fds old_fds = {-1, -1, -1};
 	struct ptrig_config cfg = {0};
 	struct ptrig_fast_config fast = {0}, old_fast = {0};
+	bool fcfg_written = false;
 	uint32_t old_lan_handle = 0;
 	int lan_old_fd = -1;
+	/* The LAN's XDP program this attach put, and the one it replaced. */
+	int lan_xdp_fd = -1, lan_xdp_old_fd = -1;
 	struct ptrig_map_fds fds;
 	struct ptrig *skel = NULL;
 	struct bpf_map *map;
@@ -1073,14 +1241,22 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0)
 			old_lan_handle = cfg.ifindex;
 		if (fast.lan_ifindex == old_fast.lan_ifindex &&
-		    !strcmp(fast.lan_name, old_fast.lan_name))
-			fast.lan_flags = old_fast.lan_flags;
+		    !strcmp(fast.lan_name, old_fast.lan_name)) {
+			uint32_t want = PTRIG_FAST_LAN_WANT_XDP |
+					PTRIG_FAST_LAN_WANT_TC;
+
+			if (o->lan && !o->lan_mode)
+				fast.lan_flags = old_fast.lan_flags & want;
+			fast.lan_flags = (fast.lan_flags & want) |
+					 (old_fast.lan_flags & ~want);
+		}
 	}
 	if (bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY)) {
 		ptrig_msg(m, PTRIG_MSG_ERROR,
 			  "writing the fast-path config: %s", strerror(errno));
 		goto rollback;
 	}
+	fcfg_written = true;
 	res->lan_ifindex = fast.lan_ifindex;
 	/* Before the rules: ports of carried flows whose rule is gone get
 	 * marked as the push marks any live flow's. */
@@ -1213,28 +1389,74 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	if (fast.lan_ifindex) {
 		/* Last: it sends the owner's packets to this WAN's hooks. */
 		bool created = false;
+		uint32_t own_id;
+		int use_xdp;
 
-		lan_old_fd = prog_fd_or_none(
-			lan_prog_id(fast.lan_ifindex, (uint32_t)ifindex));
-		err = lan_attach(
-			fast.lan_ifindex, (uint32_t)ifindex,
-			bpf_program__fd(skel->progs.ptrig_tc_lan_ingress),
-			&created);
-		if (err) {
-			ptrig_msg(m, PTRIG_MSG_ERROR,
-				  "attaching the fast path's TC program to "
-				  "%s: %s",
-				  fast.lan_name, strerror(-err));
+		use_xdp = lan_use_xdp(&fast, xdp_flags, ptrig_dir_map_id(dir),
+				      &own_id, m);
+		if (use_xdp < 0)
 			goto rollback;
+		if (use_xdp) {
+			lan_xdp_fd = bpf_program__fd(
+				skel->progs.ptrig_xdp_lan_ingress);
+			err = lan_xdp_attach(fast.lan_ifindex, lan_xdp_fd,
+					     own_id, &lan_xdp_old_fd);
+			if (err && (fast.lan_flags & PTRIG_FAST_LAN_WANT_XDP)) {
+				ptrig_msg(m, PTRIG_MSG_ERROR,
+					  "attaching the fast path's XDP "
+					  "program to %s in native mode: %s "
+					  "(the driver may have no native "
+					  "XDP: use --lan-mode tc)",
+					  fast.lan_name, strerror(-err));
+				lan_xdp_fd = -1;
+				goto rollback;
+			}
+			if (err) {
+				ptrig_msg(m, PTRIG_MSG_INFO,
+					  "fast path: native XDP on %s: %s; "
+					  "the LAN program goes to its TC "
+					  "ingress",
+					  fast.lan_name, strerror(-err));
+				lan_xdp_fd = -1;
+				use_xdp = 0;
+			}
 		}
-		if (created) {
-			fast.lan_flags |= PTRIG_FAST_LAN_CREATED_CLSACT;
-			bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY);
+		if (use_xdp) {
+			/* A qdisc ptrig made for an earlier TC program is
+			 * that one's to remove (old_fast has the flag). */
+			fast.lan_flags = (fast.lan_flags &
+					  ~PTRIG_FAST_LAN_CREATED_CLSACT) |
+					 PTRIG_FAST_LAN_XDP;
+		} else {
+			lan_old_fd = prog_fd_or_none(lan_prog_id(
+				fast.lan_ifindex, (uint32_t)ifindex));
+			err = lan_attach(
+				fast.lan_ifindex, (uint32_t)ifindex,
+				bpf_program__fd(
+					skel->progs.ptrig_tc_lan_ingress),
+				&created);
+			if (err) {
+				ptrig_msg(m, PTRIG_MSG_ERROR,
+					  "attaching the fast path's TC "
+					  "program to %s: %s",
+					  fast.lan_name, strerror(-err));
+				goto rollback;
+			}
+			fast.lan_flags &= ~PTRIG_FAST_LAN_XDP;
+			if (created)
+				fast.lan_flags |= PTRIG_FAST_LAN_CREATED_CLSACT;
 		}
+		bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY);
 	}
-	if (old_fast.lan_ifindex && (old_fast.lan_ifindex != fast.lan_ifindex ||
-				     strcmp(old_fast.lan_name, fast.lan_name) ||
-				     old_lan_handle != (uint32_t)ifindex))
+	/* The old LAN program goes unless the new one replaced it in place
+	 * (the same LAN, the same kind, and for TC the same handle). */
+	if (old_fast.lan_ifindex &&
+	    (old_fast.lan_ifindex != fast.lan_ifindex ||
+	     strcmp(old_fast.lan_name, fast.lan_name) ||
+	     (old_fast.lan_flags & PTRIG_FAST_LAN_XDP) !=
+		     (fast.lan_flags & PTRIG_FAST_LAN_XDP) ||
+	     (!(fast.lan_flags & PTRIG_FAST_LAN_XDP) &&
+	      old_lan_handle != (uint32_t)ifindex)))
 		lan_detach(&old_fast, old_lan_handle, ptrig_dir_map_id(dir), m);
 	if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0) {
 		cfg.mark = mark;
@@ -1268,9 +1490,11 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		ptrig_msg(m, PTRIG_MSG_INFO,
 			  "fast path on: packets of established flows that "
 			  "conntrack has assured go from XDP straight to %s, "
-			  "and the owner's from TC ingress on %s straight to "
-			  "%s%s",
-			  fast.lan_name, fast.lan_name, o->ifname,
+			  "and the owner's from %s on %s straight to %s%s",
+			  fast.lan_name,
+			  (fast.lan_flags & PTRIG_FAST_LAN_XDP) ? "native XDP"
+								: "TC ingress",
+			  fast.lan_name, o->ifname,
 			  (xdp_flags & XDP_FLAGS_DRV_MODE)
 				  ? " (native XDP: its driver must accept "
 				    "redirected frames)"
@@ -1293,9 +1517,14 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	goto out;
 
 rollback:
+	/* An upgrade shares the pinned config: the running one's again. */
+	if (upgrade && fcfg_written)
+		bpf_map_update_elem(fds.fcfg, &zero, &old_fast, BPF_ANY);
 	if (lan_old_fd >= 0)
 		lan_attach(fast.lan_ifindex, (uint32_t)ifindex, lan_old_fd,
 			   &(bool){false});
+	if (lan_xdp_fd >= 0)
+		lan_xdp_undo(fast.lan_ifindex, lan_xdp_fd, lan_xdp_old_fd);
 	if (touched_hooks) {
 		if (upgrade) {
 			xdp_restore(ifindex, &old, old_fds.xdp);
@@ -1335,6 +1564,8 @@ rollback:
 out:
 	if (lan_old_fd >= 0)
 		close(lan_old_fd);
+	if (lan_xdp_old_fd >= 0)
+		close(lan_xdp_old_fd);
 	hook_fds_close(&old_fds);
 	ptrig__destroy(skel);
 	if (lock_fd >= 0)

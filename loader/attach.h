@@ -25,6 +25,9 @@ struct ptrig_attach_req {
 	 * this LAN interface. NULL: as attached (off on a first attach);
 	 * "none": off. */
 	const char *lan;
+	/* Where the LAN program runs: enum ptrig_lan_mode (unset: as
+	 * attached, else auto). */
+	uint32_t lan_mode;
 	/* Attach even with a flowtable offloading to hardware on the WAN. */
 	bool allow_hw_offload;
 };

@@ -66,6 +66,7 @@ int do_attach(const struct cmd_opts *o)
 		.max_flows = o->max_flows,
 		.max_triggers = o->max_triggers,
 		.lan = o->lan,
+		.lan_mode = o->lan_mode,
 		.allow_hw_offload = o->allow_hw_offload,
 	};
 	struct ptrig_attach_res res;

@@ -6,6 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+enum ptrig_lan_mode {
+	PTRIG_LAN_MODE_UNSET,
+	PTRIG_LAN_MODE_AUTO, /* native XDP on a NIC that can, else TC */
+	PTRIG_LAN_MODE_XDP,
+	PTRIG_LAN_MODE_TC,
+};
+
 struct cmd_opts {
 	const char *ifname;
 	const char *config;
@@ -18,6 +25,7 @@ struct cmd_opts {
 	uint32_t max_flows;    /* 0: default, or the pinned map's size */
 	uint32_t max_triggers; /* 0: default, or the pinned map's size */
 	const char *lan;       /* --lan: NULL unset, "none" off */
+	uint32_t lan_mode;     /* --lan-mode: enum ptrig_lan_mode */
 	bool allow_hw_offload; /* --allow-hw-offload */
 	int duration_s;	       /* monitor: stop after this long (0: never) */
 	/* run: the managed interfaces and the agent's options */
@@ -59,6 +67,7 @@ bool prog_name_starts(uint32_t id, const char *prefix);
 /* The fast path's program on a LAN interface, for the WAN whose ifindex is
  * handle (0: none). */
 uint32_t lan_prog_id(int lan, uint32_t handle);
+uint32_t lan_xdp_id(int ifindex);
 const char *xdp_mode_name(uint32_t xdp_flags);
 const char *link_type_name(int arphrd);
 

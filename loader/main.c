@@ -39,7 +39,7 @@ static const struct cmd cmds[] = {
 	{"attach", do_attach, NEED_IFACE | NEED_CONFIG | TAKES_ATTACH,
 	 "attach IFACE -c FILE [--xdp-mode native|generic] [--mark HEX]\n"
 	 "       [--max-flows N] [--max-triggers N] [--lan IFACE|none]\n"
-	 "       [--allow-hw-offload]",
+	 "       [--lan-mode auto|xdp|tc] [--allow-hw-offload]",
 	 "Load ptrig on the WAN interface IFACE and push the rules. On an\n"
 	 "interface that already runs ptrig this is an upgrade: the pinned\n"
 	 "maps are reused, triggers and flows survive."},
@@ -120,6 +120,12 @@ static void cmd_usage(FILE *f, const struct cmd *c)
 			"                   both ways (\"none\": off;\n"
 			"                   omitted: as attached, off at "
 			"first)\n"
+			"  --lan-mode MODE  where the owner's packets are "
+			"taken on the LAN:\n"
+			"                   xdp (native XDP), tc (TC ingress) "
+			"or auto (default:\n"
+			"                   xdp on a NIC on a bus that takes "
+			"it, else tc)\n"
 			"  --allow-hw-offload attach even though an nftables "
 			"flowtable offloads\n"
 			"                   to hardware (flags offload) on "
@@ -162,6 +168,7 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_MAX_TRIGGERS,
 	OPT_LAN,
+	OPT_LAN_MODE,
 	OPT_ALLOW_HW_OFFLOAD,
 	OPT_NETNS,
 	OPT_DURATION,
@@ -178,6 +185,7 @@ static const struct option long_opts[] = {
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"max-triggers", required_argument, NULL, OPT_MAX_TRIGGERS},
 	{"lan", required_argument, NULL, OPT_LAN},
+	{"lan-mode", required_argument, NULL, OPT_LAN_MODE},
 	{"allow-hw-offload", no_argument, NULL, OPT_ALLOW_HW_OFFLOAD},
 	{"netns", required_argument, NULL, OPT_NETNS},
 	{"duration", required_argument, NULL, OPT_DURATION},
@@ -332,6 +340,22 @@ int main(int argc, char **argv)
 						 "interface name",
 						 optarg);
 			o.lan = optarg;
+			break;
+		case OPT_LAN_MODE:
+			if (!(c->takes & TAKES_ATTACH))
+				return bad_usage(c, "%s takes no --lan-mode",
+						 c->name);
+			if (!strcmp(optarg, "auto"))
+				o.lan_mode = PTRIG_LAN_MODE_AUTO;
+			else if (!strcmp(optarg, "xdp"))
+				o.lan_mode = PTRIG_LAN_MODE_XDP;
+			else if (!strcmp(optarg, "tc"))
+				o.lan_mode = PTRIG_LAN_MODE_TC;
+			else
+				return bad_usage(c,
+						 "--lan-mode: \"%s\" is not "
+						 "auto, xdp or tc",
+						 optarg);
 			break;
 		case OPT_ALLOW_HW_OFFLOAD:
 			if (!(c->takes & TAKES_ATTACH))

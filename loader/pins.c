@@ -273,8 +273,10 @@ int ptrig_iface_using_map(uint32_t map_id, char *name)
  * maps from another interface by design. */
 static bool prog_is_lan_program(uint32_t id)
 {
-	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress. */
-	return prog_name_starts(id, "ptrig_tc_lan_in");
+	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress and
+	 * ptrig_xdp_lan_ingress. */
+	return prog_name_starts(id, "ptrig_tc_lan_in") ||
+	       prog_name_starts(id, "ptrig_xdp_lan_i");
 }
 
 bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)

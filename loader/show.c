@@ -149,9 +149,11 @@ static void status_text(const struct iface_state *s,
 	       s->hooks.tc_egress_id, s->hooks.tc_ingress_id, s->cfg.mark);
 	printf("Pins: %s\n", dir);
 	if (s->fast.lan_ifindex)
-		printf("Fast path: on, to LAN interface %s; LAN TC ingress "
-		       "prog %u%s\n",
-		       s->fast.lan_name, s->lan_prog_id,
+		printf("Fast path: on, to LAN interface %s; LAN %s prog %u%s\n",
+		       s->fast.lan_name,
+		       (s->fast.lan_flags & PTRIG_FAST_LAN_XDP) ? "XDP (native)"
+								: "TC ingress",
+		       s->lan_prog_id,
 		       s->lan_prog_id ? ""
 				      : " (missing: the owner's packets take "
 					"the stack; attach again)");
@@ -221,6 +223,7 @@ static json_object *status_json(const struct iface_state *s,
 {
 	json_object *o = json_object_new_object(), *arr, *progs, *st;
 	char mark[16];
+	bool xdp;
 	int i;
 	uint32_t k;
 
@@ -248,8 +251,15 @@ static json_object *status_json(const struct iface_state *s,
 		progs, "lan",
 		s->fast.lan_ifindex ? json_object_new_string(s->fast.lan_name)
 				    : NULL);
+	xdp = s->fast.lan_flags & PTRIG_FAST_LAN_XDP;
+	json_object_object_add(progs, "lan_mode",
+			       !s->fast.lan_ifindex ? NULL
+			       : xdp ? json_object_new_string("xdp")
+				     : json_object_new_string("tc"));
 	json_object_object_add(progs, "lan_tc_ingress",
-			       json_object_new_int64(s->lan_prog_id));
+			       json_object_new_int64(xdp ? 0 : s->lan_prog_id));
+	json_object_object_add(progs, "lan_xdp",
+			       json_object_new_int64(xdp ? s->lan_prog_id : 0));
 	json_object_object_add(o, "fast_path", progs);
 
 	arr = json_object_new_array();

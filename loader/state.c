@@ -213,7 +213,9 @@ int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	if (bpf_map_lookup_elem(m->fcfg, &zero, &s->fast))
 		memset(&s->fast, 0, sizeof(s->fast));
 	s->fast.lan_name[sizeof(s->fast.lan_name) - 1] = 0;
-	if (s->fast.lan_ifindex && s->cfg.ifindex)
+	if (s->fast.lan_ifindex && (s->fast.lan_flags & PTRIG_FAST_LAN_XDP))
+		s->lan_prog_id = lan_xdp_id(s->fast.lan_ifindex);
+	else if (s->fast.lan_ifindex && s->cfg.ifindex)
 		s->lan_prog_id =
 			lan_prog_id(s->fast.lan_ifindex, s->cfg.ifindex);
 	ifindex = if_nametoindex(ifname);

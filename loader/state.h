@@ -21,7 +21,9 @@ struct iface_state {
 	struct ptrig_config cfg;
 	struct ptrig_fast_config fast; /* lan_ifindex 0: fast path off */
 	struct hook_progs hooks;
-	uint32_t lan_prog_id; /* the fast path's LAN program, 0: none */
+	/* the fast path's LAN program (native XDP if fast.lan_flags has
+	 * PTRIG_FAST_LAN_XDP, else TC ingress), 0: none */
+	uint32_t lan_prog_id;
 	bool iface_found;
 	struct ptrig_installed_rule *rules; /* malloc'ed */
 	int n_rules;

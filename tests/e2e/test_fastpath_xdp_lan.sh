@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# ptrig end-to-end: the fast path's LAN program in native XDP
+# (attach --lan lan0 --lan-mode xdp). The owner's packets of established
+# flows go from XDP on lan0 straight to wan0's driver, translated:
+#   - --lan-mode takes auto, xdp or tc, nothing else (exit 2), and needs a
+#     LAN; with another tool's XDP program on lan0, --lan-mode xdp fails and
+#     changes nothing, and auto falls back to TC ingress;
+#   - auto on a veth (it hands on the sender's checksum state, which XDP
+#     cannot see) chooses TC;
+#   - with xdp, UDP and TCP uploads arrive intact (the lab's veths emulate
+#     a wire: full checksums), past the forward chain and wan0's TC egress,
+#     and the flow lives on; TCP's close is seen by conntrack;
+#   - another LAN host sending on the flow's ports takes the stack;
+#   - re-attaching keeps the mode, switching to tc and back moves the
+#     program, and detach removes it (another tool's XDP program is never
+#     touched).
+source "$(dirname "$0")/lib.sh"
+
+e2e_init
+e2e_need socat conntrack nft clang ethtool
+e2e_ptrig_lab
+build_rawsend
+
+source "$(dirname "$0")/fastpath_lib.sh"
+
+# XDP on lan0 redirects to wan0, a veth: its peer must run XDP too.
+peer_xdp_pass wansw || die "XDP on wan0's peer"
+
+lan_xdp_name() {
+	lab_exec router ip -d link show dev "$LAB_LAN_IF" |
+		awk '/prog\/xdp/ { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
+}
+lan_xdp_is() { [ "$(lan_xdp_name)" = "$1" ]; }
+lan_has() { ip netns exec "$LAB_ROUTER" tc "$1" show dev "$LAB_LAN_IF" $2 | grep -q "$3"; }
+
+# ---- --lan-mode: bad values, and no LAN ----------------------------------
+ptrig_attach "$T/rules.conf" "attach without --lan"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode fast 2>&1)
+assert_eq 2 $? "--lan-mode fast: exit 2"
+assert_match '"fast" is not auto, xdp or tc' "$out" "--lan-mode fast: says why"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode xdp 2>&1)
+assert_eq 1 $? "--lan-mode without a LAN: exit 1"
+assert_match 'the fast path is off on wan0 \(give --lan IFACE\); nothing was changed' "$out" \
+	"--lan-mode without a LAN: says why"
+check "status: the fast path is still off" status_test '.interfaces[0].fast_path.enabled == false'
+
+# ---- another tool's XDP program on lan0 ----------------------------------
+lab_exec router ip link set dev "$LAB_LAN_IF" xdpdrv obj "$T/xdp_pass.o" sec xdp ||
+	die "another tool's XDP on lan0"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode xdp 2>&1)
+assert_eq 1 $? "--lan-mode xdp with another XDP program on lan0: exit 1"
+assert_match 'lan0 already has an XDP program \(id [0-9]+, not this attachment.s\); remove it or use --lan-mode tc; nothing was changed' \
+	"$out" "--lan-mode xdp: says why"
+check "nothing was changed: fast path off" status_test '.interfaces[0].fast_path.enabled == false'
+check "nothing was changed: the other XDP program stays" lan_xdp_is pass
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" 2>&1)
+assert_eq 0 $? "auto with another XDP program on lan0: attached"
+assert_match 'already has an XDP program .* goes to its TC ingress' "$out" "auto: says it falls back to TC"
+check "auto: the LAN program is at TC ingress" status_test \
+	'.interfaces[0].fast_path.lan_mode == "tc" and .interfaces[0].fast_path.lan_tc_ingress > 0'
+check "auto: the other XDP program stays" lan_xdp_is pass
+lab_exec router ip link set dev "$LAB_LAN_IF" xdpdrv off || die "remove the other XDP program"
+
+# ---- auto on a veth: TC -------------------------------------------------
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
+assert_eq 0 $? "--lan-mode auto: attached"
+assert_match 'lan0 \(driver veth\) is not a NIC on a bus; the LAN program goes to its TC ingress' "$out" \
+	"auto on a veth: TC, and says why"
+check "auto on a veth: lan_mode tc" status_test '.interfaces[0].fast_path.lan_mode == "tc"'
+
+# ---- xdp -----------------------------------------------------------------
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode xdp 2>&1)
+assert_eq 0 $? "--lan-mode xdp: attached (an upgrade in place)"
+assert_match "the owner's from native XDP on lan0" "$out" "attach says where the LAN program runs"
+check "status: lan_mode xdp, its program id" status_test \
+	'.interfaces[0].fast_path.lan_mode == "xdp" and .interfaces[0].fast_path.lan_xdp > 0 and .interfaces[0].fast_path.lan_tc_ingress == 0'
+check "lan0 runs ptrig's LAN program in native XDP" lan_xdp_is ptrig_xdp_lan_i
+check_not "tc: ptrig's TC filter left lan0" lan_has filter ingress ptrig
+check_not "tc: with the clsact qdisc ptrig made" lan_has qdisc "" clsact
+check "status (text) names it" sh -c \
+	"'$PL' --netns '$LAB_ROUTER' status '$LAB_WAN_IF' | grep -q 'LAN XDP (native) prog [1-9]'"
+XID=$(status_jq '.interfaces[0].fast_path.lan_xdp')
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" 2>&1)
+assert_eq 0 $? "re-attach without --lan"
+check "re-attach keeps native XDP (a new program, replaced in place)" status_test \
+	".interfaces[0].fast_path.lan_mode == \"xdp\" and .interfaces[0].fast_path.lan_xdp != $XID"
+
+trigger || die "trigger"
+G0=$(fwd_out_count)
+K0=$(status_jq '.interfaces[0].counters.flow_collision')
+udp_up_xfer 7110 40010 24 0.05
+assert_udp_payload_eq "$T/up.7110.exp" "$T/up.7110.out" "owner's UDP upload through XDP on lan0: intact"
+FO=$(flow_field udp 40010 fast_out_pkts)
+SO=$(flow_field udp 40010 slow_out_pkts)
+GW=$(($(fwd_out_count) - G0))
+note "UDP upload (XDP): $FO datagrams fast, $SO slow (flow), forward chain saw $GW"
+assert_gt "$FO" 450 "UDP upload: the owner's datagrams went the fast path (flows: fast_out_pkts)"
+assert_gt 100 "$GW" "UDP upload: the forward chain saw only a handful of them"
+check "status: fast_out_forwarded counted" status_test ".interfaces[0].counters.fast_out_forwarded >= $FO"
+assert_eq "$K0" "$(status_jq '.interfaces[0].counters.flow_collision')" \
+	"UDP upload: no flow collision (the frames never reach wan0's TC egress)"
+assert_eq established "$(flow_field udp 40010 state)" "UDP upload: the flow lives on"
+assert_eq 0 "$(csum_errors remote1 udp)" "UDP upload: remote1 counted no checksum errors"
+
+# Another LAN host on the flow's ports (its own address): the stack, where
+# it is just another connection.
+F0=$(status_jq '.interfaces[0].counters.fast_out_forwarded')
+for _ in 1 2 3 4 5; do
+	lab_exec lanhost2 "$RAWSEND" send -p udp -s "$H2" -d "$R1" -S 7110 -D 40010 -n 1 ||
+		fail "lanhost2: datagram"
+done
+assert_eq "$F0" "$(status_jq '.interfaces[0].counters.fast_out_forwarded')" \
+	"lanhost2 on the owner's flow ports: nothing bypassed"
+
+lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1
+I0=$(invalid_count)
+G0=$(fwd_out_count)
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" 2>&1)
+tcp_up_xfer 7108 40018 16 0.1
+assert_file_sha256_eq "$T/tu.7108.exp" "$T/tu.7108.out" "owner's TCP upload through XDP on lan0: intact"
+FO=$(flow_field tcp 40018 fast_out_pkts)
+note "TCP upload (XDP): $FO segments fast, forward chain saw $(($(fwd_out_count) - G0))"
+assert_gt "$FO" 50 "TCP upload: the owner's segments went the fast path"
+wait_for 3 ct_state_is tcp 40018 TIME_WAIT
+assert_eq TIME_WAIT "$(ct_state tcp 40018)" "TCP upload: conntrack saw both FINs: TIME_WAIT"
+assert_eq "$I0" "$(invalid_count)" "TCP upload: no packet judged invalid"
+assert_eq 0 "$(csum_errors remote1 tcp)" "TCP upload: remote1 counted no checksum errors"
+lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=0
+
+# ---- switching: tc and back; detach ---------------------------------------
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode tc 2>&1)
+assert_eq 0 $? "--lan-mode tc: attached"
+check "tc: the LAN program is at TC ingress" status_test '.interfaces[0].fast_path.lan_mode == "tc"'
+check "tc: ptrig's filter on lan0" lan_has filter ingress ptrig_tc_lan_in
+check_not "tc: lan0's XDP program is gone" lan_xdp_is ptrig_xdp_lan_i
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode xdp 2>&1)
+assert_eq 0 $? "--lan-mode xdp again: attached"
+check "xdp again: lan0 runs ptrig's XDP program" lan_xdp_is ptrig_xdp_lan_i
+check_not "xdp again: its TC filter and qdisc are gone" lan_has qdisc "" clsact
+ptrig detach "$LAB_WAN_IF" >/dev/null 2>&1
+assert_eq 0 $? "detach"
+check_not "detach: lan0's XDP program is gone" lan_xdp_is ptrig_xdp_lan_i
+
+e2e_finish
