@@ -30,6 +30,7 @@
 #include "config.h"
 #include "flowtable.h"
 #include "pins.h"
+#include "qdisc.h"
 #include "skel_fds.h"
 
 /* ptrig's TC filters sit at a fixed handle/priority so an upgrade can replace
@@ -303,15 +304,18 @@ static bool lan_from_wire(const char *ifname, char *driver, size_t len)
  * program holds the LAN's XDP slot (-1, said why). Auto: only for a NIC
  * that receives from a wire, whose XDP slot is free or holds this
  * attachment's own LAN program, behind a WAN that runs native XDP itself
- * (a sign its driver also takes redirected frames). own_id: the XDP
+ * (a sign its driver also takes redirected frames) and does not shape
+ * (frames redirected in XDP pass the WAN's qdisc by). own_id: the XDP
  * program this attachment has on the LAN now (0: none).
  */
-static int lan_use_xdp(const struct ptrig_fast_config *fc, uint32_t wan_xdp,
-		       uint32_t cfg_id, uint32_t *own_id, struct ptrig_msgs *m)
+static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
+		       uint32_t wan_xdp, uint32_t cfg_id, uint32_t *own_id,
+		       struct ptrig_msgs *m)
 {
 	bool want = fc->lan_flags & PTRIG_FAST_LAN_WANT_XDP;
 	uint32_t id = lan_xdp_id(fc->lan_ifindex);
-	char driver[32];
+	char driver[32], qdisc[32], wan_name[IF_NAMESIZE] = "?";
+	bool shaped;
 
 	*own_id = 0;
 	if (fc->lan_flags & PTRIG_FAST_LAN_WANT_TC)
@@ -334,8 +338,27 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, uint32_t wan_xdp,
 		return -1;
 	}
 	*own_id = id;
-	if (want)
+	if_indextoname(wan, wan_name);
+	shaped = !ptrig_root_qdisc_kind(wan, qdisc, sizeof(qdisc)) &&
+		 !ptrig_qdisc_kind_plain(qdisc);
+	if (want) {
+		if (shaped)
+			ptrig_msg(m, PTRIG_MSG_WARN,
+				  "fast path: %s's root qdisc is %s, and the "
+				  "owner's packets that native XDP on %s sends "
+				  "pass it by (use --lan-mode tc to keep them "
+				  "in it)",
+				  wan_name, qdisc, fc->lan_name);
 		return 1;
+	}
+	if (shaped) {
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "fast path: %s's root qdisc is %s, which native "
+			  "XDP's transmit would pass by; the LAN program goes "
+			  "to %s's TC ingress",
+			  wan_name, qdisc, fc->lan_name);
+		return 0;
+	}
 	if (!lan_from_wire(fc->lan_name, driver, sizeof(driver))) {
 		ptrig_msg(m, PTRIG_MSG_INFO,
 			  "fast path: %s (driver %s) is not a NIC on a bus; "
@@ -929,7 +952,7 @@ static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 		       int ifindex, uint32_t l2, struct ptrig_fast_config *fc,
 		       struct ptrig_msgs *m)
 {
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], qdisc[32];
 	uint32_t zero = 0;
 	int fd, idx, lt;
 
@@ -994,6 +1017,13 @@ static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 	fc->lan_ifindex = idx;
 	snprintf(fc->lan_name, sizeof(fc->lan_name), "%s", o->lan);
 	lan_mode_set(fc, o->lan_mode);
+	if (!ptrig_root_qdisc_kind(idx, qdisc, sizeof(qdisc)) &&
+	    !ptrig_qdisc_kind_plain(qdisc))
+		ptrig_msg(m, PTRIG_MSG_WARN,
+			  "fast path: %s's root qdisc is %s, and the frames "
+			  "XDP sends to %s pass it by (a download shaper "
+			  "there would not see the fast path's packets)",
+			  o->lan, qdisc, o->lan);
 	return 0;
 off:
 	memset(fc, 0, sizeof(*fc));
@@ -1392,8 +1422,8 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		uint32_t own_id;
 		int use_xdp;
 
-		use_xdp = lan_use_xdp(&fast, xdp_flags, ptrig_dir_map_id(dir),
-				      &own_id, m);
+		use_xdp = lan_use_xdp(&fast, ifindex, xdp_flags,
+				      ptrig_dir_map_id(dir), &own_id, m);
 		if (use_xdp < 0)
 			goto rollback;
 		if (use_xdp) {

@@ -5,8 +5,9 @@
 #   - --lan-mode takes auto, xdp or tc, nothing else (exit 2), and needs a
 #     LAN; with another tool's XDP program on lan0, --lan-mode xdp fails and
 #     changes nothing, and auto falls back to TC ingress;
-#   - auto on a veth (it hands on the sender's checksum state, which XDP
-#     cannot see) chooses TC;
+#   - auto keeps TC behind a shaping root qdisc on wan0 (XDP's transmit
+#     passes it by; xdp warns), and on a veth (it hands on the sender's
+#     checksum state, which XDP cannot see);
 #   - with xdp, UDP and TCP uploads arrive intact (the lab's veths emulate
 #     a wire: full checksums), past the forward chain and wan0's TC egress,
 #     and the flow lives on; TCP's close is seen by conntrack;
@@ -60,6 +61,20 @@ check "auto: the LAN program is at TC ingress" status_test \
 	'.interfaces[0].fast_path.lan_mode == "tc" and .interfaces[0].fast_path.lan_tc_ingress > 0'
 check "auto: the other XDP program stays" lan_xdp_is pass
 lab_exec router ip link set dev "$LAB_LAN_IF" xdpdrv off || die "remove the other XDP program"
+
+# ---- a shaper on wan0: auto keeps TC, xdp warns --------------------------
+lab_exec router tc qdisc add dev "$LAB_WAN_IF" root tbf rate 1gbit burst 256k latency 50ms ||
+	die "tbf on wan0"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
+assert_eq 0 $? "auto with a shaper on wan0: attached"
+assert_match "wan0's root qdisc is tbf, which native XDP's transmit would pass by; the LAN program goes to lan0's TC ingress" \
+	"$out" "auto with a shaper on wan0: TC, and says why"
+out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode xdp 2>&1)
+assert_eq 0 $? "xdp with a shaper on wan0: attached"
+assert_match "warning: fast path: wan0's root qdisc is tbf, and the owner's packets that native XDP on lan0 sends pass it by" \
+	"$out" "xdp with a shaper on wan0: warns"
+check "xdp with a shaper on wan0: lan_mode xdp" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
+lab_exec router tc qdisc del dev "$LAB_WAN_IF" root || die "remove tbf"
 
 # ---- auto on a veth: TC -------------------------------------------------
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
