@@ -1406,8 +1406,7 @@ int ptrig_tc_egress(struct __sk_buff *skb)
  * too); NULL if none, or if the port is no rule's open port (where most
  * packets stop: an array lookup). */
 static __always_inline struct ptrig_flow *
-owner_flow(const struct pkt *p, bool owner_sends,
-	      struct ptrig_flow_key *fkey)
+owner_flow(const struct pkt *p, bool owner_sends, struct ptrig_flow_key *fkey)
 {
 	const struct ptrig_config *cfg;
 	struct ptrig_port_rules *ports;
@@ -1700,10 +1699,10 @@ int ptrig_xdp_lan_ingress(struct xdp_md *ctx)
 	if (fast_check_due(ff, now)) {
 		/* The owner's packet is the reply direction of the
 		 * connection conntrack tracks. */
-		fast_checked(&PTRIG_MAP(fout), &fkey, ff,
-			     fast_ct_judge(xdp_ct_get(ctx, &p, p.daddr),
-					   p.proto),
-			     now);
+		fast_checked(
+			&PTRIG_MAP(fout), &fkey, ff,
+			fast_ct_judge(xdp_ct_get(ctx, &p, p.daddr), p.proto),
+			now);
 		goto slow;
 	}
 	if (!ff->ct_ok)
