@@ -37,6 +37,10 @@ const volatile __u32 fast_lan_ifindex = 0;
  * of established flows. */
 const volatile __u32 fast_wan_ifindex = 0;
 
+/* The LAN interface's MAC, set by the loader: the XDP LAN program takes
+ * only frames addressed to the box (as the stack forwards only those). */
+const volatile __u8 fast_lan_mac[6] = {};
+
 /* skb->cb[0] of a packet the LAN program redirected to the WAN: the WAN's TC
  * egress, which it still passes, lets it through untouched. */
 #define PTRIG_CB_FAST_OUT 0x70746f75u /* "ptou" */
@@ -1476,6 +1480,7 @@ int ptrig_tc_ingress(struct __sk_buff *skb)
 
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
+#define PACKET_HOST 0 /* skb->pkt_type of a frame addressed to the box */
 
 /* Would the packet, after the rewrite, fit the WAN link's MTU? A GSO packet
  * is checked by the segments the WAN will send. */
@@ -1576,6 +1581,11 @@ int ptrig_tc_lan_ingress(struct __sk_buff *skb)
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
 	    !ct_kfuncs_present())
 		return TC_ACT_UNSPEC;
+	/* Only frames addressed to the box, and untagged: TC ingress runs
+	 * before VLAN devices take their frames (tag already stripped), and
+	 * the stack would not forward another host's frame. */
+	if (skb->pkt_type != PACKET_HOST || skb->vlan_present)
+		return TC_ACT_UNSPEC;
 	/* Read once, here: the verifier allows no offset on ctx pointers. */
 	gso_size = skb->gso_size;
 	len = skb->len;
@@ -1649,6 +1659,15 @@ slow:
 
 /* ----------------------------------------- LAN XDP ingress (fast path) -- */
 
+/* Is the frame addressed to the LAN interface (not broadcast, multicast or
+ * another host's, which a promiscuous port also sees)? */
+static __always_inline bool mac_is_lan(const __u8 *dst)
+{
+	return *(const __u32 *)dst == *(const volatile __u32 *)fast_lan_mac &&
+	       *(const __u16 *)(dst + 4) ==
+		       *(const volatile __u16 *)(fast_lan_mac + 4);
+}
+
 /*
  * ptrig_tc_lan_ingress for a LAN NIC with native XDP: the same conditions
  * and translation, before the kernel allocates an skb. Only for native mode
@@ -1675,6 +1694,10 @@ int ptrig_xdp_lan_ingress(struct xdp_md *ctx)
 
 	if (!fast_lan_ifindex || link_l2 != PTRIG_L2_ETHER ||
 	    !ct_kfuncs_present())
+		return XDP_PASS;
+	eth = data;
+	if ((void *)(eth + 1) > data_end ||
+	    !mac_is_lan(eth->h_dest))
 		return XDP_PASS;
 	if (parse_ipv4_l4(data, data_end, &p) >= 0)
 		return XDP_PASS;

@@ -74,6 +74,11 @@ void hooks_query(int ifindex, struct hook_progs *h)
 		} else if (xq.attach_mode) {
 			h->xdp_id = xq.prog_id;
 		}
+		if (h->xdp_id && prog_is_lan_program(h->xdp_id)) {
+			h->lan_xdp_id = h->xdp_id;
+			h->xdp_id = 0;
+			h->xdp_flags = 0;
+		}
 	}
 	h->tc_egress_id = tc_prog_id(ifindex, BPF_TC_EGRESS);
 	h->tc_ingress_id = tc_prog_id(ifindex, BPF_TC_INGRESS);
@@ -98,6 +103,16 @@ bool prog_name_starts(uint32_t id, const char *prefix)
 bool prog_is_ptrig(uint32_t id)
 {
 	return prog_name_starts(id, "ptrig_");
+}
+
+/* Is program id the fast path's LAN program? It uses the WAN attachment's
+ * maps from another interface by design. */
+bool prog_is_lan_program(uint32_t id)
+{
+	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress and
+	 * ptrig_xdp_lan_ingress. */
+	return prog_name_starts(id, "ptrig_tc_lan_in") ||
+	       prog_name_starts(id, "ptrig_xdp_lan_i");
 }
 
 static int tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
@@ -315,7 +330,8 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	bool want = fc->lan_flags & PTRIG_FAST_LAN_WANT_XDP;
 	uint32_t id = lan_xdp_id(fc->lan_ifindex);
 	char driver[32], qdisc[32], wan_name[IF_NAMESIZE] = "?";
-	bool shaped;
+	bool shaped, wire;
+	int vlans;
 
 	*own_id = 0;
 	if (fc->lan_flags & PTRIG_FAST_LAN_WANT_TC)
@@ -341,7 +357,32 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	if_indextoname(wan, wan_name);
 	shaped = !ptrig_root_qdisc_kind(wan, qdisc, sizeof(qdisc)) &&
 		 !ptrig_qdisc_kind_plain(qdisc);
+	vlans = ptrig_vlan_uppers(fc->lan_ifindex);
+	wire = lan_from_wire(fc->lan_name, driver, sizeof(driver));
 	if (want) {
+		if (vlans > 0)
+			ptrig_msg(
+				m, PTRIG_MSG_WARN,
+				"fast path: %s has VLAN devices on it; a NIC "
+				"that strips VLAN tags shows their frames to "
+				"XDP untagged, so a VLAN's host could send as "
+				"the owner (use --lan-mode tc, or turn off "
+				"rx-vlan-offload)",
+				fc->lan_name);
+		if (!wire)
+			ptrig_msg(m, PTRIG_MSG_WARN,
+				  "fast path: %s (driver %s) may hand on "
+				  "partial checksums (a local sender's), which "
+				  "native XDP's rewrite cannot fix: use it "
+				  "only with senders that fill in their "
+				  "checksums",
+				  fc->lan_name, driver);
+		if (!(wan_xdp & XDP_FLAGS_DRV_MODE))
+			ptrig_msg(m, PTRIG_MSG_WARN,
+				  "fast path: %s runs generic XDP; frames "
+				  "native XDP on %s sends are dropped unless "
+				  "%s's driver has XDP transmit",
+				  wan_name, fc->lan_name, wan_name);
 		if (shaped)
 			ptrig_msg(m, PTRIG_MSG_WARN,
 				  "fast path: %s's root qdisc is %s, and the "
@@ -359,7 +400,15 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 			  wan_name, qdisc, fc->lan_name);
 		return 0;
 	}
-	if (!lan_from_wire(fc->lan_name, driver, sizeof(driver))) {
+	if (vlans > 0) {
+		ptrig_msg(m, PTRIG_MSG_INFO,
+			  "fast path: %s has VLAN devices on it (their frames "
+			  "may reach XDP untagged); the LAN program goes to "
+			  "its TC ingress",
+			  fc->lan_name);
+		return 0;
+	}
+	if (!wire) {
 		ptrig_msg(m, PTRIG_MSG_INFO,
 			  "fast path: %s (driver %s) is not a NIC on a bus; "
 			  "the LAN program goes to its TC ingress",
@@ -376,44 +425,47 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	return 1;
 }
 
-/* Remove the LAN program of the attachment whose config map is cfg_id (0:
- * any ptrig program), and the clsact qdisc if ptrig made it and nothing else
- * uses it. Anything else on the LAN interface is left alone. */
+/* The kinds of LAN program lan_detach() removes. */
+enum { LAN_KIND_TC = 1, LAN_KIND_XDP = 2 };
+
+/* Remove the LAN program(s) of the kinds given of the attachment whose
+ * config map is cfg_id (0: any ptrig program), and the clsact qdisc if
+ * ptrig made it and nothing else uses it. Anything else on the LAN
+ * interface is left alone. An XDP program is recognised by its maps even if
+ * the config does not say XDP (an attach that died before recording it). */
 static void lan_detach(const struct ptrig_fast_config *fc, uint32_t handle,
-		       uint32_t cfg_id, struct ptrig_msgs *m)
+		       uint32_t cfg_id, unsigned int kinds,
+		       struct ptrig_msgs *m)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = fc->lan_ifindex,
 			    .attach_point = BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
 			    .priority = PTRIG_TC_PRIO);
+	bool was_xdp = fc->lan_flags & PTRIG_FAST_LAN_XDP;
 	char name[IF_NAMESIZE];
 	uint32_t id;
 	int fd;
 
-	if (!fc->lan_ifindex || !handle ||
-	    !if_indextoname(fc->lan_ifindex, name) ||
+	if (!fc->lan_ifindex || !if_indextoname(fc->lan_ifindex, name) ||
 	    strncmp(name, fc->lan_name, sizeof(fc->lan_name)))
 		return; /* gone, or another device has its index now */
-	if (fc->lan_flags & PTRIG_FAST_LAN_XDP) {
-		id = lan_xdp_id(fc->lan_ifindex);
-		if (!id)
-			return;
-		if (!prog_name_starts(id, "ptrig_xdp_lan_i") ||
-		    (cfg_id && !ptrig_prog_uses_map(id, cfg_id))) {
-			ptrig_msg(m, PTRIG_MSG_NOTE,
-				  "%s: its XDP program is not this "
-				  "attachment's: left alone",
-				  name);
-			return;
-		}
+	id = (kinds & LAN_KIND_XDP) ? lan_xdp_id(fc->lan_ifindex) : 0;
+	if (id && prog_name_starts(id, "ptrig_xdp_lan_i") &&
+	    (cfg_id ? ptrig_prog_uses_map(id, cfg_id) : was_xdp)) {
 		fd = bpf_prog_get_fd_by_id(id);
 		if (fd >= 0) {
 			lan_xdp_undo(fc->lan_ifindex, fd, -1);
 			close(fd);
 		}
-		return;
+	} else if (id && was_xdp) {
+		ptrig_msg(m, PTRIG_MSG_NOTE,
+			  "%s: its XDP program is not this attachment's: left "
+			  "alone",
+			  name);
 	}
-	id = lan_prog_id(fc->lan_ifindex, handle);
+	id = (kinds & LAN_KIND_TC) && handle
+		     ? lan_prog_id(fc->lan_ifindex, handle)
+		     : 0;
 	if (!id)
 		return;
 	if (!prog_is_ptrig(id) ||
@@ -434,6 +486,23 @@ static void lan_detach(const struct ptrig_fast_config *fc, uint32_t handle,
 			  name);
 	else
 		clsact_destroy(fc->lan_ifindex);
+}
+
+/* ptrig_map_used_elsewhere(), once programs let go of just before (by the
+ * last attach, replaced on their hooks) are gone: the kernel frees a
+ * program a little after its last reference goes, and until then it still
+ * lists it with its maps. Bounded: 1 s. */
+static bool map_used_elsewhere_settled(uint32_t map_id,
+				       const struct hook_progs *own)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (!ptrig_map_used_elsewhere(map_id, own))
+			return false;
+		usleep(50 * 1000);
+	}
+	return true;
 }
 
 /* References to the programs an upgrade replaces, taken before any hook is
@@ -486,7 +555,7 @@ static void xdp_restore(int ifindex, const struct hook_progs *old, int fd)
 /* The interface's link type (ARPHRD_*), or -errno. SIOCGIFHWADDR answers
  * for the network namespace the socket lives in, which is the one
  * --netns entered (sysfs would still show the loader's own). */
-static int link_type(const char *ifname)
+static int link_hw(const char *ifname, uint8_t *mac)
 {
 	struct ifreq ifr;
 	int fd, err = 0;
@@ -499,7 +568,15 @@ static int link_type(const char *ifname)
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
 		err = -errno;
 	close(fd);
+	if (!err && mac)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	return err ? err : ifr.ifr_hwaddr.sa_family;
+}
+
+/* ... with mac: its hardware address too. */
+static int link_type(const char *ifname)
+{
+	return link_hw(ifname, NULL);
 }
 
 const char *link_type_name(int type)
@@ -1104,6 +1181,17 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 			  o->ifname);
 		goto out;
 	}
+	hooks_query(ifindex, &old);
+	if (old.lan_xdp_id) {
+		ptrig_msg(
+			m, PTRIG_MSG_ERROR,
+			"%s runs the fast path's LAN program of a ptrig on "
+			"another interface (XDP prog %u): attach that WAN "
+			"with --lan-mode tc, or detach it, first; nothing was "
+			"changed",
+			o->ifname, old.lan_xdp_id);
+		goto out;
+	}
 	if (ptrig_ensure_bpffs(m) ||
 	    ptrig_pin_dir(o->ifname, dir, sizeof(dir), m) ||
 	    ptrig_ns_dir(nsdir, sizeof(nsdir), m))
@@ -1144,7 +1232,7 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	warn_other_layouts(dir, m);
 	hooks_query(ifindex, &old);
 	cfg_id = ptrig_dir_map_id(dir);
-	if (cfg_id && ptrig_map_used_elsewhere(cfg_id, &old)) {
+	if (cfg_id && map_used_elsewhere_settled(cfg_id, &old)) {
 		char other[IF_NAMESIZE];
 
 		if (ptrig_iface_using_map(cfg_id, other))
@@ -1248,6 +1336,8 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	if (fast_config(o, skel, ifindex, l2, &fast, m))
 		goto rollback;
 	skel->rodata->fast_lan_ifindex = fast.lan_ifindex;
+	if (fast.lan_ifindex)
+		link_hw(fast.lan_name, (uint8_t *)skel->rodata->fast_lan_mac);
 	skel->rodata->fast_wan_ifindex = fast.lan_ifindex ? ifindex : 0;
 
 	err = ptrig__load(skel);
@@ -1479,15 +1569,22 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		bpf_map_update_elem(fds.fcfg, &zero, &fast, BPF_ANY);
 	}
 	/* The old LAN program goes unless the new one replaced it in place
-	 * (the same LAN, the same kind, and for TC the same handle). */
-	if (old_fast.lan_ifindex &&
-	    (old_fast.lan_ifindex != fast.lan_ifindex ||
-	     strcmp(old_fast.lan_name, fast.lan_name) ||
-	     (old_fast.lan_flags & PTRIG_FAST_LAN_XDP) !=
-		     (fast.lan_flags & PTRIG_FAST_LAN_XDP) ||
-	     (!(fast.lan_flags & PTRIG_FAST_LAN_XDP) &&
-	      old_lan_handle != (uint32_t)ifindex)))
-		lan_detach(&old_fast, old_lan_handle, ptrig_dir_map_id(dir), m);
+	 * (the same LAN, the same kind, and for TC the same handle); on
+	 * another LAN, whatever this attachment left there. */
+	if (old_fast.lan_ifindex && (old_fast.lan_ifindex != fast.lan_ifindex ||
+				     strcmp(old_fast.lan_name, fast.lan_name)))
+		lan_detach(&old_fast, old_lan_handle, ptrig_dir_map_id(dir),
+			   LAN_KIND_TC | LAN_KIND_XDP, m);
+	else if (old_fast.lan_ifindex &&
+		 ((old_fast.lan_flags & PTRIG_FAST_LAN_XDP) !=
+			  (fast.lan_flags & PTRIG_FAST_LAN_XDP) ||
+		  (!(fast.lan_flags & PTRIG_FAST_LAN_XDP) &&
+		   old_lan_handle != (uint32_t)ifindex)))
+		lan_detach(&old_fast, old_lan_handle, ptrig_dir_map_id(dir),
+			   (old_fast.lan_flags & PTRIG_FAST_LAN_XDP)
+				   ? LAN_KIND_XDP
+				   : LAN_KIND_TC,
+			   m);
 	if (bpf_map_lookup_elem(fds.cfg, &zero, &cfg) == 0) {
 		cfg.mark = mark;
 		cfg.xdp_flags = xdp_flags;
@@ -1791,7 +1888,7 @@ int ptrig_detach(const char *ifname, struct ptrig_msgs *m)
 	/* The fast path's LAN program goes too, even if the WAN is gone. */
 	if (have_cfg && fast.lan_ifindex)
 		lan_detach(&fast, cfg.ifindex ? cfg.ifindex : (uint32_t)ifindex,
-			   cfg_id, m);
+			   cfg_id, LAN_KIND_TC | LAN_KIND_XDP, m);
 	if (have_dir) {
 		char nsdir[256];
 

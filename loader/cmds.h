@@ -51,6 +51,9 @@ struct hook_progs {
 	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
 	uint32_t tc_egress_id;
 	uint32_t tc_ingress_id;
+	/* The XDP slot holds a WAN attachment's fast-path LAN program (then
+	 * xdp_id is 0: it is not this interface's own ptrig). */
+	uint32_t lan_xdp_id;
 };
 
 void hooks_query(int ifindex, struct hook_progs *h);
@@ -61,6 +64,7 @@ struct ptrig_msgs;
 bool find_renamed_pins(const struct hook_progs *h, char *dir, size_t len,
 		       struct ptrig_msgs *m);
 bool prog_is_ptrig(uint32_t id);
+bool prog_is_lan_program(uint32_t id);
 /* Does program id's name (as the kernel keeps it: 15 characters) start with
  * prefix? */
 bool prog_name_starts(uint32_t id, const char *prefix);

@@ -184,6 +184,33 @@ out:
 	return err;
 }
 
+int ptrig_vlan_uppers(int ifindex)
+{
+	struct if_nameindex *ifs, *i;
+	struct mnl_socket *nl;
+	struct link_info li;
+	int n = 0;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    !(ifs = if_nameindex())) {
+		n = -errno;
+		mnl_socket_close(nl);
+		return n;
+	}
+	for (i = ifs; i->if_index; i++)
+		if ((int)i->if_index != ifindex &&
+		    !link_query(nl, (int)i->if_index, &li) &&
+		    li.link == ifindex && !li.link_ns &&
+		    !strcmp(li.kind, "vlan"))
+			n++;
+	if_freenameindex(ifs);
+	mnl_socket_close(nl);
+	return n;
+}
+
 int ptrig_ft_classify(const struct nftnl_flowtable *ft,
 		      const struct ptrig_wan_devs *d, const char **dev)
 {

@@ -37,6 +37,10 @@ struct ptrig_ft_hit {
  * network namespace. Returns 0 or -errno (ifname unknown). */
 int ptrig_wan_devs_find(const char *ifname, struct ptrig_wan_devs *d);
 
+/* How many VLAN devices sit on ifindex (in this network namespace), or
+ * -errno. */
+int ptrig_vlan_uppers(int ifindex);
+
 enum ptrig_ft_kind {
 	PTRIG_FT_NONE, /* lists none of the WAN's devices */
 	PTRIG_FT_SW,   /* a software flowtable on the WAN: fine */

@@ -410,5 +410,15 @@ int main(int argc, char **argv)
 		return bad_usage(c, "invalid interface name \"%s\"", o.ifname);
 	if ((c->takes & NEED_CONFIG) && !o.config)
 		return bad_usage(c, "%s", "missing -c FILE");
+	if (o.lan_mode && o.lan && !strcmp(o.lan, "none"))
+		return bad_usage(c, "%s",
+				 "--lan-mode with --lan none: there is no LAN "
+				 "program to place");
+	/* A LAN interface's XDP slot holds one program: one WAN's. */
+	if (o.lan_mode == PTRIG_LAN_MODE_XDP && o.n_ifaces > 1)
+		return bad_usage(c, "%s",
+				 "--lan-mode xdp with several interfaces: the "
+				 "LAN's XDP slot takes one WAN's program (use "
+				 "auto or tc)");
 	return c->fn(&o);
 }

@@ -269,16 +269,6 @@ int ptrig_iface_using_map(uint32_t map_id, char *name)
 	return found;
 }
 
-/* Is program id the fast path's LAN program? It uses the WAN attachment's
- * maps from another interface by design. */
-static bool prog_is_lan_program(uint32_t id)
-{
-	/* The kernel keeps 15 characters of ptrig_tc_lan_ingress and
-	 * ptrig_xdp_lan_ingress. */
-	return prog_name_starts(id, "ptrig_tc_lan_in") ||
-	       prog_name_starts(id, "ptrig_xdp_lan_i");
-}
-
 bool ptrig_map_used_elsewhere(uint32_t map_id, const struct hook_progs *own)
 {
 	uint32_t id = 0;

@@ -542,6 +542,17 @@ static int test_flow_not_established(struct tctx *c)
 	return 0;
 }
 
+/* Frames arriving on the LAN are addressed to the box: for TC the test
+ * run's device, the loopback (MAC 00:..:00), so the stack would forward
+ * them (PACKET_HOST); for XDP the LAN MAC the programs are loaded with
+ * (zero here). */
+#define LAN_UDP(s, sp, d, dp, ...)                                             \
+	UDP(s, sp, d, dp, .mac_zero = true, __VA_ARGS__)
+#define LAN_TCP(s, sp, d, dp, fl, ...)                                         \
+	TCP(s, sp, d, dp, fl, .mac_zero = true, __VA_ARGS__)
+static const uint8_t BCAST_MAC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t OTHER_MAC[6] = {0x02, 0xfa, 0x57, 0, 0, 0x77};
+
 /* owner:lport -> remote:rport arriving on the LAN leaves the LAN program
  * with the external source, TTL - 1 and the WAN link's MACs, redirected. */
 #define TC_ACT_UNSPEC (-1)
@@ -550,7 +561,7 @@ static int test_flow_not_established(struct tctx *c)
 #define STEP_LAN_FAST(nm, L4, owner, lport, remote, rport, ...)                \
 	{                                                                      \
 		.name = nm, .prog = PROG_TC_LAN,                               \
-		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
+		.in = LAN_##L4(owner, lport, remote, rport, __VA_ARGS__),      \
 		.verdict = TC_ACT_REDIRECT,                                    \
 		.exp = L4(WAN, lport, remote, rport, __VA_ARGS__, .ttl = 63,   \
 			  .eth_dst = GW_MAC, .eth_src = WANIF_MAC)             \
@@ -559,7 +570,7 @@ static int test_flow_not_established(struct tctx *c)
 #define STEP_LAN_STACK(nm, L4, owner, lport, remote, rport, ...)               \
 	{                                                                      \
 		.name = nm, .prog = PROG_TC_LAN,                               \
-		.in = L4(owner, lport, remote, rport, __VA_ARGS__),            \
+		.in = LAN_##L4(owner, lport, remote, rport, __VA_ARGS__),      \
 		.verdict = (uint32_t)TC_ACT_UNSPEC, .same = true               \
 	}
 
@@ -605,6 +616,16 @@ static int test_lan_udp_redirect(struct tctx *c)
 		STEP_LAN_STACK(
 			"another LAN host on the flow's ports: the stack", UDP,
 			LAN2, 7100, REM1, 40060),
+		{.name = "broadcast frame: the stack",
+		 .prog = PROG_TC_LAN,
+		 .in = UDP(LAN1, 7100, REM1, 40060, .eth_dst = BCAST_MAC),
+		 .verdict = (uint32_t)TC_ACT_UNSPEC,
+		 .same = true},
+		{.name = "frame for another host's MAC: the stack",
+		 .prog = PROG_TC_LAN,
+		 .in = UDP(LAN1, 7100, REM1, 40060, .eth_dst = OTHER_MAC),
+		 .verdict = (uint32_t)TC_ACT_UNSPEC,
+		 .same = true},
 	};
 	struct ptrig_fast_counters fc[64];
 	struct ptrig_fast_flow ff;

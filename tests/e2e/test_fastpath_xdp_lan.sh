@@ -12,6 +12,8 @@
 #     a wire: full checksums), past the forward chain and wan0's TC egress,
 #     and the flow lives on; TCP's close is seen by conntrack;
 #   - another LAN host sending on the flow's ports takes the stack;
+#   - lan0's XDP slot holds wan0's program, not a ptrig of lan0's own:
+#     detach lan0 and attach lan0 leave it and wan0's state alone;
 #   - re-attaching keeps the mode, switching to tc and back moves the
 #     program, and detach removes it (another tool's XDP program is never
 #     touched).
@@ -76,6 +78,19 @@ assert_match "warning: fast path: wan0's root qdisc is tbf, and the owner's pack
 check "xdp with a shaper on wan0: lan_mode xdp" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
 lab_exec router tc qdisc del dev "$LAB_WAN_IF" root || die "remove tbf"
 
+# ---- a VLAN on lan0: auto keeps TC (tag-stripping NICs show its frames to
+# XDP untagged) --------------------------------------------------------------
+# (This machine's kernel may have no VLAN devices; the 6.1 guest's has.)
+if lab_exec router ip link add link "$LAB_LAN_IF" name "$LAB_LAN_IF.10" type vlan id 10 2>/dev/null; then
+	out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
+	assert_eq 0 $? "auto with a VLAN on lan0: attached"
+	assert_match "lan0 has VLAN devices on it .*; the LAN program goes to its TC ingress" "$out" \
+		"auto with a VLAN on lan0: TC, and says why"
+	lab_exec router ip link del "$LAB_LAN_IF.10" || die "remove the VLAN"
+else
+	note "no VLAN devices in this kernel: the VLAN case is not run here"
+fi
+
 # ---- auto on a veth: TC -------------------------------------------------
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
 assert_eq 0 $? "--lan-mode auto: attached"
@@ -87,6 +102,8 @@ check "auto on a veth: lan_mode tc" status_test '.interfaces[0].fast_path.lan_mo
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode xdp 2>&1)
 assert_eq 0 $? "--lan-mode xdp: attached (an upgrade in place)"
 assert_match "the owner's from native XDP on lan0" "$out" "attach says where the LAN program runs"
+assert_match "warning: fast path: lan0 \(driver veth\) may hand on partial checksums" "$out" \
+	"xdp on a veth: warns about partial checksums (the lab's senders fill them in)"
 check "status: lan_mode xdp, its program id" status_test \
 	'.interfaces[0].fast_path.lan_mode == "xdp" and .interfaces[0].fast_path.lan_xdp > 0 and .interfaces[0].fast_path.lan_tc_ingress == 0'
 check "lan0 runs ptrig's LAN program in native XDP" lan_xdp_is ptrig_xdp_lan_i
@@ -99,6 +116,18 @@ out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" 2>&1)
 assert_eq 0 $? "re-attach without --lan"
 check "re-attach keeps native XDP (a new program, replaced in place)" status_test \
 	".interfaces[0].fast_path.lan_mode == \"xdp\" and .interfaces[0].fast_path.lan_xdp != $XID"
+
+# The LAN program in lan0's XDP slot is wan0's: lan0 itself runs no ptrig.
+out=$(ptrig detach "$LAB_LAN_IF" 2>&1)
+assert_eq 1 $? "detach lan0: exit 1"
+assert_match "ptrig is not attached to lan0" "$out" "detach lan0: not attached"
+check "detach lan0: wan0's LAN program stays" lan_xdp_is ptrig_xdp_lan_i
+check "detach lan0: wan0's state stays" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
+out=$(ptrig attach "$LAB_LAN_IF" -c "$T/rules.conf" 2>&1)
+assert_eq 1 $? "attach lan0 (holding wan0's LAN program): exit 1"
+assert_match "lan0 runs the fast path's LAN program of a ptrig on another interface .*nothing was changed" \
+	"$out" "attach lan0: says why"
+check "attach lan0: wan0's state stays" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
 
 trigger || die "trigger"
 G0=$(fwd_out_count)
