@@ -1696,8 +1696,7 @@ int ptrig_xdp_lan_ingress(struct xdp_md *ctx)
 	    !ct_kfuncs_present())
 		return XDP_PASS;
 	eth = data;
-	if ((void *)(eth + 1) > data_end ||
-	    !mac_is_lan(eth->h_dest))
+	if ((void *)(eth + 1) > data_end || !mac_is_lan(eth->h_dest))
 		return XDP_PASS;
 	if (parse_ipv4_l4(data, data_end, &p) >= 0)
 		return XDP_PASS;
