@@ -30,7 +30,7 @@
 #include "config.h"
 #include "flowtable.h"
 #include "pins.h"
-#include "qdisc.h"
+#include "devinfo.h"
 #include "skel_fds.h"
 
 /* ptrig's TC filters sit at a fixed handle/priority so an upgrade can replace
@@ -330,7 +330,8 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	bool want = fc->lan_flags & PTRIG_FAST_LAN_WANT_XDP;
 	uint32_t id = lan_xdp_id(fc->lan_ifindex);
 	char driver[32], qdisc[32], wan_name[IF_NAMESIZE] = "?";
-	bool shaped, wire;
+	bool shaped, wire, known;
+	uint64_t wan_feat;
 	int vlans;
 
 	*own_id = 0;
@@ -359,6 +360,18 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 		 !ptrig_qdisc_kind_plain(qdisc);
 	vlans = ptrig_vlan_uppers(fc->lan_ifindex);
 	wire = lan_from_wire(fc->lan_name, driver, sizeof(driver));
+	/* Known from 6.3 on; before, the WAN's own XDP mode is the hint. */
+	known = !ptrig_xdp_features(wan, &wan_feat);
+	if (known && !(wan_feat & PTRIG_XDP_ACT_NDO_XMIT)) {
+		ptrig_msg(m, want ? PTRIG_MSG_ERROR : PTRIG_MSG_INFO,
+			  "%s%s does not take frames redirected from XDP (its "
+			  "driver reports no XDP transmit; a veth takes them "
+			  "only while its peer runs XDP or GRO)%s",
+			  want ? "--lan-mode xdp: " : "fast path: ", wan_name,
+			  want ? "; use --lan-mode tc; nothing was changed"
+			       : "; the LAN program goes to TC ingress");
+		return want ? -1 : 0;
+	}
 	if (want) {
 		if (vlans > 0)
 			ptrig_msg(
@@ -377,7 +390,7 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 				  "only with senders that fill in their "
 				  "checksums",
 				  fc->lan_name, driver);
-		if (!(wan_xdp & XDP_FLAGS_DRV_MODE))
+		if (!known && !(wan_xdp & XDP_FLAGS_DRV_MODE))
 			ptrig_msg(m, PTRIG_MSG_WARN,
 				  "fast path: %s runs generic XDP; frames "
 				  "native XDP on %s sends are dropped unless "
@@ -415,7 +428,7 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 			  fc->lan_name, driver);
 		return 0;
 	}
-	if (!(wan_xdp & XDP_FLAGS_DRV_MODE)) {
+	if (!known && !(wan_xdp & XDP_FLAGS_DRV_MODE)) {
 		ptrig_msg(m, PTRIG_MSG_INFO,
 			  "fast path: the WAN runs generic XDP; the LAN "
 			  "program goes to %s's TC ingress",
@@ -1123,6 +1136,7 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 	struct ptrig_config cfg = {0};
 	struct ptrig_fast_config fast = {0}, old_fast = {0};
 	bool fcfg_written = false;
+	uint64_t lan_feat;
 	uint32_t old_lan_handle = 0;
 	int lan_old_fd = -1;
 	/* The LAN's XDP program this attach put, and the one it replaced. */
@@ -1506,6 +1520,24 @@ int ptrig_attach(const struct ptrig_attach_req *o, struct ptrig_attach_res *res,
 		}
 	}
 	test_kill_point("xdp");
+	/* Native XDP on the WAN sends the inbound fast frames through the
+	 * LAN driver's XDP transmit: a driver without it drops them. */
+	if (fast.lan_ifindex && (xdp_flags & XDP_FLAGS_DRV_MODE) &&
+	    !ptrig_xdp_features(fast.lan_ifindex, &lan_feat) &&
+	    !(lan_feat & PTRIG_XDP_ACT_NDO_XMIT)) {
+		ptrig_msg(m, o->lan ? PTRIG_MSG_ERROR : PTRIG_MSG_WARN,
+			  "fast path: %s does not take frames redirected from "
+			  "XDP (its driver reports no XDP transmit; a veth "
+			  "takes them only while its peer runs XDP or GRO): "
+			  "the inbound packets of fast flows would be "
+			  "dropped%s",
+			  fast.lan_name,
+			  o->lan ? "; nothing was changed"
+				 : " (attach --lan none turns the fast path "
+				   "off)");
+		if (o->lan)
+			goto rollback;
+	}
 	if (fast.lan_ifindex) {
 		/* Last: it sends the owner's packets to this WAN's hooks. */
 		bool created = false;

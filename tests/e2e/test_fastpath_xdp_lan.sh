@@ -11,6 +11,8 @@
 #   - with xdp, UDP and TCP uploads arrive intact (the lab's veths emulate
 #     a wire: full checksums), past the forward chain and wan0's TC egress,
 #     and the flow lives on; TCP's close is seen by conntrack;
+#   - a WAN (LAN) whose driver reports no XDP transmit (a veth whose peer
+#     runs no XDP) refuses --lan-mode xdp (--lan), from kernel 6.3 on;
 #   - another LAN host sending on the flow's ports takes the stack;
 #   - lan0's XDP slot holds wan0's program, not a ptrig of lan0's own:
 #     detach lan0 and attach lan0 leave it and wan0's state alone;
@@ -97,6 +99,27 @@ assert_eq 0 $? "--lan-mode auto: attached"
 assert_match 'lan0 \(driver veth\) is not a NIC on a bus; the LAN program goes to its TC ingress' "$out" \
 	"auto on a veth: TC, and says why"
 check "auto on a veth: lan_mode tc" status_test '.interfaces[0].fast_path.lan_mode == "tc"'
+
+# ---- drivers that take no redirected frames (known from kernel 6.3 on) ---
+# A veth takes frames redirected from XDP only while its peer runs XDP.
+if [ "$(uname -r | awk -F. '{ print ($1 > 6 || ($1 == 6 && $2 >= 3)) }')" = 1 ]; then
+	lab_exec wansw ip link set dev rtr xdpdrv off || die "XDP off wan0's peer"
+	out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode xdp 2>&1)
+	assert_eq 1 $? "--lan-mode xdp, wan0 taking no redirected frames: exit 1"
+	assert_match "wan0 does not take frames redirected from XDP .*; use --lan-mode tc; nothing was changed" \
+		"$out" "--lan-mode xdp, wan0 taking no redirected frames: says why"
+	check "... and the LAN program stays at TC" status_test '.interfaces[0].fast_path.lan_mode == "tc"'
+	peer_xdp_pass wansw || die "XDP on wan0's peer"
+	lab_exec lansw ip link set dev rtr xdpdrv off || die "XDP off lan0's peer"
+	out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" 2>&1)
+	assert_eq 1 $? "--lan lan0, lan0 taking no redirected frames (native XDP on wan0): exit 1"
+	assert_match "lan0 does not take frames redirected from XDP .*the inbound packets of fast flows would be dropped; nothing was changed" \
+		"$out" "--lan lan0, lan0 taking no redirected frames: says why"
+	check "... and nothing changed" status_test '.interfaces[0].fast_path.lan_mode == "tc"'
+	peer_xdp_pass lansw || die "XDP on lan0's peer"
+else
+	note "kernel $(uname -r) reports no XDP features: the driver checks are not run here"
+fi
 
 # ---- xdp -----------------------------------------------------------------
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode xdp 2>&1)

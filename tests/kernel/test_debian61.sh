@@ -239,7 +239,7 @@ else
 	plan e2e-a with-ct -- "${E2E_A[@]}"
 	plan e2e-b with-ct -- "${E2E_B[@]}"
 	plan links with-ct -- "${LINKS_REST[@]}"
-	plan with-ct with-ct -- "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" "$BUILD/tests/test_qdisc" \
+	plan with-ct with-ct -- "${FIXTURES[@]}" "$BUILD/tests/verifier_budget" "$BUILD/tests/test_devinfo" \
 		tests/loader/test_*.sh
 	plan without-ct without-ct -- "$BUILD/tests/test_config" "${FIXTURES[@]}" \
 		"$BUILD/tests/verifier_budget" tests/loader/test_loader.sh tests/e2e/test_advice.sh

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the root-qdisc query the fast path's --lan-mode auto asks
- * (a shaping WAN keeps the LAN program at TC): which kinds only queue, and
- * the real rtnetlink dump in a network namespace of the test's own, with a
- * veth whose root qdisc is replaced by a shaper. */
+/* Unit tests of what the fast path asks of a device: the root qdisc (a
+ * shaping WAN keeps the LAN program at TC): which kinds only queue, and the
+ * real rtnetlink dump in a network namespace of the test's own, with a veth
+ * whose root qdisc is replaced by a shaper; and the XDP features (does the
+ * driver take redirected frames), against a veth whose peer turns GRO on
+ * and off (kernel 6.3 on; before, the answer is "unknown"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
@@ -11,11 +13,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "qdisc.h"
+#include "devinfo.h"
 
 static void test_plain_kinds(void **state)
 {
@@ -62,11 +66,52 @@ static void test_root_qdisc_dump(void **state)
 	assert_string_equal(kind, "");
 }
 
+static bool kernel_has_xdp_features(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 3);
+}
+
+static void test_xdp_features(void **state)
+{
+	uint64_t f = 1;
+	int idx;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET)) {
+		skip();
+		return;
+	}
+	assert_int_equal(system("ip link add ptx0 type veth peer name ptx1 && "
+				"ip link set ptx0 up && ip link set ptx1 up"),
+			 0);
+	idx = (int)if_nametoindex("ptx0");
+	if (!kernel_has_xdp_features()) {
+		assert_int_equal(ptrig_xdp_features(idx, &f), -EOPNOTSUPP);
+		assert_true(f == 0);
+		return;
+	}
+	assert_int_equal(ptrig_xdp_features(idx, &f), 0);
+	assert_false(f & PTRIG_XDP_ACT_NDO_XMIT);
+	assert_int_equal(system("ethtool -K ptx1 gro on >/dev/null"), 0);
+	assert_int_equal(ptrig_xdp_features(idx, &f), 0);
+	assert_true(f & PTRIG_XDP_ACT_NDO_XMIT);
+	assert_int_equal(system("ethtool -K ptx1 gro off >/dev/null"), 0);
+	assert_int_equal(ptrig_xdp_features(idx, &f), 0);
+	assert_false(f & PTRIG_XDP_ACT_NDO_XMIT);
+	assert_true(ptrig_xdp_features(999999, &f) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_kinds),
 		cmocka_unit_test(test_root_qdisc_dump),
+		cmocka_unit_test(test_xdp_features),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

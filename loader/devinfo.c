@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include "devinfo.h"
+
+struct qdisc_query {
+	int ifindex;
+	char *kind;
+	size_t len;
+};
+
+static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct qdisc_query *q = data;
+	const struct tcmsg *tc = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWQDISC || tc->tcm_ifindex != q->ifindex ||
+	    tc->tcm_parent != TC_H_ROOT)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*tc))
+	{
+		if (mnl_attr_get_type(attr) == TCA_KIND &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			snprintf(q->kind, q->len, "%s", mnl_attr_get_str(attr));
+	}
+	return MNL_CB_OK;
+}
+
+int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct qdisc_query q = {ifindex, kind, len};
+	unsigned int seq = (unsigned int)time(NULL), portid;
+	struct mnl_socket *nl;
+	struct tcmsg *tc;
+	ssize_t n;
+	int ret, err = 0;
+
+	if (len)
+		kind[0] = 0;
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh->nlmsg_type = RTM_GETQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	tc = mnl_nlmsg_put_extra_header(nlh, sizeof(*tc));
+	tc->tcm_family = AF_UNSPEC;
+	tc->tcm_ifindex = ifindex;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* A dump: messages until NLMSG_DONE (mnl_cb_run returns 0). */
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, qdisc_msg, &q);
+	} while (ret > 0);
+	if (ret < 0)
+		err = -errno;
+	else if (!len || !kind[0])
+		err = -ENOENT;
+out:
+	mnl_socket_close(nl);
+	return err;
+}
+
+bool ptrig_qdisc_kind_plain(const char *kind)
+{
+	static const char *const plain[] = {"noqueue",	"mq",  "pfifo_fast",
+					    "fq_codel", "fq",  "pfifo",
+					    "bfifo",	"sfq", "codel"};
+	size_t i;
+
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (!strcmp(kind, plain[i]))
+			return true;
+	return false;
+}
+
+/* The netdev family's numbers (linux/netdev.h, which Debian 12's headers
+ * predate): a device's XDP features by its ifindex. */
+#define NETDEV_FAMILY_NAME "netdev"
+#define NETDEV_CMD_DEV_GET 1
+#define NETDEV_A_DEV_IFINDEX 1
+#define NETDEV_A_DEV_XDP_FEATURES 3
+
+struct genl_answer {
+	uint16_t attr; /* the attribute wanted */
+	bool found;
+	uint64_t value;
+};
+
+static int genl_attr(const struct nlattr *a, void *data)
+{
+	struct genl_answer *ans = data;
+
+	if (mnl_attr_get_type(a) != ans->attr)
+		return MNL_CB_OK;
+	if (mnl_attr_get_payload_len(a) == sizeof(uint16_t)) {
+		ans->value = mnl_attr_get_u16(a);
+		ans->found = true;
+	} else if (mnl_attr_get_payload_len(a) == sizeof(uint64_t)) {
+		ans->value = mnl_attr_get_u64(a);
+		ans->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int genl_msg(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), genl_attr, data);
+	return MNL_CB_OK;
+}
+
+/* One generic netlink request with a string or u32 attribute; ans gets the
+ * attribute it names from the answer. Returns 0 or -errno. */
+static int genl_ask(struct mnl_socket *nl, uint16_t family, uint8_t cmd,
+		    uint16_t attr, const char *str, uint32_t u32,
+		    struct genl_answer *ans)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned int seq = (unsigned int)time(NULL) ^ cmd;
+	struct genlmsghdr *g;
+	ssize_t n;
+
+	nlh->nlmsg_type = family;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = 1;
+	if (str)
+		mnl_attr_put_strz(nlh, attr, str);
+	else
+		mnl_attr_put_u32(nlh, attr, u32);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	if (mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), genl_msg,
+		       ans) < 0)
+		return -errno;
+	return ans->found ? 0 : -ENOENT;
+}
+
+int ptrig_xdp_features(int ifindex, uint64_t *features)
+{
+	struct genl_answer fam = {.attr = CTRL_ATTR_FAMILY_ID};
+	struct genl_answer feat = {.attr = NETDEV_A_DEV_XDP_FEATURES};
+	struct mnl_socket *nl;
+	int err;
+
+	*features = 0;
+	nl = mnl_socket_open(NETLINK_GENERIC);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = genl_ask(nl, GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
+		       CTRL_ATTR_FAMILY_NAME, NETDEV_FAMILY_NAME, 0, &fam);
+	if (err) {
+		err = err == -ENOENT ? -EOPNOTSUPP : err;
+		goto out;
+	}
+	err = genl_ask(nl, (uint16_t)fam.value, NETDEV_CMD_DEV_GET,
+		       NETDEV_A_DEV_IFINDEX, NULL, (uint32_t)ifindex, &feat);
+	if (!err)
+		*features = feat.value;
+out:
+	mnl_socket_close(nl);
+	return err;
+}

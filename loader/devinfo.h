@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the fast path must know of a device before it sends frames there
+ * from XDP, read over netlink (libmnl): its root qdisc (frames an XDP
+ * program redirects leave through the driver's XDP transmit, past the
+ * qdisc, so a shaper there would not see them) and whether its driver takes
+ * redirected frames at all. */
+#ifndef PTRIG_DEVINFO_H
+#define PTRIG_DEVINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kind of ifindex's root qdisc ("noqueue", "mq", "cake", ...), in the
+ * calling thread's network namespace. Returns 0, or -errno (kind empty). */
+int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len);
+
+/* Is a root qdisc of this kind one that only queues (a device's default,
+ * or an AQM at line rate), rather than one that shapes or schedules? */
+bool ptrig_qdisc_kind_plain(const char *kind);
+
+/* The driver takes frames redirected from XDP (NETDEV_XDP_ACT_NDO_XMIT). */
+#define PTRIG_XDP_ACT_NDO_XMIT (1ull << 2)
+
+/* The device's XDP features (NETDEV_XDP_ACT_*), from the netdev generic
+ * netlink family. Returns 0, -EOPNOTSUPP on a kernel without that family
+ * (before 6.3: unknown), or -errno. A veth's change with its peer: it takes
+ * redirected frames only while the peer runs XDP (or GRO). */
+int ptrig_xdp_features(int ifindex, uint64_t *features);
+
+#endif
