@@ -356,8 +356,7 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	}
 	*own_id = id;
 	if_indextoname(wan, wan_name);
-	shaped = !ptrig_root_qdisc_kind(wan, qdisc, sizeof(qdisc)) &&
-		 !ptrig_qdisc_kind_plain(qdisc);
+	shaped = ptrig_qdisc_shaping(wan, qdisc, sizeof(qdisc)) > 0;
 	vlans = ptrig_vlan_uppers(fc->lan_ifindex);
 	wire = lan_from_wire(fc->lan_name, driver, sizeof(driver));
 	/* Known from 6.3 on; before, the WAN's own XDP mode is the hint. */
@@ -398,7 +397,7 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 				  wan_name, fc->lan_name, wan_name);
 		if (shaped)
 			ptrig_msg(m, PTRIG_MSG_WARN,
-				  "fast path: %s's root qdisc is %s, and the "
+				  "fast path: %s's qdisc %s shapes, and the "
 				  "owner's packets that native XDP on %s sends "
 				  "pass it by (use --lan-mode tc to keep them "
 				  "in it)",
@@ -406,11 +405,12 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 		return 1;
 	}
 	if (shaped) {
-		ptrig_msg(m, PTRIG_MSG_INFO,
-			  "fast path: %s's root qdisc is %s, which native "
-			  "XDP's transmit would pass by; the LAN program goes "
-			  "to %s's TC ingress",
-			  wan_name, qdisc, fc->lan_name);
+		ptrig_msg(
+			m, PTRIG_MSG_INFO,
+			"fast path: %s's qdisc %s shapes, and native "
+			"XDP's transmit would pass it by; the LAN program goes "
+			"to %s's TC ingress",
+			wan_name, qdisc, fc->lan_name);
 		return 0;
 	}
 	if (vlans > 0) {
@@ -1107,10 +1107,9 @@ static int fast_config(const struct ptrig_attach_req *o, struct ptrig *skel,
 	fc->lan_ifindex = idx;
 	snprintf(fc->lan_name, sizeof(fc->lan_name), "%s", o->lan);
 	lan_mode_set(fc, o->lan_mode);
-	if (!ptrig_root_qdisc_kind(idx, qdisc, sizeof(qdisc)) &&
-	    !ptrig_qdisc_kind_plain(qdisc))
+	if (ptrig_qdisc_shaping(idx, qdisc, sizeof(qdisc)) > 0)
 		ptrig_msg(m, PTRIG_MSG_WARN,
-			  "fast path: %s's root qdisc is %s, and the frames "
+			  "fast path: %s's qdisc %s shapes, and the frames "
 			  "XDP sends to %s pass it by (a download shaper "
 			  "there would not see the fast path's packets)",
 			  o->lan, qdisc, o->lan);

@@ -13,8 +13,9 @@
 
 struct qdisc_query {
 	int ifindex;
-	char *kind;
+	char *kind; /* the root qdisc's */
 	size_t len;
+	char shaper[32]; /* the first egress qdisc that is not plain */
 };
 
 static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
@@ -22,32 +23,43 @@ static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
 	struct qdisc_query *q = data;
 	const struct tcmsg *tc = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
+	const char *kind = NULL;
 
 	if (nlh->nlmsg_type != RTM_NEWQDISC || tc->tcm_ifindex != q->ifindex ||
-	    tc->tcm_parent != TC_H_ROOT)
+	    tc->tcm_parent == TC_H_INGRESS) /* ingress, clsact */
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*tc))
 	{
 		if (mnl_attr_get_type(attr) == TCA_KIND &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-			snprintf(q->kind, q->len, "%s", mnl_attr_get_str(attr));
+			kind = mnl_attr_get_str(attr);
 	}
+	if (!kind)
+		return MNL_CB_OK;
+	if (tc->tcm_parent == TC_H_ROOT)
+		snprintf(q->kind, q->len, "%s", kind);
+	/* A multiqueue root (mq) hands each queue to a child qdisc, which
+	 * may shape. */
+	if (!q->shaper[0] && !ptrig_qdisc_kind_plain(kind))
+		snprintf(q->shaper, sizeof(q->shaper), "%s", kind);
 	return MNL_CB_OK;
 }
 
-int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len)
+/* Every qdisc of q->ifindex through qdisc_msg(); 0, -ENOENT without a root
+ * qdisc (no such device), or -errno. */
+static int qdisc_dump(struct qdisc_query *q)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct qdisc_query q = {ifindex, kind, len};
+	size_t len = q->len;
+	char *kind = q->kind;
+	int ifindex = q->ifindex;
 	unsigned int seq = (unsigned int)time(NULL), portid;
 	struct mnl_socket *nl;
 	struct tcmsg *tc;
 	ssize_t n;
 	int ret, err = 0;
 
-	if (len)
-		kind[0] = 0;
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
@@ -73,7 +85,7 @@ int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len)
 			err = -errno;
 			goto out;
 		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, qdisc_msg, &q);
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, qdisc_msg, q);
 	} while (ret > 0);
 	if (ret < 0)
 		err = -errno;
@@ -82,6 +94,30 @@ int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len)
 out:
 	mnl_socket_close(nl);
 	return err;
+}
+
+int ptrig_qdisc_shaping(int ifindex, char *kind, size_t len)
+{
+	char root[32];
+	struct qdisc_query q = {ifindex, root, sizeof(root), ""};
+	int err = qdisc_dump(&q);
+
+	if (len)
+		kind[0] = 0;
+	if (err)
+		return err;
+	if (len)
+		snprintf(kind, len, "%s", q.shaper);
+	return q.shaper[0] != 0;
+}
+
+int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len)
+{
+	struct qdisc_query q = {ifindex, kind, len, ""};
+
+	if (len)
+		kind[0] = 0;
+	return qdisc_dump(&q);
 }
 
 bool ptrig_qdisc_kind_plain(const char *kind)

@@ -15,7 +15,11 @@
  * calling thread's network namespace. Returns 0, or -errno (kind empty). */
 int ptrig_root_qdisc_kind(int ifindex, char *kind, size_t len);
 
-/* Is a root qdisc of this kind one that only queues (a device's default,
+/* Does a qdisc on ifindex's egress (the root, or under a multiqueue root)
+ * shape or schedule? 1 with its kind in kind, 0 if not, or -errno. */
+int ptrig_qdisc_shaping(int ifindex, char *kind, size_t len);
+
+/* Is a qdisc of this kind one that only queues (a device's default,
  * or an AQM at line rate), rather than one that shapes or schedules? */
 bool ptrig_qdisc_kind_plain(const char *kind);
 

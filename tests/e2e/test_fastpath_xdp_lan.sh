@@ -71,11 +71,11 @@ lab_exec router tc qdisc add dev "$LAB_WAN_IF" root tbf rate 1gbit burst 256k la
 	die "tbf on wan0"
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan "$LAB_LAN_IF" --lan-mode auto 2>&1)
 assert_eq 0 $? "auto with a shaper on wan0: attached"
-assert_match "wan0's root qdisc is tbf, which native XDP's transmit would pass by; the LAN program goes to lan0's TC ingress" \
+assert_match "wan0's qdisc tbf shapes, and native XDP's transmit would pass it by; the LAN program goes to lan0's TC ingress" \
 	"$out" "auto with a shaper on wan0: TC, and says why"
 out=$(ptrig attach "$LAB_WAN_IF" -c "$T/rules.conf" --lan-mode xdp 2>&1)
 assert_eq 0 $? "xdp with a shaper on wan0: attached"
-assert_match "warning: fast path: wan0's root qdisc is tbf, and the owner's packets that native XDP on lan0 sends pass it by" \
+assert_match "warning: fast path: wan0's qdisc tbf shapes, and the owner's packets that native XDP on lan0 sends pass it by" \
 	"$out" "xdp with a shaper on wan0: warns"
 check "xdp with a shaper on wan0: lan_mode xdp" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
 lab_exec router tc qdisc del dev "$LAB_WAN_IF" root || die "remove tbf"

@@ -64,6 +64,29 @@ static void test_root_qdisc_dump(void **state)
 	assert_int_equal(ptrig_root_qdisc_kind(999999, kind, sizeof(kind)),
 			 -ENOENT);
 	assert_string_equal(kind, "");
+	assert_int_equal(ptrig_qdisc_shaping(idx, kind, sizeof(kind)), 1);
+	assert_string_equal(kind, "tbf");
+	assert_int_equal(ptrig_qdisc_shaping((int)if_nametoindex("ptq1"), kind,
+					     sizeof(kind)),
+			 0);
+	/* A shaper under a multiqueue root counts too. */
+	assert_int_equal(
+		system("ip link add ptq2 numtxqueues 2 type veth peer name "
+		       "ptq3 "
+		       "&& ip link set ptq2 up && tc qdisc add dev ptq2 root "
+		       "handle 1: mq"),
+		0);
+	idx = (int)if_nametoindex("ptq2");
+	assert_int_equal(ptrig_qdisc_shaping(idx, kind, sizeof(kind)), 0);
+	assert_int_equal(system("tc qdisc replace dev ptq2 parent 1:1 tbf rate "
+				"100mbit burst 64k latency 50ms"),
+			 0);
+	assert_int_equal(ptrig_qdisc_shaping(idx, kind, sizeof(kind)), 1);
+	assert_string_equal(kind, "tbf");
+	assert_int_equal(system("tc qdisc add dev ptq2 clsact"), 0);
+	assert_int_equal(system("tc qdisc replace dev ptq2 parent 1:1 pfifo"),
+			 0);
+	assert_int_equal(ptrig_qdisc_shaping(idx, kind, sizeof(kind)), 0);
 }
 
 static bool kernel_has_xdp_features(void)
