@@ -611,6 +611,32 @@ static __always_inline bool fast_fib_found(int rc)
 	return false;
 }
 
+/* The route and neighbour for a packet XDP forwards as src -> dst, which
+ * must leave through ifindex via (else counted, and false). fib gets the
+ * MACs. The lookup also checks the outgoing link's MTU (tot_len given).
+ * Packet pointers are invalid afterwards. */
+static __always_inline bool
+xdp_fib_via(struct xdp_md *ctx, struct bpf_fib_lookup *fib, const struct pkt *p,
+	    const struct iphdr *ip, __be32 src, __be32 dst, __u32 via)
+{
+	fib->family = AF_INET;
+	fib->tos = ip->tos;
+	fib->l4_protocol = p->proto;
+	fib->sport = p->sport;
+	fib->dport = p->dport;
+	fib->tot_len = bpf_ntohs(ip->tot_len);
+	fib->ipv4_src = src;
+	fib->ipv4_dst = dst;
+	fib->ifindex = ctx->ingress_ifindex;
+	if (!fast_fib_found(bpf_fib_lookup(ctx, fib, sizeof(*fib), 0)))
+		return false;
+	if (fib->ifindex != via) {
+		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
+		return false;
+	}
+	return true;
+}
+
 /* TTL - 1 with the header checksum adjusted incrementally (RFC 1624): the
  * TTL is the high byte of its 16-bit word. */
 static __always_inline void ip_decrease_ttl(struct iphdr *ip)
@@ -669,21 +695,8 @@ static __always_inline int xdp_fast(struct xdp_md *ctx, struct pkt *p,
 	if (!ff)
 		return -1;
 
-	fib.family = AF_INET;
-	fib.tos = ip->tos;
-	fib.l4_protocol = p->proto;
-	fib.sport = p->sport;
-	fib.dport = p->dport;
-	fib.tot_len = bpf_ntohs(ip->tot_len);
-	fib.ipv4_src = p->saddr;
-	fib.ipv4_dst = owner;
-	fib.ifindex = ctx->ingress_ifindex;
-	if (!fast_fib_found(bpf_fib_lookup(ctx, &fib, sizeof(fib), 0)))
+	if (!xdp_fib_via(ctx, &fib, p, ip, p->saddr, owner, fast_lan_ifindex))
 		goto slow;
-	if (fib.ifindex != fast_lan_ifindex) {
-		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
-		goto slow;
-	}
 
 	/* The helper call invalidated packet pointers: check again. */
 	data = (void *)(long)ctx->data;
@@ -1730,22 +1743,9 @@ int ptrig_xdp_lan_ingress(struct xdp_md *ctx)
 	if (!ff->ct_ok)
 		goto slow;
 
-	fib.family = AF_INET;
-	fib.tos = ip->tos;
-	fib.l4_protocol = p.proto;
-	fib.sport = p.sport;
-	fib.dport = p.dport;
-	/* With tot_len the lookup also checks the WAN's MTU. */
-	fib.tot_len = bpf_ntohs(ip->tot_len);
-	fib.ipv4_src = flow->external;
-	fib.ipv4_dst = p.daddr;
-	fib.ifindex = ctx->ingress_ifindex;
-	if (!fast_fib_found(bpf_fib_lookup(ctx, &fib, sizeof(fib), 0)))
+	if (!xdp_fib_via(ctx, &fib, &p, ip, flow->external, p.daddr,
+			 fast_wan_ifindex))
 		goto slow;
-	if (fib.ifindex != fast_wan_ifindex) {
-		stat_inc(PTRIG_STAT_FAST_FIB_OTHER);
-		goto slow;
-	}
 
 	/* The helper call invalidated packet pointers: find them again (no
 	 * IP options here). */

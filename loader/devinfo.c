@@ -45,6 +45,26 @@ static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+int ptrig_nl_dump(struct mnl_socket *nl, struct nlmsghdr *nlh,
+		  int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* Messages until NLMSG_DONE (mnl_cb_run returns MNL_CB_STOP). */
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -errno : 0;
+}
+
 /* Every qdisc of q->ifindex through qdisc_msg(); 0, -ENOENT without a root
  * qdisc (no such device), or -errno. */
 static int qdisc_dump(struct qdisc_query *q)
@@ -54,11 +74,10 @@ static int qdisc_dump(struct qdisc_query *q)
 	size_t len = q->len;
 	char *kind = q->kind;
 	int ifindex = q->ifindex;
-	unsigned int seq = (unsigned int)time(NULL), portid;
+	unsigned int seq = (unsigned int)time(NULL);
 	struct mnl_socket *nl;
 	struct tcmsg *tc;
-	ssize_t n;
-	int ret, err = 0;
+	int err = 0;
 
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!nl)
@@ -67,29 +86,14 @@ static int qdisc_dump(struct qdisc_query *q)
 		err = -errno;
 		goto out;
 	}
-	portid = mnl_socket_get_portid(nl);
 	nlh->nlmsg_type = RTM_GETQDISC;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	tc = mnl_nlmsg_put_extra_header(nlh, sizeof(*tc));
 	tc->tcm_family = AF_UNSPEC;
 	tc->tcm_ifindex = ifindex;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	/* A dump: messages until NLMSG_DONE (mnl_cb_run returns 0). */
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, qdisc_msg, q);
-	} while (ret > 0);
-	if (ret < 0)
-		err = -errno;
-	else if (!len || !kind[0])
+	err = ptrig_nl_dump(nl, nlh, qdisc_msg, q);
+	if (!err && (!len || !kind[0]))
 		err = -ENOENT;
 out:
 	mnl_socket_close(nl);

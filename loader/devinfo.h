@@ -23,6 +23,15 @@ int ptrig_qdisc_shaping(int ifindex, char *kind, size_t len);
  * or an AQM at line rate), rather than one that shapes or schedules? */
 bool ptrig_qdisc_kind_plain(const char *kind);
 
+struct mnl_socket;
+struct nlmsghdr;
+
+/* Send the dump request nlh and run cb on every message of the answer.
+ * Returns 0, or -errno (of the request, or an error message). */
+int ptrig_nl_dump(struct mnl_socket *nl, struct nlmsghdr *nlh,
+		  int (*cb)(const struct nlmsghdr *nlh, void *data),
+		  void *data);
+
 /* The driver takes frames redirected from XDP (NETDEV_XDP_ACT_NDO_XMIT). */
 #define PTRIG_XDP_ACT_NDO_XMIT (1ull << 2)
 

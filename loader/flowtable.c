@@ -25,6 +25,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 
+#include "devinfo.h"
 #include "flowtable.h"
 #include "ptrig_load.h"
 
@@ -346,9 +347,8 @@ int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
 	struct dump_ctx c = {.d = d, .hit = hit, .sw = sw};
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	unsigned int seq = (unsigned int)time(NULL), portid;
-	ssize_t n;
-	int ret, err = 0;
+	unsigned int seq = (unsigned int)time(NULL);
+	int err = 0;
 
 	if (nf_tables_absent())
 		return 0;
@@ -359,26 +359,13 @@ int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
 		err = -errno;
 		goto out;
 	}
-	portid = mnl_socket_get_portid(nl);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_UNSPEC,
 				    NLM_F_DUMP, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = -errno;
-		goto out;
-	}
-	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, dump_msg, &c);
-	} while (ret > MNL_CB_STOP);
-	if (ret < 0) {
+	err = ptrig_nl_dump(nl, nlh, dump_msg, &c);
+	if (err) {
 		/* A kernel without nf_tables has no flowtables. */
-		err = errno == ENOENT || errno == EINVAL || errno == EOPNOTSUPP
-			      ? 0
-			      : -errno;
+		if (err == -ENOENT || err == -EINVAL || err == -EOPNOTSUPP)
+			err = 0;
 		goto out;
 	}
 	err = c.found;

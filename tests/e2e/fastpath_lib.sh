@@ -172,3 +172,25 @@ ct_state() {
 		awk -v p="$1" '{ if (p == "udp") print "udp"; else print $4; exit }'
 }
 ct_state_is() { [ "$(ct_state "$1" "$2")" = "$3" ]; }
+
+# udp_upload_checks WHERE: the owner's UDP upload (udp_up_xfer 7110 40010
+# 24 0.05) through the LAN program WHERE: intact, its datagrams fast, past
+# the forward chain, counted, and the flow alive. Sets FO (fast packets).
+udp_upload_checks() {
+	local g0 k0 so gw
+	g0=$(fwd_out_count)
+	k0=$(status_jq '.interfaces[0].counters.flow_collision')
+	udp_up_xfer 7110 40010 24 0.05
+	assert_udp_payload_eq "$T/up.7110.exp" "$T/up.7110.out" "owner's UDP upload through $1: intact"
+	FO=$(flow_field udp 40010 fast_out_pkts)
+	so=$(flow_field udp 40010 slow_out_pkts)
+	gw=$(($(fwd_out_count) - g0))
+	note "UDP upload ($1): $FO datagrams fast, $so slow (flow), forward chain saw $gw"
+	assert_gt "$FO" 450 "UDP upload: the owner's datagrams went the fast path (flows: fast_out_pkts)"
+	assert_gt 100 "$gw" "UDP upload: the forward chain saw only a handful of them"
+	check "status: fast_out_forwarded counted" status_test ".interfaces[0].counters.fast_out_forwarded >= $FO"
+	assert_eq "$k0" "$(status_jq '.interfaces[0].counters.flow_collision')" \
+		"UDP upload: no flow collision (wan0's TC egress leaves the translated packets alone, or never sees them)"
+	assert_eq established "$(flow_field udp 40010 state)" "UDP upload: the flow lives on"
+	assert_eq 0 "$(csum_errors remote1 udp)" "UDP upload: remote1 counted no checksum errors"
+}

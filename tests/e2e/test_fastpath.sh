@@ -84,22 +84,9 @@ check "flows (text) has the fast and slow columns" sh -c "'$PL' --netns '$LAB_RO
 check "status: the LAN program is on lan0" status_test '.interfaces[0].fast_path.lan_tc_ingress > 0'
 check "tc: ptrig's filter on lan0's ingress" sh -c \
 	"ip netns exec '$LAB_ROUTER' tc filter show dev '$LAB_LAN_IF' ingress | grep -q ptrig_tc_lan_in"
-G0=$(fwd_out_count)
-K0=$(status_jq '.interfaces[0].counters.flow_collision')
-udp_up_xfer 7110 40010 24 0.05
-assert_udp_payload_eq "$T/up.7110.exp" "$T/up.7110.out" "owner's UDP upload through the fast path: intact"
-FO=$(flow_field udp 40010 fast_out_pkts)
-SO=$(flow_field udp 40010 slow_out_pkts)
-GW=$(($(fwd_out_count) - G0))
-note "UDP upload: $FO datagrams fast, $SO slow (flow), forward chain saw $GW"
-assert_gt "$FO" 450 "UDP upload: the owner's datagrams went the fast path (flows: fast_out_pkts)"
-assert_gt 100 "$GW" "UDP upload: the forward chain saw only a handful of them"
-check "status: fast_out_forwarded counted" status_test ".interfaces[0].counters.fast_out_forwarded >= $FO"
+udp_upload_checks "TC ingress on lan0"
 check "status: rule fp counts outbound fast packets" status_test \
 	".interfaces[0].rules[] | select(.name == \"fp\") | .fast_path.pkts_out >= $FO"
-assert_eq "$K0" "$(status_jq '.interfaces[0].counters.flow_collision')" \
-	"UDP upload: wan0's TC egress left the translated packets alone (flow_collision unchanged)"
-assert_eq established "$(flow_field udp 40010 state)" "UDP upload: the flow lives on"
 
 # tcp_fast_xfer PORT SPORT CHUNKS DELAY [KILL_AFTER]: remote1:SPORT sends
 # CHUNKS chunks of 32 KiB, DELAY s apart, over TCP to WAN:PORT; lanhost1

@@ -153,21 +153,7 @@ assert_match "lan0 runs the fast path's LAN program of a ptrig on another interf
 check "attach lan0: wan0's state stays" status_test '.interfaces[0].fast_path.lan_mode == "xdp"'
 
 trigger || die "trigger"
-G0=$(fwd_out_count)
-K0=$(status_jq '.interfaces[0].counters.flow_collision')
-udp_up_xfer 7110 40010 24 0.05
-assert_udp_payload_eq "$T/up.7110.exp" "$T/up.7110.out" "owner's UDP upload through XDP on lan0: intact"
-FO=$(flow_field udp 40010 fast_out_pkts)
-SO=$(flow_field udp 40010 slow_out_pkts)
-GW=$(($(fwd_out_count) - G0))
-note "UDP upload (XDP): $FO datagrams fast, $SO slow (flow), forward chain saw $GW"
-assert_gt "$FO" 450 "UDP upload: the owner's datagrams went the fast path (flows: fast_out_pkts)"
-assert_gt 100 "$GW" "UDP upload: the forward chain saw only a handful of them"
-check "status: fast_out_forwarded counted" status_test ".interfaces[0].counters.fast_out_forwarded >= $FO"
-assert_eq "$K0" "$(status_jq '.interfaces[0].counters.flow_collision')" \
-	"UDP upload: no flow collision (the frames never reach wan0's TC egress)"
-assert_eq established "$(flow_field udp 40010 state)" "UDP upload: the flow lives on"
-assert_eq 0 "$(csum_errors remote1 udp)" "UDP upload: remote1 counted no checksum errors"
+udp_upload_checks "XDP on lan0"
 
 # Another LAN host on the flow's ports (its own address): the stack, where
 # it is just another connection.
