@@ -45,7 +45,7 @@ static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int ptrig_nl_dump(struct mnl_socket *nl, struct nlmsghdr *nlh,
+int ptrig_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh,
 		  int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -92,7 +92,7 @@ static int qdisc_dump(struct qdisc_query *q)
 	tc = mnl_nlmsg_put_extra_header(nlh, sizeof(*tc));
 	tc->tcm_family = AF_UNSPEC;
 	tc->tcm_ifindex = ifindex;
-	err = ptrig_nl_dump(nl, nlh, qdisc_msg, q);
+	err = ptrig_nl_talk(nl, nlh, qdisc_msg, q);
 	if (!err && (!len || !kind[0]))
 		err = -ENOENT;
 out:
@@ -182,10 +182,10 @@ static int genl_ask(struct mnl_socket *nl, uint16_t family, uint8_t cmd,
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	unsigned int seq = (unsigned int)time(NULL) ^ cmd;
 	struct genlmsghdr *g;
-	ssize_t n;
+	int err;
 
 	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = cmd;
@@ -194,14 +194,9 @@ static int genl_ask(struct mnl_socket *nl, uint16_t family, uint8_t cmd,
 		mnl_attr_put_strz(nlh, attr, str);
 	else
 		mnl_attr_put_u32(nlh, attr, u32);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	if (mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), genl_msg,
-		       ans) < 0)
-		return -errno;
+	err = ptrig_nl_talk(nl, nlh, genl_msg, ans);
+	if (err)
+		return err;
 	return ans->found ? 0 : -ENOENT;
 }
 

@@ -26,9 +26,10 @@ bool ptrig_qdisc_kind_plain(const char *kind);
 struct mnl_socket;
 struct nlmsghdr;
 
-/* Send the dump request nlh and run cb on every message of the answer.
+/* Send the request nlh and run cb on every message of the answer, to its
+ * end: NLMSG_DONE for a dump, the ACK of a request sent with NLM_F_ACK.
  * Returns 0, or -errno (of the request, or an error message). */
-int ptrig_nl_dump(struct mnl_socket *nl, struct nlmsghdr *nlh,
+int ptrig_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh,
 		  int (*cb)(const struct nlmsghdr *nlh, void *data),
 		  void *data);
 

@@ -99,24 +99,15 @@ static int link_query(struct mnl_socket *nl, int ifindex, struct link_info *li)
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 	unsigned int seq = (unsigned int)time(NULL) ^ (unsigned int)ifindex;
-	ssize_t n;
-	int ret;
 
 	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = seq;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	memset(li, 0, sizeof(*li));
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	ret = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl),
-			 link_msg, li);
-	return ret < 0 ? -errno : 0;
+	return ptrig_nl_talk(nl, nlh, link_msg, li);
 }
 
 /* Devices whose IFLA_LINK is the device they send through (for a veth it
@@ -361,7 +352,7 @@ int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
 	}
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_UNSPEC,
 				    NLM_F_DUMP, seq);
-	err = ptrig_nl_dump(nl, nlh, dump_msg, &c);
+	err = ptrig_nl_talk(nl, nlh, dump_msg, &c);
 	if (err) {
 		/* A kernel without nf_tables has no flowtables. */
 		if (err == -ENOENT || err == -EINVAL || err == -EOPNOTSUPP)
