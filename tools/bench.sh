@@ -56,7 +56,7 @@
 # (skip section 1, 2 or 3: the report then takes that section's raw figures
 # from the earlier run recorded in BENCH_OUT, and says so; e.g.
 # BENCH_SKIP_PATHS=1 BENCH_SKIP_E2E=1 runs only the forwarding cost),
-# BENCH_FWD_PACKETS (500000 timed packets per run), BENCH_FWD_REPEAT (256
+# BENCH_FWD_PACKETS (500000 timed packets per run), BENCH_FWD_REPEAT (1000000
 # packets per BPF_PROG_RUN call), BENCH_FWD_ROUNDS (BENCH_ROUNDS),
 # BENCH_NO_XDP_PHASE=0
 # (skip phase C), BENCH_XDP_MODE (native, the default, or generic: how ptrig
@@ -449,7 +449,7 @@ tcp_run() {
 
 # ---- 3. the router's forwarding cost, live frames ----------------------------------
 FWD_PACKETS=${BENCH_FWD_PACKETS:-500000}
-FWD_REPEAT=${BENCH_FWD_REPEAT:-256}
+FWD_REPEAT=${BENCH_FWD_REPEAT:-1000000}
 FWD_ROUNDS=${BENCH_FWD_ROUNDS:-$ROUNDS}
 FWD_HOLD=120 # s the TCP connections of one run stay open (a run takes a few)
 LANSW=$(lab_ns lansw)
@@ -529,7 +529,7 @@ fwd_run() {
 		bad "forwarding $proto $ph $fl flows round $r: sink not attached"
 		return
 	fi
-	line=$("$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF" --attached \
+	line=$(timeout 120 "$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF" --attached \
 		--proto "$proto" --src "$LAB_REMOTE1_IP" --sport "$sport" --dst "$WAN" \
 		--dport "$PORT" --smac "$REMOTE1_MAC" --flows "$fl" --packets "$FWD_PACKETS" \
 		--repeat "$FWD_REPEAT" --seconds 60) || ok=0
@@ -552,7 +552,7 @@ fwd_run() {
 	fi
 	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
-		"$(or_dash "$(field wall_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwd.tsv"
+		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwd.tsv"
 	printf '  %s %s %4s flows round %s: %s (sink %s of %s, path counter +%s)\n' "$proto" "$ph" "$fl" \
 		"$r" "$line" "${sink:-?}" "$inj" "$path"
 }
@@ -615,7 +615,7 @@ fi
 
 if [ "$RUN_FWD" = 1 ]; then
 	phases="F A B X"
-	printf '#proto\tflows\tphase\tround\tpackets\twall_ns\tvalid\tinjected\tsink_pkts\tpath_pkts\n' >"$T/fwd.tsv"
+	printf '#proto\tflows\tphase\tround\tpackets\tkernel_ns\tvalid\tinjected\tsink_pkts\tpath_pkts\n' >"$T/fwd.tsv"
 	if [ -n "$FAST_SKIP" ]; then
 		printf 'skip\tF\t%s\n' "$FAST_SKIP" >>"$T/fwd.tsv"
 		phases=${phases/F /}
