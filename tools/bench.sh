@@ -43,8 +43,9 @@
 #    router costs the same in every phase. Wall ns per packet; every run
 #    must have delivered >= 99% of the injected frames to the sink,
 #    rewritten to the LAN host's address and port, and taken its path
-#    (ptrig's fast-path counter in F, translated counter in A), else it is
-#    INVALID. Flows are set up first, as the end-to-end runs do (UDP: 3 s
+#    (ptrig's fast-path counter in F >= 98%: one packet per flow, CPU and
+#    second takes the stack; its translated counter in A >= 99%), else it
+#    is INVALID. Flows are set up first, as the end-to-end runs do (UDP: 3 s
 #    of a bidirectional flow, so conntrack has it assured; TCP: idle
 #    connections held open). TCP segments carry fixed sequence numbers:
 #    conntrack is liberal about TCP windows in every phase of this section.
@@ -546,9 +547,12 @@ fwd_run() {
 	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
 	# >= 99% of what was injected reached the sink, translated.
 	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
+	# The path's counter grew by >= 99% of them; in F >= 98%: once a
+	# second per flow and CPU, one packet takes the stack so that
+	# conntrack keeps seeing the flow.
 	if [ -n "${path0:-}" ]; then
 		path=$((path1 - path0))
-		[ $((path * 100)) -ge $((inj * 99)) ] || ok=0
+		[ $((path * 100)) -ge $((inj * $([ "$ph" = F ] && echo 98 || echo 99))) ] || ok=0
 	fi
 	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
@@ -682,8 +686,9 @@ calls over the timed packets: the router's work, plus the sink (an XDP program o
 bridge's end of $LAB_LAN_IF that counts and drops the frames for $LAN1:$PORT), the same in every
 phase; no generator, bridge or LAN host runs. Ratios are speed-ups (the other phase's ns over
 this one's), paired per round. A run is valid when the sink counted >= 99% of the packets
-injected (warm-up included) and, in F, ptrig's fast_forwarded counter (in A its
-xdp_translated counter) grew by >= 99% of them. Before each run the flows are set up through
+injected (warm-up included) and, in F, ptrig's fast_forwarded counter grew by >= 98% of
+them (once a second per flow and CPU one packet takes the stack, for conntrack), in A its
+xdp_translated counter by >= 99%. Before each run the flows are set up through
 the router as in the end-to-end runs (not in X: the reference needs none).
 EOF
 # A skipped section's raw figures come from the earlier run recorded in
