@@ -501,8 +501,11 @@ fwd_prime() {
 		grep -q "^connected=" "$T/hold.out" && break
 		sleep 0.1
 	done
-	# The last ACK of each handshake crosses the router just after.
-	sleep 0.3
+	# ptrig asks conntrack about a fast-path flow once a second per CPU
+	# and keeps the answer: the answer it got for the handshake's last
+	# ACK, before the stack had seen it, was "not established". Measure
+	# the steady state, after the next check.
+	sleep 1.2
 	grep -qx "connected=$fl" "$T/hold.out"
 }
 fwd_unprime() {
@@ -511,9 +514,15 @@ fwd_unprime() {
 	FWD_PIDS=()
 }
 
+# fast_counters: ptrig's fast-path counters, "name=value ..." (why packets
+# of F took the stack, when they did).
+fast_counters() {
+	ptrig_json | jq -r '[.interfaces[0].counters | to_entries[] | select(.key | test("fast")) | "\(.key)=\(.value)"] | join(" ")'
+}
+
 # fwd_run PHASE PROTO FLOWS ROUND: one measurement; appends to fwd.tsv.
 fwd_run() {
-	local ph=$1 proto=$2 fl=$3 r=$4 sport line sink path0 path1 pkts warm inj ok=1 path=-
+	local ph=$1 proto=$2 fl=$3 r=$4 sport line sink path0 path1 pkts warm inj ok=1 path=- fast0= fast1=
 	sport=$(next_sport)
 	if [ "$ph" != X ] && ! fwd_prime "$proto" "$fl" "$sport"; then
 		fwd_unprime
@@ -522,7 +531,7 @@ fwd_run() {
 	fi
 	# The path's own counter: ptrig's fast path (F), its DNAT (A).
 	case $ph in
-	F) path0=$(ptrig_count fast_forwarded) ;;
+	F) path0=$(ptrig_count fast_forwarded) && fast0=$(fast_counters) ;;
 	A) path0=$(ptrig_count xdp_translated) ;;
 	esac
 	if ! sink_on; then
@@ -536,7 +545,7 @@ fwd_run() {
 		--repeat "$FWD_REPEAT" --seconds 60) || ok=0
 	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$LANSW" --dev rtr)")
 	case $ph in
-	F) path1=$(ptrig_count fast_forwarded) ;;
+	F) path1=$(ptrig_count fast_forwarded) && fast1=$(fast_counters) ;;
 	A) path1=$(ptrig_count xdp_translated) ;;
 	esac
 	sink_off || bad "could not remove the sink"
@@ -554,7 +563,7 @@ fwd_run() {
 		path=$((path1 - path0))
 		[ $((path * 100)) -ge $((inj * $([ "$ph" = F ] && echo 98 || echo 99))) ] || ok=0
 	fi
-	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path"
+	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path${fast0:+; ptrig fast-path counters before: $fast0; after: $fast1}"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
 		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwd.tsv"
 	printf '  %s %s %4s flows round %s: %s (sink %s of %s, path counter +%s)\n' "$proto" "$ph" "$fl" \
