@@ -45,7 +45,7 @@
 #    rewritten to the LAN host's address and port, and taken its path
 #    (ptrig's fast-path counter in F >= 98%: one packet per flow, CPU and
 #    second takes the stack; its translated counter in A >= 99%), else it
-#    is INVALID. Flows are set up first, as the end-to-end runs do (UDP: 3 s
+#    is INVALID. Flows are set up first, as the end-to-end runs do (UDP: 4 s
 #    of a bidirectional flow, so conntrack has it assured; TCP: idle
 #    connections held open). TCP segments carry fixed sequence numbers:
 #    conntrack is liberal about TCP windows in every phase of this section.
@@ -469,7 +469,7 @@ sink_off() {
 }
 
 # fwd_prime PROTO FLOWS SPORT: the flows set up through the router as the
-# end-to-end runs do. UDP: remote1 sends for 3 s from every source port,
+# end-to-end runs do. UDP: remote1 sends for 4 s from every source port,
 # the LAN host answers each flow once (conntrack marks a UDP flow assured
 # only when it still carries packets 2 s after its reply). TCP: FLOWS
 # connections, held open and idle until fwd_unprime (FWD_PIDS).
@@ -479,13 +479,17 @@ fwd_prime() {
 	FWD_PIDS=()
 	if [ "$proto" = udp ]; then
 		bg_run lanhost1 15 "$BENCH_BIN/udp_flood" recv --port "$PORT" \
-			--warmup 0 --window 3.5 --wait 5 --reply >/dev/null 2>&1
+			--warmup 0 --window 4.5 --wait 5 --reply >/dev/null 2>&1
 		FWD_PIDS+=("$BG_PID")
 		wait_for 3 listening lanhost1 udp "$PORT" || return 1
 		lab_exec remote1 timeout 10 "$BENCH_BIN/udp_flood" send --dst "$WAN" \
-			--port "$PORT" --sport "$sport" --flows "$fl" --seconds 3 >/dev/null || return 1
+			--port "$PORT" --sport "$sport" --flows "$fl" --seconds 4 >/dev/null || return 1
 		bg_wait "${FWD_PIDS[0]}" 10 >/dev/null
 		FWD_PIDS=()
+		# ptrig keeps conntrack's answer about a flow for a second
+		# (per CPU): let the answers from before the flows were
+		# assured expire.
+		sleep 1.2
 		return 0
 	fi
 	bg_run lanhost1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-server --port "$PORT" \
