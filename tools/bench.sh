@@ -460,7 +460,7 @@ LANSW=$(lab_ns lansw)
 sink_on() {
 	"$BENCH_BIN/xdp_ref" off --netns "$LANSW" --dev rtr &&
 		"$BENCH_BIN/xdp_ref" sink --netns "$LANSW" --dev rtr \
-			--to-addr "$LAN1" --port "$PORT"
+			--to-addr "$LAN1" --port "$PORT" --ports "$TCP_PROCS"
 }
 sink_off() {
 	"$BENCH_BIN/xdp_ref" off --netns "$LANSW" --dev rtr || return 1
@@ -475,7 +475,7 @@ sink_off() {
 # connections, held open and idle until fwd_unprime (FWD_PIDS).
 FWD_PIDS=()
 fwd_prime() {
-	local proto=$1 fl=$2 sport=$3 i
+	local proto=$1 fl=$2 sport=$3 dport=$4 i
 	FWD_PIDS=()
 	if [ "$proto" = udp ]; then
 		bg_run lanhost1 15 "$BENCH_BIN/udp_flood" recv --port "$PORT" \
@@ -492,13 +492,13 @@ fwd_prime() {
 		sleep 1.2
 		return 0
 	fi
-	bg_run lanhost1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-server --port "$PORT" \
+	bg_run lanhost1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-server --port "$dport" \
 		--flows "$fl" --seconds "$FWD_HOLD" >/dev/null 2>&1
 	FWD_PIDS+=("$BG_PID")
-	wait_for 3 listening lanhost1 tcp "$PORT" || return 1
+	wait_for 3 listening lanhost1 tcp "$dport" || return 1
 	: >"$T/hold.out"
 	bg_run remote1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-client --dst "$WAN" \
-		--dport "$PORT" --sport "$sport" --flows "$fl" --seconds "$FWD_HOLD" \
+		--dport "$dport" --sport "$sport" --flows "$fl" --seconds "$FWD_HOLD" \
 		>"$T/hold.out" 2>&1
 	FWD_PIDS+=("$BG_PID")
 	for ((i = 0; i < 150; i++)); do
@@ -526,9 +526,14 @@ fast_counters() {
 
 # fwd_run PHASE PROTO FLOWS ROUND: one measurement; appends to fwd.tsv.
 fwd_run() {
-	local ph=$1 proto=$2 fl=$3 r=$4 sport line sink path0 path1 pkts warm inj ok=1 path=- fast0= fast1=
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 pkts warm inj ok=1 path=- fast0= fast1=
 	sport=$(next_sport)
-	if [ "$ph" != X ] && ! fwd_prime "$proto" "$fl" "$sport"; then
+	# The source port blocks come round again after 40 runs: TCP runs
+	# also take turns over the destination ports, so that no connection
+	# reuses the addresses and ports of one closed shortly before (the LAN
+	# host may still hold it). The reference (X) handles PORT only.
+	[ "$ph" = X ] || dport=$((PORT + (SPORT_SEQ / 40) % TCP_PROCS))
+	if [ "$ph" != X ] && ! fwd_prime "$proto" "$fl" "$sport" "$dport"; then
 		fwd_unprime
 		bad "forwarding $proto $ph $fl flows round $r: flows not set up ($(cat "$T/hold.out" 2>/dev/null))"
 		return
@@ -545,7 +550,7 @@ fwd_run() {
 	fi
 	line=$(timeout 120 "$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF" --attached \
 		--proto "$proto" --src "$LAB_REMOTE1_IP" --sport "$sport" --dst "$WAN" \
-		--dport "$PORT" --smac "$REMOTE1_MAC" --flows "$fl" --packets "$FWD_PACKETS" \
+		--dport "$dport" --smac "$REMOTE1_MAC" --flows "$fl" --packets "$FWD_PACKETS" \
 		--repeat "$FWD_REPEAT" --seconds 60) || ok=0
 	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$LANSW" --dev rtr)")
 	case $ph in
@@ -688,16 +693,18 @@ cat >"$T/fwd_method.md" <<EOF
 Frames injected at $LAB_WAN_IF with BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES (build/bench/fwd_live):
 60-byte frames from $LAB_REMOTE1_IP (N source ports: N flows) to $WAN:$PORT, UDP (18-byte payload) or
 TCP (ACK+PSH, 6-byte payload, fixed sequence numbers; conntrack liberal about TCP windows in
-every phase), $FWD_REPEAT packets per call (batches of 64), the flows in turn, $FWD_PACKETS timed
-packets per run after 8 untimed packets per flow. The program run restores the frame (a page
-that comes back from a redirect is reused as it was left) and tail-calls the XDP program
+every phase), up to $FWD_REPEAT packets per call (batches of 64), the flows in turn packet by
+packet, $FWD_PACKETS timed packets per run after 8 untimed packets per flow. The program run
+writes the frame afresh (a page that comes back from a redirect is reused as it was left),
+with the next flow's source port, and tail-calls the XDP program
 attached to $LAB_WAN_IF: ptrig's in F, A and B (in B it passes these ports to the stack), the
 reference redirect in X. XDP_PASS hands the frame to the stack as received on $LAB_WAN_IF (conntrack,
 nftables, routing, neighbour, $LAB_LAN_IF's transmit, within the call); redirected frames are
-transmitted at the end of each batch. ns/pkt is wall time (CLOCK_MONOTONIC) around the timed
-calls over the timed packets: the router's work, plus the sink (an XDP program on the LAN
-bridge's end of $LAB_LAN_IF that counts and drops the frames for $LAN1:$PORT), the same in every
-phase; no generator, bridge or LAN host runs. Ratios are speed-ups (the other phase's ns over
+transmitted at the end of each batch. ns/pkt is the kernel's time for the timed packets
+(BPF_PROG_RUN's duration, which leaves out the setup of each call) over their number: the
+router's work, plus the sink (an XDP program on the LAN bridge's end of $LAB_LAN_IF that counts
+and drops the frames for $LAN1:$PORT-$PORT_LAST), the same in every phase; no generator, bridge or
+LAN host runs. Ratios are speed-ups (the other phase's ns over
 this one's), paired per round. A run is valid when the sink counted >= 99% of the packets
 injected (warm-up included) and, in F, ptrig's fast_forwarded counter grew by >= 98% of
 them (once a second per flow and CPU one packet takes the stack, for conntrack), in A its
@@ -716,7 +723,7 @@ reuse() {
 [ "${BENCH_SKIP_PATHS:-0}" = 1 ] && reuse paths.tsv paths.md
 [ "$RUN_E2E" = 1 ] || reuse e2e.tsv
 [ "$RUN_FWD" = 1 ] || reuse fwd.tsv
-[ -n "$REUSED" ] && echo "reused:     $REUSED from the earlier run recorded in ${OUT#"$ROOT"/} ($(sed -n 's/^date: *//p' "$OUT/machine.txt" 2>/dev/null | head -1)); skipped in this one" >>"$T/machine.txt"
+[ -n "$REUSED" ] && echo "reused:     $REUSED: skipped in this run, the figures of an earlier run recorded in ${OUT#"$ROOT"/} (see its history)" >>"$T/machine.txt"
 report_args=(--machine "$T/machine.txt" --method "$T/method.md" --fwd-method "$T/fwd_method.md" --plot-dir "$T")
 [ -s "$T/paths.tsv" ] && report_args+=(--paths "$T/paths.tsv")
 [ -s "$T/paths.md" ] && report_args+=(--paths-md "$T/paths.md")

@@ -37,7 +37,7 @@
  *       TCP connections that stay open (idle) for S seconds: the server
  *       accepts up to N; the client connects N sockets bound to source
  *       ports sport..sport+N-1, prints "connected=N" once all are up (or
- *       at the end of S) and holds them until S has passed.
+ *       after 10 s, or S) and holds them until S has passed.
  *
  * Exit status: 0; 1 on a system error (or no connection, or a timeout of
  * run); 2 on bad usage.
@@ -431,6 +431,7 @@ static int cmd_hold_client(const char *dst, long dport, long sport, long flows,
 {
 	struct sockaddr_in d = {.sin_family = AF_INET};
 	uint64_t deadline = now_ns() + (uint64_t)seconds * 1000000000ull;
+	uint64_t give_up = now_ns() + 10000000000ull;
 	long f, up = 0;
 	int *fds;
 
@@ -459,8 +460,8 @@ static int cmd_hold_client(const char *dst, long dport, long sport, long flows,
 			return fail("connect from port %ld: %s", sport + f,
 				    strerror(errno));
 	}
-	/* Until every connection is up (or the time is over). */
-	while (up < flows && now_ns() < deadline) {
+	/* Until every connection is up (at most 10 s, or the time). */
+	while (up < flows && now_ns() < deadline && now_ns() < give_up) {
 		up = 0;
 		for (f = 0; f < flows; f++) {
 			struct pollfd p = {.fd = fds[f], .events = POLLOUT};
