@@ -526,7 +526,7 @@ fast_counters() {
 
 # fwd_run PHASE PROTO FLOWS ROUND: one measurement; appends to fwd.tsv.
 fwd_run() {
-	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 pkts warm inj ok=1 path=- fast0= fast1=
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 pkts warm inj ok=1 path=- fast0='' fast1=''
 	sport=$(next_sport)
 	# The source port blocks come round again after 40 runs: TCP runs
 	# also take turns over the destination ports, so that no connection
@@ -669,7 +669,7 @@ fi
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)" >>"$T/machine.txt"
 echo "duration:    $(($(date +%s) - START_EPOCH)) s" >>"$T/machine.txt"
 
-# ---- 3. report -------------------------------------------------------------------------
+# ---- 4. report -------------------------------------------------------------------------
 cat >"$T/method.md" <<EOF
 UDP: one sender (sendmmsg, 18-byte payloads) on remote1 to $WAN:$PORT for $UDP_SEND_SECS s, from
 N source ports (N flows) taking turns a batch each; the receiver on lanhost1 (recvmmsg) answers
