@@ -199,9 +199,11 @@ int ref_xdp_redirect(struct xdp_md *ctx)
 #define FWD_TMPL_WORDS 32
 const volatile __u32 fwd_tmpl[FWD_TMPL_WORDS];
 const volatile __u32 fwd_len;	/* bytes, a multiple of 4, <= 128 */
-const volatile __u16 fwd_sport; /* the template's source port (host order) */
+const volatile __u16 fwd_sport; /* the template's varying port (host order) */
 const volatile __u32 fwd_flows; /* source ports fwd_sport.. in turn */
 const volatile __u8 fwd_proto;	/* IPPROTO_UDP or IPPROTO_TCP */
+const volatile __u8
+	fwd_vary_dport; /* the flows differ in the destination port */
 
 /* Slot 0: the program under test (ptrig's XDP program, the reference
  * redirect); empty: XDP_PASS. */
@@ -247,11 +249,12 @@ int fwd_inject(struct xdp_md *ctx)
 		w[i] = fwd_tmpl[i];
 	}
 	/* Ethernet (14) + IPv4 without options (20): the source port is at
-	 * 34, the L4 checksum at 40 (UDP) or 50 (TCP). */
+	 * 34, the destination port at 36, the L4 checksum at 40 (UDP) or 50
+	 * (TCP). */
 	if (data + 52 > data_end)
 		return XDP_ABORTED;
 	if (f) {
-		sp = data + 34;
+		sp = data + (fwd_vary_dport ? 36 : 34);
 		sport = bpf_htons((__u16)(fwd_sport + f));
 		csum = data + (fwd_proto == IPPROTO_TCP ? 50 : 40);
 		*sp = sport;
@@ -270,6 +273,7 @@ int fwd_inject(struct xdp_md *ctx)
 const volatile __be32 sink_addr;
 const volatile __u16 sink_port; /* host order */
 const volatile __u16 sink_nports;
+const volatile __be32 sink_saddr; /* if set, the source must be this */
 
 /* 0: frames for the LAN host's address and a measured port (dropped);
  * 1: other IPv4 TCP/UDP frames (passed). */
@@ -298,7 +302,8 @@ int ref_xdp_sink(struct xdp_md *ctx)
 		return XDP_PASS;
 	port = bpf_ntohs(p.dport);
 	if (p.daddr == sink_addr && port >= sink_port &&
-	    port - sink_port < sink_nports)
+	    port - sink_port < sink_nports &&
+	    (!sink_saddr || p.saddr == sink_saddr))
 		k = 0;
 	c = bpf_map_lookup_elem(&sink_count, &k);
 	if (c)

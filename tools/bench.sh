@@ -5,7 +5,8 @@
 #   results.md   the tables, the method and the machine
 #   results.png  the plot (gnuplot, tools/bench_plot.gp)
 #   machine.txt  CPU, kernel, clang, libbpf, bpftool, date, load
-#   paths.tsv, e2e.tsv, fwd.tsv   the raw figures behind the tables
+#   paths.tsv, e2e.tsv, fwd.tsv, fwdup.tsv   the raw figures behind the
+#                tables
 #   paths.md     bench_paths' own tables (copied into results.md)
 #
 # 1. Per-path cost (build/bench/bench_paths): ns/packet of each datapath path
@@ -49,6 +50,10 @@
 #    of a bidirectional flow, so conntrack has it assured; TCP: idle
 #    connections held open). TCP segments carry fixed sequence numbers:
 #    conntrack is liberal about TCP windows in every phase of this section.
+# 3b. The same for LAN -> WAN, the owner's packets (fwdup.tsv): injected at
+#    lan0, a sink on the WAN bridge's end of wan0 that counts them only
+#    SNATed; F: ptrig's LAN program in TC, L: in XDP, A: fast path off, B:
+#    nftables DNAT's replies.
 #
 # Environment: BUILD (build dir), BENCH_OUT (bench/results), BENCH_ROUNDS (5
 # end-to-end rounds), BENCH_FLOWS ("1 1000"), BENCH_UDP_WINDOW (1.5 s),
@@ -57,6 +62,7 @@
 # (skip section 1, 2 or 3: the report then takes that section's raw figures
 # from the earlier run recorded in BENCH_OUT, and says so; e.g.
 # BENCH_SKIP_PATHS=1 BENCH_SKIP_E2E=1 runs only the forwarding cost),
+# BENCH_SKIP_FWD_UP=1 (skip its LAN -> WAN part, 3b),
 # BENCH_FWD_PACKETS (500000 timed packets per run), BENCH_FWD_REPEAT (1000000
 # packets per BPF_PROG_RUN call), BENCH_FWD_ROUNDS (BENCH_ROUNDS),
 # BENCH_NO_XDP_PHASE=0
@@ -224,14 +230,16 @@ wan_off() {
 }
 # ptrig_to A|B [fast]: ptrig attached with that rule file, with or without
 # the fast path (a change of attach options is a detach and an attach).
+# LAN_MODE: the fast path's --lan-mode ("" the loader's choice).
+LAN_MODE=
 ptrig_to() {
 	local want=ptrig conf=$T/ptrig-$1.conf
-	[ "${2:-}" = fast ] && want=ptrig-fast
+	[ "${2:-}" = fast ] && want=ptrig-fast$LAN_MODE
 	if [ "$WAN_PROG" != "$want" ]; then
 		wan_off || return 1
 		# shellcheck disable=SC2046 # the option words
 		ptrig attach "$LAB_WAN_IF" -c "$conf" ${BENCH_XDP_MODE:+--xdp-mode "$BENCH_XDP_MODE"} \
-			$([ "$want" = ptrig-fast ] && echo "--lan $LAB_LAN_IF") >/dev/null || return 1
+			$([ "$want" != ptrig ] && echo "--lan $LAB_LAN_IF ${LAN_MODE:+--lan-mode $LAN_MODE}") >/dev/null || return 1
 		WAN_PROG=$want
 	elif [ "$CFG" != "$1" ]; then
 		ptrig reload "$LAB_WAN_IF" -c "$conf" >/dev/null || return 1
@@ -457,15 +465,17 @@ LANSW=$(lab_ns lansw)
 
 # sink_on / sink_off: the counting sink on the LAN bridge's end of lan0 (in
 # place of the XDP_PASS program peers_xdp may have put there).
+# SINK_NS: the bridge whose end of the router's veth has the sink; the
+# sink's xdp_ref options (what it counts) follow.
+SINK_NS=$LANSW
 sink_on() {
-	"$BENCH_BIN/xdp_ref" off --netns "$LANSW" --dev rtr &&
-		"$BENCH_BIN/xdp_ref" sink --netns "$LANSW" --dev rtr \
-			--to-addr "$LAN1" --port "$PORT" --ports "$TCP_PROCS"
+	"$BENCH_BIN/xdp_ref" off --netns "$SINK_NS" --dev rtr &&
+		"$BENCH_BIN/xdp_ref" sink --netns "$SINK_NS" --dev rtr "$@"
 }
 sink_off() {
-	"$BENCH_BIN/xdp_ref" off --netns "$LANSW" --dev rtr || return 1
+	"$BENCH_BIN/xdp_ref" off --netns "$SINK_NS" --dev rtr || return 1
 	[ "$PEERS_XDP" = 1 ] || return 0
-	"$BENCH_BIN/xdp_ref" pass --netns "$LANSW" --dev rtr
+	"$BENCH_BIN/xdp_ref" pass --netns "$SINK_NS" --dev rtr
 }
 
 # fwd_prime PROTO FLOWS SPORT: the flows set up through the router as the
@@ -543,7 +553,7 @@ fwd_run() {
 	F) path0=$(ptrig_count fast_forwarded) && fast0=$(fast_counters) ;;
 	A) path0=$(ptrig_count xdp_translated) ;;
 	esac
-	if ! sink_on; then
+	if ! sink_on --to-addr "$LAN1" --port "$PORT" --ports "$TCP_PROCS"; then
 		fwd_unprime
 		bad "forwarding $proto $ph $fl flows round $r: sink not attached"
 		return
@@ -552,7 +562,7 @@ fwd_run() {
 		--proto "$proto" --src "$LAB_REMOTE1_IP" --sport "$sport" --dst "$WAN" \
 		--dport "$dport" --smac "$REMOTE1_MAC" --flows "$fl" --packets "$FWD_PACKETS" \
 		--repeat "$FWD_REPEAT" --seconds 60) || ok=0
-	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$LANSW" --dev rtr)")
+	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$SINK_NS" --dev rtr)")
 	case $ph in
 	F) path1=$(ptrig_count fast_forwarded) && fast1=$(fast_counters) ;;
 	A) path1=$(ptrig_count xdp_translated) ;;
@@ -579,11 +589,67 @@ fwd_run() {
 		"$r" "$line" "${sink:-?}" "$inj" "$path"
 }
 
+# fwd_up_run PHASE PROTO FLOWS ROUND: one LAN -> WAN measurement: the
+# owner's packets of the same flows (from the LAN host's port to remote1's
+# source ports), injected at lan0, counted by a sink on the WAN bridge's
+# end of wan0 only if SNATed to the router's address; appends to fwdup.tsv.
+# F: fast path, ptrig's LAN program in TC (injected with no program: the
+# stack runs TC ingress); L: its LAN program in XDP (injected with it); A:
+# the stack and ptrig's TC egress SNAT; B: nftables DNAT's replies.
+fwd_up_run() {
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport line sink path0='' path1='' pkts warm inj ok=1 path=- how=--pass cnt=''
+	sport=$(next_sport)
+	dport=$((PORT + (SPORT_SEQ / 40) % TCP_PROCS))
+	if ! fwd_prime "$proto" "$fl" "$sport" "$dport"; then
+		fwd_unprime
+		bad "forwarding LAN->WAN $proto $ph $fl flows round $r: flows not set up ($(cat "$T/hold.out" 2>/dev/null))"
+		return
+	fi
+	case $ph in
+	F | L) cnt=fast_out_forwarded ;;
+	A) cnt=tc_egress_translated ;;
+	esac
+	[ "$ph" = L ] && how=--attached
+	[ -n "$cnt" ] && path0=$(ptrig_count "$cnt")
+	SINK_NS=$(lab_ns wansw)
+	if ! sink_on --to-addr "$LAB_REMOTE1_IP" --port "$sport" --ports "$fl" --from "$WAN"; then
+		SINK_NS=$LANSW
+		fwd_unprime
+		bad "forwarding LAN->WAN $proto $ph $fl flows round $r: sink not attached"
+		return
+	fi
+	line=$(timeout 120 "$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_LAN_IF" "$how" \
+		--proto "$proto" --src "$LAN1" --sport "$dport" --dst "$LAB_REMOTE1_IP" \
+		--dport "$sport" --vary dport --smac "$LANHOST1_MAC" --flows "$fl" \
+		--packets "$FWD_PACKETS" --repeat "$FWD_REPEAT" --seconds 60) || ok=0
+	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$SINK_NS" --dev rtr)")
+	[ -n "$cnt" ] && path1=$(ptrig_count "$cnt")
+	sink_off || bad "could not remove the sink"
+	SINK_NS=$LANSW
+	fwd_unprime
+	pkts=$(field packets "$line")
+	warm=$(field warm "$line")
+	inj=$((${warm:-0} + ${pkts:-0}))
+	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
+	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
+	if [ -n "$path0" ]; then
+		path=$((path1 - path0))
+		[ $((path * 100)) -ge $((inj * 98)) ] || ok=0
+	fi
+	[ "$ok" = 1 ] || bad "forwarding LAN->WAN $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; $cnt +$path"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
+		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwdup.tsv"
+	printf '  up %s %s %4s flows round %s: %s (sink %s of %s, %s +%s)\n' "$proto" "$ph" "$fl" \
+		"$r" "$line" "${sink:-?}" "$inj" "${cnt:-path counter}" "$path"
+}
+
 RUN_E2E=1
 RUN_FWD=1
+RUN_FWD_UP=1
+[ "${BENCH_SKIP_FWD_UP:-0}" = 1 ] && RUN_FWD_UP=0
 [ "${BENCH_SKIP_E2E:-0}" = 1 ] && RUN_E2E=0
 [ "${BENCH_SKIP_FWD:-0}" = 1 ] && RUN_FWD=0
-if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ]; then
+if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ] || [ "$RUN_FWD_UP" = 1 ]; then
 	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT" "$PORT_LAST" >"$T/ptrig-A.conf"
 	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT_OFF" $((PORT_OFF + TCP_PROCS - 1)) >"$T/ptrig-B.conf"
 	# Private ptrig-load and pin root, the lab, ptrig detached by
@@ -661,7 +727,36 @@ if [ "$RUN_FWD" = 1 ]; then
 		done
 	done
 fi
-if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ]; then
+if [ "$RUN_FWD_UP" = 1 ]; then
+	phases="F L A B"
+	printf '#proto\tflows\tphase\tround\tpackets\tkernel_ns\tvalid\tinjected\tsink_pkts\tpath_pkts\n' >"$T/fwdup.tsv"
+	if [ -n "$FAST_SKIP" ]; then
+		printf 'skip\tF\t%s\nskip\tL\t%s\n' "$FAST_SKIP" "$FAST_SKIP" >>"$T/fwdup.tsv"
+		phases="A B"
+	fi
+	say "router forwarding cost, live frames, LAN -> WAN: $FWD_ROUNDS rounds of phases $phases at $FLOWS_LIST flow(s)"
+	for fl in $FLOWS_LIST; do
+		for ((r = 1; r <= FWD_ROUNDS; r++)); do
+			for ph in $(reverse_if_even "$r" "$phases"); do
+				LAN_MODE=
+				case $ph in
+				F) LAN_MODE=tc ;;
+				L) LAN_MODE=xdp ;;
+				esac
+				if ! phase_setup "$([ "$ph" = L ] && echo F || echo "$ph")"; then
+					bad "could not set up LAN->WAN phase $ph ($fl flows, round $r)"
+					continue
+				fi
+				lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1 ||
+					bad "sysctl"
+				fwd_up_run "$ph" udp "$fl" "$r"
+				fwd_up_run "$ph" tcp "$fl" "$r"
+			done
+		done
+	done
+	LAN_MODE=
+fi
+if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ] || [ "$RUN_FWD_UP" = 1 ]; then
 	peers_xdp 0
 	wan_off
 	lab_down
@@ -710,6 +805,15 @@ injected (warm-up included) and, in F, ptrig's fast_forwarded counter grew by >=
 them (once a second per flow and CPU one packet takes the stack, for conntrack), in A its
 xdp_translated counter by >= 99%. Before each run the flows are set up through
 the router as in the end-to-end runs (not in X: the reference needs none).
+
+LAN -> WAN: the owner's packets of the same flows (from $LAN1, the flow's port on the LAN host,
+to remote1's N source ports), injected at $LAB_LAN_IF, counted by the same kind of sink on the WAN
+bridge's end of $LAB_WAN_IF, only when SNATed to $WAN. F: ptrig's fast path with its LAN program in
+TC (attach --lan-mode tc; the frames are injected with no program, so the stack runs TC ingress
+on $LAB_LAN_IF); L: with its LAN program in native XDP on $LAB_LAN_IF (--lan-mode xdp; injected with
+that program); A: fast path off (the stack forwards, ptrig's TC egress SNATs); B: the replies of
+the nftables DNAT's connections. Valid when the sink counted >= 99% and, in F and L, ptrig's
+fast_out_forwarded counter (in A tc_egress_translated) grew by >= 98% of the packets injected.
 EOF
 # A skipped section's raw figures come from the earlier run recorded in
 # BENCH_OUT: the report keeps every table, and says which are reused.
@@ -723,12 +827,14 @@ reuse() {
 [ "${BENCH_SKIP_PATHS:-0}" = 1 ] && reuse paths.tsv paths.md
 [ "$RUN_E2E" = 1 ] || reuse e2e.tsv
 [ "$RUN_FWD" = 1 ] || reuse fwd.tsv
+[ "$RUN_FWD_UP" = 1 ] || reuse fwdup.tsv
 [ -n "$REUSED" ] && echo "reused:     $REUSED: skipped in this run, the figures of an earlier run recorded in ${OUT#"$ROOT"/} (see its history)" >>"$T/machine.txt"
 report_args=(--machine "$T/machine.txt" --method "$T/method.md" --fwd-method "$T/fwd_method.md" --plot-dir "$T")
 [ -s "$T/paths.tsv" ] && report_args+=(--paths "$T/paths.tsv")
 [ -s "$T/paths.md" ] && report_args+=(--paths-md "$T/paths.md")
 [ -s "$T/e2e.tsv" ] && report_args+=(--e2e "$T/e2e.tsv")
 [ -s "$T/fwd.tsv" ] && report_args+=(--fwd "$T/fwd.tsv")
+[ -s "$T/fwdup.tsv" ] && report_args+=(--fwd-up "$T/fwdup.tsv")
 "$BENCH_BIN/benchstat" report "${report_args[@]}" --out "$T/results.md" ||
 	bad "benchstat report failed"
 if [ -s "$T/paths.tsv" ] && [ -s "$T/e2e.tsv" ] && [ -s "$T/plot_r1.dat" ]; then
@@ -737,7 +843,7 @@ if [ -s "$T/paths.tsv" ] && [ -s "$T/e2e.tsv" ] && [ -s "$T/plot_r1.dat" ]; then
 fi
 
 # ---- record --------------------------------------------------------------------------------
-for f in results.md machine.txt paths.tsv paths.md e2e.tsv fwd.tsv results.png; do
+for f in results.md machine.txt paths.tsv paths.md e2e.tsv fwd.tsv fwdup.tsv results.png; do
 	[ -e "$T/$f" ] && cp "$T/$f" "$OUT/$f"
 done
 say "results (written to ${OUT#"$ROOT"/}/)"
@@ -745,6 +851,7 @@ summary_args=()
 [ -s "$T/paths.tsv" ] && summary_args+=(--paths "$T/paths.tsv")
 [ -s "$T/e2e.tsv" ] && summary_args+=(--e2e "$T/e2e.tsv")
 [ -s "$T/fwd.tsv" ] && summary_args+=(--fwd "$T/fwd.tsv")
+[ -s "$T/fwdup.tsv" ] && summary_args+=(--fwd-up "$T/fwdup.tsv")
 "$BENCH_BIN/benchstat" summary "${summary_args[@]}" || bad "benchstat summary failed"
 if [ "$INVALID" -gt 0 ]; then
 	echo "bench: $INVALID invalid measurement(s): see above" >&2

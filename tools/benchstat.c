@@ -5,14 +5,14 @@
  * into medians and paired ratios, the markdown tables and the gnuplot data.
  *
  *   benchstat report [--machine F] [--paths F] [--paths-md F] [--e2e F]
- *                    [--method F] [--fwd F] [--fwd-method F]
+ *                    [--method F] [--fwd F] [--fwd-up F] [--fwd-method F]
  *                    [--plot-dir DIR] --out FILE
  *       writes results.md (machine, targets, per-path tables, end-to-end
  *       table, method, router forwarding table, its method) to FILE and,
  *       with --plot-dir, the plot data files
  *       plot_r1.dat, plot_rN.dat, plot_udp.dat, plot_udp_runs.dat,
  *       plot_tcp.dat, plot_tcp_runs.dat into DIR.
- *   benchstat summary [--paths F] [--e2e F] [--fwd F]
+ *   benchstat summary [--paths F] [--e2e F] [--fwd F] [--fwd-up F]
  *       prints the end-to-end table, the router forwarding table and the
  *       targets table.
  *
@@ -34,6 +34,9 @@
  *           valid); kernel_ns their time (an integer >= 0, "-" only when
  *           not valid); injected >= 0 (warm-up included); sink_pkts and
  *           path_pkts an integer >= 0 or "-". Or a skip record as in --e2e.
+ *   --fwd-up the same for LAN -> WAN, phases F (fast path, LAN program in
+ *           TC), L (fast path, LAN program in XDP), A (slow path), B
+ *           (nftables DNAT's replies).
  *   --paths bench_paths' TSV (13 fields: table name path variant mode ns
  *           min max ref ref_ns ratio target met).
  *   --machine, --paths-md, --method: text copied into the report.
@@ -95,14 +98,19 @@ struct fsample {
 	double injected, sink; /* sink -1: not recorded */
 };
 
-struct data {
-	struct sample s[BS_MAX_SAMPLES];
-	int ns;
+/* The router forwarding samples of one direction. */
+struct fwdset {
 	struct fsample f[BS_MAX_SAMPLES];
 	int nf;
 	struct skip fsk[BS_MAX_SKIPS];
 	int nfsk;
-	bool have_fwd;
+	bool have;
+};
+
+struct data {
+	struct sample s[BS_MAX_SAMPLES];
+	int ns;
+	struct fwdset fw, up; /* WAN -> LAN, LAN -> WAN */
 	struct skip sk[BS_MAX_SKIPS];
 	int nsk;
 	struct prow p[BS_MAX_ROWS];
@@ -313,14 +321,13 @@ static int e2e_line(const char *file, int line, char *text, struct data *d)
 	return 0;
 }
 
-/* A skip record (3 fields) into sk[*n]. */
+/* A skip record (3 fields, its phase checked by the caller) into
+ * sk[*nsk]. */
 static int skip_line(const char *file, int line, char **f, int n,
 		     struct skip *sk, int *nsk)
 {
 	if (n != 3)
 		return bad(file, line, "a skip record has 3 fields, not %d", n);
-	if (!known_phase(f[1]))
-		return bad(file, line, "unknown phase '%s'", f[1]);
 	if (!*f[2])
 		return bad(file, line, "skip of %s without a reason", f[1]);
 	if (*nsk == BS_MAX_SKIPS)
@@ -332,7 +339,8 @@ static int skip_line(const char *file, int line, char **f, int n,
 	return 0;
 }
 
-static int fwd_line(const char *file, int line, char *text, struct data *d)
+static int fwd_parse(const char *file, int line, char *text, struct fwdset *d,
+		     const char *phases)
 {
 	char *f[BS_MAX_FIELDS + 1];
 	int n = split_tabs(text, f);
@@ -340,8 +348,11 @@ static int fwd_line(const char *file, int line, char *text, struct data *d)
 	double pkts, kns, ign;
 	long v;
 
-	if (strcmp(f[0], "skip") == 0)
+	if (strcmp(f[0], "skip") == 0) {
+		if (n == 3 && (strlen(f[1]) != 1 || !strchr(phases, f[1][0])))
+			return bad(file, line, "unknown phase '%s'", f[1]);
 		return skip_line(file, line, f, n, d->fsk, &d->nfsk);
+	}
 	if (n != 10)
 		return bad(file, line, "%d fields, expected 10", n);
 	if (d->nf == BS_MAX_SAMPLES)
@@ -355,7 +366,7 @@ static int fwd_line(const char *file, int line, char *text, struct data *d)
 		return bad(file, line, "flows '%s' is not an integer 1-%d",
 			   f[1], BS_MAX_FLOWS);
 	s->flows = (int)v;
-	if (strlen(f[2]) != 1 || !strchr("ABFX", f[2][0]))
+	if (strlen(f[2]) != 1 || !strchr(phases, f[2][0]))
 		return bad(file, line, "unknown phase '%s'", f[2]);
 	s->phase = f[2][0];
 	if (!parse_int(f[3], 1, BS_MAX_ROUND, &v))
@@ -389,6 +400,16 @@ static int fwd_line(const char *file, int line, char *text, struct data *d)
 				   s->proto, s->flows, s->phase, s->round);
 	d->nf++;
 	return 0;
+}
+
+static int fwd_line(const char *file, int line, char *text, struct data *d)
+{
+	return fwd_parse(file, line, text, &d->fw, "ABFX");
+}
+
+static int fwd_up_line(const char *file, int line, char *text, struct data *d)
+{
+	return fwd_parse(file, line, text, &d->up, "ABFL");
 }
 
 static int paths_line(const char *file, int line, char *text, struct data *d)
@@ -736,7 +757,7 @@ static void e2e_table(FILE *o, const struct data *d)
 
 /* ------------------------------------------- router forwarding cost -- */
 
-static const struct fsample *ffind(const struct data *d, const char *proto,
+static const struct fsample *ffind(const struct fwdset *d, const char *proto,
 				   int flows, char phase, int round)
 {
 	int i;
@@ -751,7 +772,7 @@ static const struct fsample *ffind(const struct data *d, const char *proto,
 	return NULL;
 }
 
-static int fmax_round(const struct data *d)
+static int fmax_round(const struct fwdset *d)
 {
 	int i, m = 0;
 
@@ -762,7 +783,7 @@ static int fmax_round(const struct data *d)
 }
 
 /* Median ns per packet of the valid runs; -1 if none. */
-static double fwd_med(const struct data *d, const char *proto, int flows,
+static double fwd_med(const struct fwdset *d, const char *proto, int flows,
 		      char phase)
 {
 	double v[BS_MAX_ROUND];
@@ -779,7 +800,7 @@ static double fwd_med(const struct data *d, const char *proto, int flows,
 
 /* The speed-up of x over y: the median over rounds of y's ns per packet
  * over x's, for the rounds where both have a valid run; -1 if none. */
-static double fwd_ratio(const struct data *d, const char *proto, int flows,
+static double fwd_ratio(const struct fwdset *d, const char *proto, int flows,
 			char x, char y, int *pairs)
 {
 	double v[BS_MAX_ROUND];
@@ -797,7 +818,7 @@ static double fwd_ratio(const struct data *d, const char *proto, int flows,
 	return bs_median(v, n);
 }
 
-static bool fwd_has(const struct data *d, const char *proto, int flows,
+static bool fwd_has(const struct fwdset *d, const char *proto, int flows,
 		    char phase)
 {
 	int i;
@@ -809,7 +830,7 @@ static bool fwd_has(const struct data *d, const char *proto, int flows,
 	return false;
 }
 
-static int fwd_invalid(const struct data *d, const char *proto, int flows,
+static int fwd_invalid(const struct fwdset *d, const char *proto, int flows,
 		       char phase)
 {
 	int i, n = 0;
@@ -821,7 +842,7 @@ static int fwd_invalid(const struct data *d, const char *proto, int flows,
 	return n;
 }
 
-static const struct skip *fskipped(const struct data *d, char phase)
+static const struct skip *fskipped(const struct fwdset *d, char phase)
 {
 	int i;
 
@@ -831,7 +852,7 @@ static const struct skip *fskipped(const struct data *d, char phase)
 	return NULL;
 }
 
-static int fwd_flow_counts(const struct data *d, int *out, int max)
+static int fwd_flow_counts(const struct fwdset *d, int *out, int max)
 {
 	int i, j, n = 0;
 
@@ -845,7 +866,7 @@ static int fwd_flow_counts(const struct data *d, int *out, int max)
 	return n;
 }
 
-static void fwd_cell(char *b, const struct data *d, const char *p, int flows,
+static void fwd_cell(char *b, const struct fwdset *d, const char *p, int flows,
 		     char phase)
 {
 	double m = fwd_med(d, p, flows, phase);
@@ -861,7 +882,7 @@ static void fwd_cell(char *b, const struct data *d, const char *p, int flows,
 		snprintf(b, CELL, "%.1f", m);
 }
 
-static void fwd_pair(char *b, const struct data *d, const char *p, int flows,
+static void fwd_pair(char *b, const struct fwdset *d, const char *p, int flows,
 		     char x, char y)
 {
 	int n;
@@ -870,16 +891,25 @@ static void fwd_pair(char *b, const struct data *d, const char *p, int flows,
 	fmt_ratio(b, r, n);
 }
 
-static void fwd_table(FILE *o, const struct data *d)
+/* up: LAN -> WAN (phases F, L, A, B), else WAN -> LAN (F, A, B, X). */
+static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 {
-	static const char phases[] = "FABX";
+	const char *phases = up ? "FLAB" : "FABX";
+	/* The four ratios: x over y, pairwise. */
+	const char *pairs = up ? "FBLBABLF" : "FBABXBFX";
 	int fl[16], nf = fwd_flow_counts(d, fl, 16), i, j, k, r,
 		    mr = fmax_round(d);
 	char c[4][CELL], q[4][CELL];
 
-	fprintf(o, "| test | flows | F: ptrig fast path | A: ptrig slow path "
-		   "| B: nftables DNAT | X: blind XDP redirect | F/B | A/B | "
-		   "X/B | F/X |\n");
+	if (up)
+		fprintf(o, "| test | flows | F: fast path, LAN program in TC "
+			   "| L: fast path, LAN program in XDP | A: slow "
+			   "path (TC egress SNAT) | B: nftables DNAT "
+			   "(replies) | F/B | L/B | A/B | L/F |\n");
+	else
+		fprintf(o, "| test | flows | F: ptrig fast path | A: ptrig "
+			   "slow path | B: nftables DNAT | X: blind XDP "
+			   "redirect | F/B | A/B | X/B | F/X |\n");
 	fprintf(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < nf; i++) {
@@ -890,10 +920,9 @@ static void fwd_table(FILE *o, const struct data *d)
 				continue;
 			for (j = 0; j < 4; j++)
 				fwd_cell(c[j], d, protos[k], fl[i], phases[j]);
-			fwd_pair(q[0], d, protos[k], fl[i], 'F', 'B');
-			fwd_pair(q[1], d, protos[k], fl[i], 'A', 'B');
-			fwd_pair(q[2], d, protos[k], fl[i], 'X', 'B');
-			fwd_pair(q[3], d, protos[k], fl[i], 'F', 'X');
+			for (j = 0; j < 4; j++)
+				fwd_pair(q[j], d, protos[k], fl[i],
+					 pairs[2 * j], pairs[2 * j + 1]);
 			fprintf(o,
 				"| %s ns/packet | %d | %s | %s | %s | %s | %s "
 				"| "
@@ -902,11 +931,17 @@ static void fwd_table(FILE *o, const struct data *d)
 				c[3], q[0], q[1], q[2], q[3]);
 		}
 	}
-	fprintf(o, "\nRatios are speed-ups, paired per round: F/B is B's ns "
-		   "per packet over F's (how many times\nmore packets the "
-		   "router forwards in F for the same CPU time), X/B and A/B "
-		   "likewise, F/X is\nX's over F's (1.0: as fast as the blind "
-		   "redirect).\n");
+	if (up)
+		fprintf(o, "\nRatios are speed-ups, paired per round: F/B is "
+			   "B's ns per packet over F's, L/B, A/B and L/F "
+			   "likewise.\n");
+	else
+		fprintf(o,
+			"\nRatios are speed-ups, paired per round: F/B is B's "
+			"ns per packet over F's (how many times\nmore packets "
+			"the router forwards in F for the same CPU time), X/B "
+			"and A/B likewise, F/X is\nX's over F's (1.0: as fast "
+			"as the blind redirect).\n");
 	for (i = 0; i < d->nfsk; i++)
 		fprintf(o, "\nPhase %c not measured: %s\n", d->fsk[i].phase,
 			d->fsk[i].reason);
@@ -954,8 +989,9 @@ static void fwd_table(FILE *o, const struct data *d)
 }
 
 /* Target "x is target times faster than y" of the forwarding cost. */
-static void fwd_target(FILE *o, const struct data *d, const char *p, int flows,
-		       char x, char y, double target, const char *what)
+static void fwd_target(FILE *o, const struct fwdset *d, const char *p,
+		       int flows, char x, char y, double target,
+		       const char *what)
 {
 	char r[CELL];
 	double ratio, mx, my;
@@ -1139,18 +1175,18 @@ static void targets_table(FILE *o, const struct data *d)
 			   "end to end TCP throughput, slow path (fast path "
 			   "off) vs nftables DNAT");
 	}
-	nf = fwd_flow_counts(d, fl, 16);
+	nf = fwd_flow_counts(&d->fw, fl, 16);
 	for (i = 0; i < nf; i++) {
-		fwd_target(o, d, "udp", fl[i], 'F', 'B', 2.5,
+		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'B', 2.5,
 			   "router forwarding UDP (live frames), fast path vs "
 			   "nftables DNAT");
-		fwd_target(o, d, "tcp", fl[i], 'F', 'B', 1.5,
+		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'B', 1.5,
 			   "router forwarding TCP (live frames), fast path vs "
 			   "nftables DNAT");
-		fwd_target(o, d, "udp", fl[i], 'F', 'X', 0.8,
+		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'X', 0.8,
 			   "router forwarding UDP (live frames), fast path vs "
 			   "blind XDP redirect");
-		fwd_target(o, d, "tcp", fl[i], 'F', 'X', 0.8,
+		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'X', 0.8,
 			   "router forwarding TCP (live frames), fast path vs "
 			   "blind XDP redirect");
 	}
@@ -1338,7 +1374,7 @@ static const char reading[] =
 	"checksums.\n";
 
 struct opts {
-	const char *machine, *paths, *paths_md, *e2e, *method, *fwd,
+	const char *machine, *paths, *paths_md, *e2e, *method, *fwd, *fwd_up,
 		*fwd_method, *plot_dir, *out;
 };
 
@@ -1378,18 +1414,25 @@ static int write_report(FILE *o, const struct opts *op, const struct data *d)
 				return -1;
 		}
 	}
-	if (d->have_fwd) {
+	if (d->fw.have) {
 		fprintf(o, "\n### Router forwarding cost, live frames (ns per "
 			   "packet at wan0, no generators)\n\n");
-		fwd_table(o, d);
-		if (op->fwd_method) {
-			fputc('\n', o);
-			if (copy_file(o, op->fwd_method))
-				return -1;
-		}
+		fwd_table(o, &d->fw, false);
 	}
-	fprintf(o, "\nPlot: results.png. Raw figures: paths.tsv, e2e.tsv%s.\n",
-		d->have_fwd ? ", fwd.tsv" : "");
+	if (d->up.have) {
+		fprintf(o, "\n### Router forwarding cost, live frames, LAN -> "
+			   "WAN (the owner's packets, ns per packet at lan0)"
+			   "\n\n");
+		fwd_table(o, &d->up, true);
+	}
+	if ((d->fw.have || d->up.have) && op->fwd_method) {
+		fputc('\n', o);
+		if (copy_file(o, op->fwd_method))
+			return -1;
+	}
+	fprintf(o,
+		"\nPlot: results.png. Raw figures: paths.tsv, e2e.tsv%s%s.\n",
+		d->fw.have ? ", fwd.tsv" : "", d->up.have ? ", fwdup.tsv" : "");
 	return 0;
 }
 
@@ -1410,10 +1453,11 @@ static void usage(void)
 {
 	fprintf(bs_err, "usage: benchstat report [--machine F] [--paths F] "
 			"[--paths-md F] [--e2e F] [--method F]\n"
-			"                        [--fwd F] [--fwd-method F] "
+			"                        [--fwd F] [--fwd-up F] "
+			"[--fwd-method F] "
 			"[--plot-dir DIR] --out FILE\n"
 			"       benchstat summary [--paths F] [--e2e F] [--fwd "
-			"F]\n");
+			"F] [--fwd-up F]\n");
 }
 
 static int load(const struct opts *op, struct data *d)
@@ -1431,7 +1475,12 @@ static int load(const struct opts *op, struct data *d)
 	if (op->fwd) {
 		if (each_line(op->fwd, d, fwd_line))
 			return -1;
-		d->have_fwd = true;
+		d->fw.have = true;
+	}
+	if (op->fwd_up) {
+		if (each_line(op->fwd_up, d, fwd_up_line))
+			return -1;
+		d->up.have = true;
 	}
 	return 0;
 }
@@ -1448,6 +1497,7 @@ static int benchstat_main(int argc, char **argv)
 		{"method", required_argument, NULL, 'M'},
 		{"fwd", required_argument, NULL, 'f'},
 		{"fwd-method", required_argument, NULL, 'F'},
+		{"fwd-up", required_argument, NULL, 'u'},
 		{"plot-dir", required_argument, NULL, 'd'},
 		{"out", required_argument, NULL, 'o'},
 		{0},
@@ -1498,6 +1548,9 @@ static int benchstat_main(int argc, char **argv)
 		case 'F':
 			op.fwd_method = optarg;
 			break;
+		case 'u':
+			op.fwd_up = optarg;
+			break;
 		case 'd':
 			op.plot_dir = optarg;
 			break;
@@ -1529,8 +1582,12 @@ static int benchstat_main(int argc, char **argv)
 			e2e_table(bs_out, d);
 			fputc('\n', bs_out);
 		}
-		if (d->have_fwd) {
-			fwd_table(bs_out, d);
+		if (d->fw.have) {
+			fwd_table(bs_out, &d->fw, false);
+			fputc('\n', bs_out);
+		}
+		if (d->up.have) {
+			fwd_table(bs_out, &d->up, true);
 			fputc('\n', bs_out);
 		}
 		targets_table(bs_out, d);

@@ -6,7 +6,7 @@
  *   fwd_live run --netns NS --dev IF (--attached | --prog-id ID | --pass)
  *                --proto udp|tcp --src IP --sport N --dst IP --dport N
  *                [--smac MAC] [--dmac MAC] [--flows N] [--packets N]
- *                [--repeat R] [--batch B] [--seconds S]
+ *                [--repeat R] [--batch B] [--seconds S] [--vary sport|dport]
  *       Injects frames into IF of namespace NS as if they had been received
  *       there: BPF_PROG_RUN in live-frame mode, whose XDP verdicts are
  *       honoured (XDP_PASS hands the frame to the stack as received on IF,
@@ -19,8 +19,9 @@
  *       segment, 6-byte payload, fixed seq/ack), 60 bytes, exact
  *       checksums; --dmac defaults to IF's address (the stack takes the
  *       frame as its own), --smac to 02:00:00:00:00:01. N flows are the
- *       source ports sport..sport+N-1, packet by packet in turn (fwd_inject
- *       picks the port). First an untimed warm-up of 8 packets per flow,
+ *       source ports sport..sport+N-1 (with --vary dport: the destination
+ *       ports dport..dport+N-1), packet by packet in turn (fwd_inject picks
+ *       the port). First an untimed warm-up of 8 packets per flow,
  *       then --packets (default 500,000) in calls of at most --repeat
  *       (default 1,000,000) packets, in batches of --batch (64); no new
  *       call starts after --seconds (default 60). Prints one line:
@@ -100,7 +101,8 @@ static void usage(void)
 		"IP --dport N\n"
 		"                    [--smac MAC] [--dmac MAC] [--flows N] "
 		"[--packets N]\n"
-		"                    [--repeat R] [--batch B] [--seconds S]\n"
+		"                    [--repeat R] [--batch B] [--seconds S] "
+		"[--vary sport|dport]\n"
 		"       fwd_live hold-server --port P --flows N --seconds S\n"
 		"       fwd_live hold-client --dst IP --dport P --sport N "
 		"--flows N --seconds S\n");
@@ -254,7 +256,7 @@ static void build_frame(unsigned char *f, bool tcp, const unsigned char *dmac,
 struct run_opts {
 	const char *ns, *dev, *proto, *src, *dst, *smac, *dmac;
 	long prog_id, sport, dport, flows, packets, repeat, batch, seconds;
-	bool attached, pass;
+	bool attached, pass, vary_dport;
 };
 
 /* One BPF_PROG_RUN call of n packets in live-frame mode; *ns gets the
@@ -320,9 +322,10 @@ static int cmd_run(const struct run_opts *o)
 		return fail("bench_ref__open: %s", strerror(errno));
 	memcpy((void *)skel->rodata->fwd_tmpl, frame, FRAME_LEN);
 	skel->rodata->fwd_len = FRAME_LEN;
-	skel->rodata->fwd_sport = (__u16)o->sport;
+	skel->rodata->fwd_sport = (__u16)(o->vary_dport ? o->dport : o->sport);
 	skel->rodata->fwd_flows = (__u32)o->flows;
 	skel->rodata->fwd_proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	skel->rodata->fwd_vary_dport = o->vary_dport;
 	err = bench_ref__load(skel);
 	if (err)
 		return fail("bench_ref__load: %s", strerror(-err));
@@ -505,6 +508,7 @@ int main(int argc, char **argv)
 		{"repeat", required_argument, NULL, 'r'},
 		{"batch", required_argument, NULL, 'b'},
 		{"seconds", required_argument, NULL, 'x'},
+		{"vary", required_argument, NULL, 'v'},
 		{0},
 	};
 	struct run_opts o = {.proto = "udp",
@@ -573,6 +577,11 @@ int main(int argc, char **argv)
 		case 'x':
 			o.seconds = num(optarg, 1, 3600);
 			break;
+		case 'v':
+			if (strcmp(optarg, "sport") && strcmp(optarg, "dport"))
+				usage();
+			o.vary_dport = !strcmp(optarg, "dport");
+			break;
 		default:
 			usage();
 		}
@@ -594,7 +603,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run"))
 		usage();
 	if (!o.ns || !o.dev || !o.src || !o.dst || !o.sport || !o.dport ||
-	    o.sport + o.flows - 1 > 65535 ||
+	    (o.vary_dport ? o.dport : o.sport) + o.flows - 1 > 65535 ||
 	    (strcmp(o.proto, "udp") && strcmp(o.proto, "tcp")) ||
 	    o.attached + o.pass + (o.prog_id > 0) != 1)
 		usage();

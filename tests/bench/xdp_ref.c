@@ -14,9 +14,10 @@
  *       ref_xdp_pass on IF. A veth only accepts redirected frames when its
  *       peer has an XDP program: this is that program.
  *   xdp_ref sink --netns NS --dev IF --to-addr ADDR --port P [--ports N]
- *                [--mode native|generic]
+ *                [--from ADDR] [--mode native|generic]
  *       ref_xdp_sink on IF: counts and drops the IPv4 TCP/UDP frames for
- *       ADDR and ports P..P+N-1 (default N 1), passes everything else.
+ *       ADDR and ports P..P+N-1 (default N 1), with --from only those from
+ *       that source address; passes everything else.
  *   xdp_ref count --netns NS --dev IF
  *       prints the counts of the sink attached to IF: "sink_pkts=N
  *       sink_other=M" (M: other IPv4 TCP/UDP frames, passed).
@@ -71,7 +72,7 @@ static void usage(void)
 		"native|generic]\n"
 		"       xdp_ref sink --netns NS --dev IF --to-addr ADDR --port "
 		"P "
-		"[--ports N]\n"
+		"[--ports N] [--from ADDR]\n"
 		"       xdp_ref count --netns NS --dev IF\n"
 		"       xdp_ref off --netns NS --dev IF\n");
 	exit(2);
@@ -196,11 +197,13 @@ int main(int argc, char **argv)
 		{"dmac", required_argument, NULL, 'M'},
 		{"mode", required_argument, NULL, 'o'},
 		{"ports", required_argument, NULL, 'N'},
+		{"from", required_argument, NULL, 'F'},
 		{0},
 	};
 	const char *cmd, *ns = NULL, *dev = NULL, *to = NULL, *match = NULL,
-			 *to_addr = NULL, *dmac = NULL, *mode = "native";
-	struct in_addr ma, ta;
+			 *to_addr = NULL, *dmac = NULL, *mode = "native",
+			 *from = NULL;
+	struct in_addr ma, ta, fa = {0};
 	unsigned char dm[6], sm[6];
 	struct bench_ref *skel;
 	struct bpf_program *prog;
@@ -242,6 +245,9 @@ int main(int argc, char **argv)
 		case 'N':
 			nports = strtol(optarg, NULL, 10);
 			break;
+		case 'F':
+			from = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -261,7 +267,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "sink") == 0) {
 		if (!to_addr || port < 1 || port > 65535 || nports < 1 ||
 		    port + nports > 65536 ||
-		    inet_pton(AF_INET, to_addr, &ta) != 1)
+		    inet_pton(AF_INET, to_addr, &ta) != 1 ||
+		    (from && inet_pton(AF_INET, from, &fa) != 1))
 			usage();
 	} else if (strcmp(cmd, "pass") && strcmp(cmd, "off") &&
 		   strcmp(cmd, "count")) {
@@ -299,6 +306,7 @@ int main(int argc, char **argv)
 		skel->rodata->sink_addr = ta.s_addr;
 		skel->rodata->sink_port = (uint16_t)port;
 		skel->rodata->sink_nports = (uint16_t)nports;
+		skel->rodata->sink_saddr = fa.s_addr;
 		prog = skel->progs.ref_xdp_sink;
 	} else {
 		prog = skel->progs.ref_xdp_pass;

@@ -476,6 +476,79 @@ static void test_fwd_bad_input(void **state)
 	check_bad_fwd("skip\tF\n", "1: a skip record has 3 fields, not 2");
 }
 
+/* LAN -> WAN: its own table (phases F, L, A, B; ratios F/B, L/B, A/B,
+ * L/F), its own section in the report; X is no phase of it. */
+static void test_fwd_up(void **state)
+{
+	char *out, *err, *md;
+	static const char up_table[] =
+		"| test | flows | F: fast path, LAN program in TC | L: fast "
+		"path, LAN program in XDP | A: slow path (TC egress SNAT) | B: "
+		"nftables DNAT (replies) | F/B | L/B | A/B | L/F |\n"
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+		"| UDP ns/packet | 1 | 800.0 | 300.0 | 1000.0 | 1200.0 | "
+		"1.500x "
+		"(1 pairs) | 4.000x (1 pairs) | 1.200x (1 pairs) | 2.667x (1 "
+		"pairs) |\n"
+		"| TCP ns/packet | 1 | - | skipped | - | 1200.0 | - | - | - | "
+		"- "
+		"|\n"
+		"\n"
+		"Ratios are speed-ups, paired per round: F/B is B's ns per "
+		"packet over F's, L/B, A/B and L/F likewise.\n"
+		"\n"
+		"Phase L not measured: no XDP\n";
+
+	(void)state;
+	write_file("up.tsv", "udp\t1\tF\t1\t10\t8000\t1\t10\t10\t10\n"
+			     "udp\t1\tL\t1\t10\t3000\t1\t10\t10\t10\n"
+			     "udp\t1\tA\t1\t10\t10000\t1\t10\t10\t10\n"
+			     "udp\t1\tB\t1\t10\t12000\t1\t10\t10\t-\n"
+			     "tcp\t1\tB\t1\t10\t12000\t1\t10\t10\t-\n"
+			     "skip\tL\tno XDP\n");
+	write_file("fwd.tsv", fwd_ok);
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd-up", path_of("up.tsv"), NULL),
+		0);
+	assert_string_equal(err, "");
+	assert_int_equal(strncmp(out, up_table, strlen(up_table)), 0);
+	free(out);
+	free(err);
+	unlink(path_of("results.md"));
+	assert_int_equal(run(&out, &err, "report", "--fwd", path_of("fwd.tsv"),
+			     "--fwd-up", path_of("up.tsv"), "--out",
+			     path_of("results.md"), NULL),
+			 0);
+	md = read_file(path_of("results.md"));
+	assert_non_null(md);
+	assert_non_null(strstr(md, "\n### Router forwarding cost, live "
+				   "frames, LAN -> WAN (the owner's packets, "
+				   "ns per packet at lan0)\n\n"));
+	assert_non_null(strstr(md, up_table));
+	assert_non_null(strstr(md, fwd_table_ok));
+	assert_non_null(strstr(md, "Raw figures: paths.tsv, e2e.tsv, "
+				   "fwd.tsv, fwdup.tsv.\n"));
+	free(md);
+	free(out);
+	free(err);
+
+	write_file("badup.tsv", "udp\t1\tX\t1\t10\t8000\t1\t10\t10\t10\n");
+	assert_int_equal(run(&out, &err, "summary", "--fwd-up",
+			     path_of("badup.tsv"), NULL),
+			 2);
+	assert_non_null(strstr(err, "badup.tsv:1: unknown phase 'X'\n"));
+	free(out);
+	free(err);
+	/* ... and L none of WAN -> LAN. */
+	write_file("badup.tsv", "skip\tL\tno --lan option\n");
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd", path_of("badup.tsv"), NULL),
+		2);
+	assert_non_null(strstr(err, "badup.tsv:1: unknown phase 'L'\n"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_fwd_exact),
 		cmocka_unit_test(test_fwd_met),
 		cmocka_unit_test(test_fwd_bad_input),
+		cmocka_unit_test(test_fwd_up),
 	};
 	int rc;
 
