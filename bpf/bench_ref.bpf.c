@@ -188,4 +188,127 @@ int ref_xdp_redirect(struct xdp_md *ctx)
 	return bpf_redirect_map(&redir_dev, 0, XDP_PASS);
 }
 
+/* ---- router forwarding cost, live frames --------------------------------- */
+
+/* The frame of the first flow, set by tests/bench/fwd_live.c before the
+ * program loads. In live-frame mode (BPF_PROG_RUN with
+ * BPF_F_TEST_XDP_LIVE_FRAMES) a page that comes back from a redirect is fed
+ * to the next run without its content being rewritten: a forwarded frame
+ * would come back already translated. fwd_inject writes the frame afresh
+ * each time, so every run sees it as it came from the WAN. */
+#define FWD_TMPL_WORDS 32
+const volatile __u32 fwd_tmpl[FWD_TMPL_WORDS];
+const volatile __u32 fwd_len;	/* bytes, a multiple of 4, <= 128 */
+const volatile __u16 fwd_sport; /* the template's varying port (host order) */
+const volatile __u32 fwd_flows; /* source ports fwd_sport.. in turn */
+const volatile __u8 fwd_proto;	/* IPPROTO_UDP or IPPROTO_TCP */
+const volatile __u8
+	fwd_vary_dport; /* the flows differ in the destination port */
+
+/* Slot 0: the program under test (ptrig's XDP program, the reference
+ * redirect); empty: XDP_PASS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fwd_target SEC(".maps");
+
+/* The next flow (an index below fwd_flows); a run stays on one CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fwd_next SEC(".maps");
+
+/* Writes the frame of the next flow (the template with its source port and
+ * L4 checksum changed), then runs the program under test: N concurrent
+ * flows, packet by packet, and the same fixed work for every program
+ * tested. */
+SEC("xdp")
+int fwd_inject(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 *w = data, k = 0, *next, f;
+	__be16 sport, *sp;
+	__sum16 *csum;
+	int i;
+
+	next = bpf_map_lookup_elem(&fwd_next, &k);
+	if (!next)
+		return XDP_ABORTED;
+	f = *next;
+	*next = f + 1 >= fwd_flows ? 0 : f + 1;
+	for (i = 0; i < FWD_TMPL_WORDS; i++) {
+		if ((__u32)i * 4 >= fwd_len)
+			break;
+		if ((void *)(w + i + 1) > data_end)
+			return XDP_ABORTED;
+		w[i] = fwd_tmpl[i];
+	}
+	/* Ethernet (14) + IPv4 without options (20): the source port is at
+	 * 34, the destination port at 36, the L4 checksum at 40 (UDP) or 50
+	 * (TCP). */
+	if (data + 52 > data_end)
+		return XDP_ABORTED;
+	if (f) {
+		sp = data + (fwd_vary_dport ? 36 : 34);
+		sport = bpf_htons((__u16)(fwd_sport + f));
+		csum = data + (fwd_proto == IPPROTO_TCP ? 50 : 40);
+		*sp = sport;
+		if (fwd_proto == IPPROTO_TCP || *csum) {
+			ref_csum_replace2(csum, bpf_htons(fwd_sport), sport);
+			if (fwd_proto == IPPROTO_UDP && !*csum)
+				*csum = (__sum16)0xffff;
+		}
+	}
+	bpf_tail_call(ctx, &fwd_target, 0);
+	return XDP_PASS;
+}
+
+/* Set by xdp_ref before the sink loads: the LAN host and the measured
+ * destination ports [sink_port, sink_port + sink_nports). */
+const volatile __be32 sink_addr;
+const volatile __u16 sink_port; /* host order */
+const volatile __u16 sink_nports;
+const volatile __be32 sink_saddr; /* if set, the source must be this */
+
+/* 0: frames for the LAN host's address and a measured port (dropped);
+ * 1: other IPv4 TCP/UDP frames (passed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} sink_count SEC(".maps");
+
+/* The counting sink on the LAN bridge's end of the router's LAN veth:
+ * counts and drops the forwarded benchmark frames (so what follows the
+ * router costs the same tiny drop in every phase) and passes everything
+ * else (ARP, the handshakes that set flows up). */
+SEC("xdp")
+int ref_xdp_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p = {};
+	__u32 k = 1;
+	__u64 *c;
+	__u16 port;
+
+	if (parse_ipv4_l4(data, data_end, &p) >= 0)
+		return XDP_PASS;
+	port = bpf_ntohs(p.dport);
+	if (p.daddr == sink_addr && port >= sink_port &&
+	    port - sink_port < sink_nports &&
+	    (!sink_saddr || p.saddr == sink_saddr))
+		k = 0;
+	c = bpf_map_lookup_elem(&sink_count, &k);
+	if (c)
+		*c += 1;
+	return k ? XDP_PASS : XDP_DROP;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -5,7 +5,9 @@
 #   results.md   the tables, the method and the machine
 #   results.png  the plot (gnuplot, tools/bench_plot.gp)
 #   machine.txt  CPU, kernel, clang, libbpf, bpftool, date, load
-#   paths.tsv, e2e.tsv   the raw figures behind the tables
+#   paths.tsv, e2e.tsv, fwd.tsv, fwdup.tsv   the raw figures behind the
+#                tables
+#   paths.md     bench_paths' own tables (copied into results.md)
 #
 # 1. Per-path cost (build/bench/bench_paths): ns/packet of each datapath path
 #    through BPF_PROG_TEST_RUN against reference programs (among them a
@@ -32,11 +34,38 @@
 #    (build/bench/udp_flood: sendmmsg sender over N source ports, recvmmsg
 #    counter over a fixed window); TCP: iperf3 throughput (bounded -t;
 #    1,000 flows = 8 iperf3 pairs of 125 streams).
+# 3. The router's forwarding cost, live frames (build/bench/fwd_live): the
+#    same phases F, A, B, X in the same lab, but without generators: frames
+#    of remote1's flows are injected at wan0 with BPF_PROG_RUN in live-frame
+#    mode (the XDP program attached to wan0 runs; XDP_PASS hands the frame
+#    to the router's stack, which forwards it within the call; XDP_REDIRECT
+#    transmits it), and a counting XDP sink on the LAN bridge's end of lan0
+#    (xdp_ref sink) drops what the router forwarded, so what follows the
+#    router costs the same in every phase. Wall ns per packet; every run
+#    must have delivered >= 99% of the injected frames to the sink,
+#    rewritten to the LAN host's address and port, and taken its path
+#    (ptrig's fast-path counter in F >= 98%: one packet per flow, CPU and
+#    second takes the stack; its translated counter in A >= 99%), else it
+#    is INVALID. Flows are set up first, as the end-to-end runs do (UDP: 4 s
+#    of a bidirectional flow, so conntrack has it assured; TCP: idle
+#    connections held open). TCP segments carry fixed sequence numbers:
+#    conntrack is liberal about TCP windows in every phase of this section.
+# 3b. The same for LAN -> WAN, the owner's packets (fwdup.tsv): injected at
+#    lan0, a sink on the WAN bridge's end of wan0 that counts them only
+#    SNATed; F: ptrig's LAN program in TC, L: in XDP, A: fast path off, B:
+#    nftables DNAT's replies.
 #
 # Environment: BUILD (build dir), BENCH_OUT (bench/results), BENCH_ROUNDS (5
 # end-to-end rounds), BENCH_FLOWS ("1 1000"), BENCH_UDP_WINDOW (1.5 s),
 # BENCH_TCP_SECS (2 s), BENCH_PATHS_ARGS (extra bench_paths options, e.g.
-# "--rounds 3"), BENCH_SKIP_PATHS=1 / BENCH_SKIP_E2E=1, BENCH_NO_XDP_PHASE=0
+# "--rounds 3"), BENCH_SKIP_PATHS=1 / BENCH_SKIP_E2E=1 / BENCH_SKIP_FWD=1
+# (skip section 1, 2 or 3: the report then takes that section's raw figures
+# from the earlier run recorded in BENCH_OUT, and says so; e.g.
+# BENCH_SKIP_PATHS=1 BENCH_SKIP_E2E=1 runs only the forwarding cost),
+# BENCH_SKIP_FWD_UP=1 (skip its LAN -> WAN part, 3b),
+# BENCH_FWD_PACKETS (500000 timed packets per run), BENCH_FWD_REPEAT (1000000
+# packets per BPF_PROG_RUN call), BENCH_FWD_ROUNDS (BENCH_ROUNDS),
+# BENCH_NO_XDP_PHASE=0
 # (skip phase C), BENCH_XDP_MODE (native, the default, or generic: how ptrig
 # attaches), LAB_PREFIX (ptbench-). Pins go to a private root, removed on
 # exit. Every wait is bounded; the lab, ptrig and its pins are removed on
@@ -82,7 +111,7 @@ mkdir -p "$OUT" || exit 1
 T=$E2E_TMP
 
 BENCH_BIN=$E2E_BUILD/bench
-for b in "$BENCH_BIN/bench_paths" "$BENCH_BIN/udp_flood" "$BENCH_BIN/xdp_ref" "$E2E_BUILD/benchstat"; do
+for b in "$BENCH_BIN/bench_paths" "$BENCH_BIN/udp_flood" "$BENCH_BIN/xdp_ref" "$BENCH_BIN/fwd_live" "$E2E_BUILD/benchstat"; do
 	[ -x "$b" ] || {
 		echo "bench: $b missing: run 'make bench'" >&2
 		exit 1
@@ -91,7 +120,7 @@ done
 # Private copies of the binaries: a concurrent `make` (or `make clean`) in
 # this tree must not swap them out in the middle of the run.
 cp "$BENCH_BIN/bench_paths" "$BENCH_BIN/udp_flood" "$BENCH_BIN/xdp_ref" \
-	"$E2E_BUILD/benchstat" "$T/" || exit 1
+	"$BENCH_BIN/fwd_live" "$E2E_BUILD/benchstat" "$T/" || exit 1
 BENCH_BIN=$T
 for c in iperf3 gnuplot jq nft conntrack; do
 	command -v "$c" >/dev/null || {
@@ -201,14 +230,16 @@ wan_off() {
 }
 # ptrig_to A|B [fast]: ptrig attached with that rule file, with or without
 # the fast path (a change of attach options is a detach and an attach).
+# LAN_MODE: the fast path's --lan-mode ("" the loader's choice).
+LAN_MODE=
 ptrig_to() {
 	local want=ptrig conf=$T/ptrig-$1.conf
-	[ "${2:-}" = fast ] && want=ptrig-fast
+	[ "${2:-}" = fast ] && want=ptrig-fast$LAN_MODE
 	if [ "$WAN_PROG" != "$want" ]; then
 		wan_off || return 1
 		# shellcheck disable=SC2046 # the option words
 		ptrig attach "$LAB_WAN_IF" -c "$conf" ${BENCH_XDP_MODE:+--xdp-mode "$BENCH_XDP_MODE"} \
-			$([ "$want" = ptrig-fast ] && echo "--lan $LAB_LAN_IF") >/dev/null || return 1
+			$([ "$want" != ptrig ] && echo "--lan $LAB_LAN_IF ${LAN_MODE:+--lan-mode $LAN_MODE}") >/dev/null || return 1
 		WAN_PROG=$want
 	elif [ "$CFG" != "$1" ]; then
 		ptrig reload "$LAB_WAN_IF" -c "$conf" >/dev/null || return 1
@@ -425,7 +456,225 @@ tcp_run() {
 	printf '  TCP  %s %4s flows round %s: %8.1f Mbit/s\n' "$ph" "$fl" "$r" "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
 }
 
-if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
+# ---- 3. the router's forwarding cost, live frames ----------------------------------
+FWD_PACKETS=${BENCH_FWD_PACKETS:-500000}
+FWD_REPEAT=${BENCH_FWD_REPEAT:-1000000}
+FWD_ROUNDS=${BENCH_FWD_ROUNDS:-$ROUNDS}
+FWD_HOLD=120 # s the TCP connections of one run stay open (a run takes a few)
+LANSW=$(lab_ns lansw)
+
+# sink_on / sink_off: the counting sink on the LAN bridge's end of lan0 (in
+# place of the XDP_PASS program peers_xdp may have put there).
+# SINK_NS: the bridge whose end of the router's veth has the sink; the
+# sink's xdp_ref options (what it counts) follow.
+SINK_NS=$LANSW
+sink_on() {
+	"$BENCH_BIN/xdp_ref" off --netns "$SINK_NS" --dev rtr &&
+		"$BENCH_BIN/xdp_ref" sink --netns "$SINK_NS" --dev rtr "$@"
+}
+sink_off() {
+	"$BENCH_BIN/xdp_ref" off --netns "$SINK_NS" --dev rtr || return 1
+	[ "$PEERS_XDP" = 1 ] || return 0
+	"$BENCH_BIN/xdp_ref" pass --netns "$SINK_NS" --dev rtr
+}
+
+# fwd_prime PROTO FLOWS SPORT: the flows set up through the router as the
+# end-to-end runs do. UDP: remote1 sends for 4 s from every source port,
+# the LAN host answers each flow once (conntrack marks a UDP flow assured
+# only when it still carries packets 2 s after its reply). TCP: FLOWS
+# connections, held open and idle until fwd_unprime (FWD_PIDS).
+FWD_PIDS=()
+fwd_prime() {
+	local proto=$1 fl=$2 sport=$3 dport=$4 i
+	FWD_PIDS=()
+	if [ "$proto" = udp ]; then
+		bg_run lanhost1 15 "$BENCH_BIN/udp_flood" recv --port "$PORT" \
+			--warmup 0 --window 4.5 --wait 5 --reply >/dev/null 2>&1
+		FWD_PIDS+=("$BG_PID")
+		wait_for 3 listening lanhost1 udp "$PORT" || return 1
+		lab_exec remote1 timeout 10 "$BENCH_BIN/udp_flood" send --dst "$WAN" \
+			--port "$PORT" --sport "$sport" --flows "$fl" --seconds 4 >/dev/null || return 1
+		bg_wait "${FWD_PIDS[0]}" 10 >/dev/null
+		FWD_PIDS=()
+		# ptrig keeps conntrack's answer about a flow for a second
+		# (per CPU): let the answers from before the flows were
+		# assured expire.
+		sleep 1.2
+		return 0
+	fi
+	bg_run lanhost1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-server --port "$dport" \
+		--flows "$fl" --seconds "$FWD_HOLD" >/dev/null 2>&1
+	FWD_PIDS+=("$BG_PID")
+	wait_for 3 listening lanhost1 tcp "$dport" || return 1
+	: >"$T/hold.out"
+	bg_run remote1 $((FWD_HOLD + 5)) "$BENCH_BIN/fwd_live" hold-client --dst "$WAN" \
+		--dport "$dport" --sport "$sport" --flows "$fl" --seconds "$FWD_HOLD" \
+		>"$T/hold.out" 2>&1
+	FWD_PIDS+=("$BG_PID")
+	for ((i = 0; i < 150; i++)); do
+		grep -q "^connected=" "$T/hold.out" && break
+		sleep 0.1
+	done
+	# ptrig asks conntrack about a fast-path flow once a second per CPU
+	# and keeps the answer: the answer it got for the handshake's last
+	# ACK, before the stack had seen it, was "not established". Measure
+	# the steady state, after the next check.
+	sleep 1.2
+	grep -qx "connected=$fl" "$T/hold.out"
+}
+fwd_unprime() {
+	local p
+	for p in "${FWD_PIDS[@]}"; do bg_stop "$p"; done
+	FWD_PIDS=()
+}
+
+# fast_counters: ptrig's fast-path counters, "name=value ..." (why packets
+# of F took the stack, when they did).
+fast_counters() {
+	ptrig_json | jq -r '[.interfaces[0].counters | to_entries[] | select(.key | test("fast")) | "\(.key)=\(.value)"] | join(" ")'
+}
+
+# fwd_run PHASE PROTO FLOWS ROUND: one measurement; appends to fwd.tsv.
+fwd_run() {
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 pkts warm inj ok=1 path=- fast0='' fast1=''
+	sport=$(next_sport)
+	# The source port blocks come round again after 40 runs: TCP runs
+	# also take turns over the destination ports, so that no connection
+	# reuses the addresses and ports of one closed shortly before (the LAN
+	# host may still hold it). The reference (X) handles PORT only.
+	[ "$ph" = X ] || dport=$((PORT + (SPORT_SEQ / 40) % TCP_PROCS))
+	if [ "$ph" != X ] && ! fwd_prime "$proto" "$fl" "$sport" "$dport"; then
+		fwd_unprime
+		bad "forwarding $proto $ph $fl flows round $r: flows not set up ($(cat "$T/hold.out" 2>/dev/null))"
+		return
+	fi
+	# The path's own counter: ptrig's fast path (F), its DNAT (A).
+	case $ph in
+	F) path0=$(ptrig_count fast_forwarded) && fast0=$(fast_counters) ;;
+	A) path0=$(ptrig_count xdp_translated) ;;
+	esac
+	if ! sink_on --to-addr "$LAN1" --port "$PORT" --ports "$TCP_PROCS"; then
+		fwd_unprime
+		bad "forwarding $proto $ph $fl flows round $r: sink not attached"
+		return
+	fi
+	line=$(timeout 120 "$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF" --attached \
+		--proto "$proto" --src "$LAB_REMOTE1_IP" --sport "$sport" --dst "$WAN" \
+		--dport "$dport" --smac "$REMOTE1_MAC" --flows "$fl" --packets "$FWD_PACKETS" \
+		--repeat "$FWD_REPEAT" --seconds 60) || ok=0
+	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$SINK_NS" --dev rtr)")
+	case $ph in
+	F) path1=$(ptrig_count fast_forwarded) && fast1=$(fast_counters) ;;
+	A) path1=$(ptrig_count xdp_translated) ;;
+	esac
+	sink_off || bad "could not remove the sink"
+	fwd_unprime
+	pkts=$(field packets "$line")
+	warm=$(field warm "$line")
+	inj=$((${warm:-0} + ${pkts:-0}))
+	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
+	# >= 99% of what was injected reached the sink, translated.
+	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
+	# The path's counter grew by >= 99% of them; in F >= 98%: once a
+	# second per flow and CPU, one packet takes the stack so that
+	# conntrack keeps seeing the flow.
+	if [ -n "${path0:-}" ]; then
+		path=$((path1 - path0))
+		[ $((path * 100)) -ge $((inj * $([ "$ph" = F ] && echo 98 || echo 99))) ] || ok=0
+	fi
+	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path${fast0:+; ptrig fast-path counters before: $fast0; after: $fast1}"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
+		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwd.tsv"
+	printf '  %s %s %4s flows round %s: %s (sink %s of %s, path counter +%s)\n' "$proto" "$ph" "$fl" \
+		"$r" "$line" "${sink:-?}" "$inj" "$path"
+}
+
+# fwd_up_run PHASE PROTO FLOWS ROUND: one LAN -> WAN measurement: the
+# owner's packets of the same flows (from the LAN host's port to remote1's
+# source ports), injected at lan0, counted by a sink on the WAN bridge's
+# end of wan0 only if SNATed to the router's address; appends to fwdup.tsv.
+# F: fast path, ptrig's LAN program in TC (injected with no program: the
+# stack runs TC ingress); L: its LAN program in XDP (injected with it); A:
+# the stack and ptrig's TC egress SNAT; B: nftables DNAT's replies.
+fwd_up_run() {
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport line sink path0='' path1='' pkts warm inj ok=1 path=- how=--pass cnt=''
+	sport=$(next_sport)
+	dport=$((PORT + (SPORT_SEQ / 40) % TCP_PROCS))
+	if ! fwd_prime "$proto" "$fl" "$sport" "$dport"; then
+		fwd_unprime
+		bad "forwarding LAN->WAN $proto $ph $fl flows round $r: flows not set up ($(cat "$T/hold.out" 2>/dev/null))"
+		return
+	fi
+	case $ph in
+	F | L) cnt=fast_out_forwarded ;;
+	A) cnt=tc_egress_translated ;;
+	esac
+	[ "$ph" = L ] && how=--attached
+	[ -n "$cnt" ] && path0=$(ptrig_count "$cnt")
+	SINK_NS=$(lab_ns wansw)
+	if ! sink_on --to-addr "$LAB_REMOTE1_IP" --port "$sport" --ports "$fl" --from "$WAN"; then
+		SINK_NS=$LANSW
+		fwd_unprime
+		bad "forwarding LAN->WAN $proto $ph $fl flows round $r: sink not attached"
+		return
+	fi
+	line=$(timeout 120 "$BENCH_BIN/fwd_live" run --netns "$LAB_ROUTER" --dev "$LAB_LAN_IF" "$how" \
+		--proto "$proto" --src "$LAN1" --sport "$dport" --dst "$LAB_REMOTE1_IP" \
+		--dport "$sport" --vary dport --smac "$LANHOST1_MAC" --flows "$fl" \
+		--packets "$FWD_PACKETS" --repeat "$FWD_REPEAT" --seconds 60) || ok=0
+	sink=$(field sink_pkts "$("$BENCH_BIN/xdp_ref" count --netns "$SINK_NS" --dev rtr)")
+	[ -n "$cnt" ] && path1=$(ptrig_count "$cnt")
+	sink_off || bad "could not remove the sink"
+	SINK_NS=$LANSW
+	fwd_unprime
+	pkts=$(field packets "$line")
+	warm=$(field warm "$line")
+	inj=$((${warm:-0} + ${pkts:-0}))
+	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
+	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
+	if [ -n "$path0" ]; then
+		path=$((path1 - path0))
+		[ $((path * 100)) -ge $((inj * 98)) ] || ok=0
+	fi
+	[ "$ok" = 1 ] || bad "forwarding LAN->WAN $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; $cnt +$path"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
+		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwdup.tsv"
+	printf '  up %s %s %4s flows round %s: %s (sink %s of %s, %s +%s)\n' "$proto" "$ph" "$fl" \
+		"$r" "$line" "${sink:-?}" "$inj" "${cnt:-path counter}" "$path"
+}
+
+RUN_E2E=1
+RUN_FWD=1
+RUN_FWD_UP=1
+[ "${BENCH_SKIP_FWD_UP:-0}" = 1 ] && RUN_FWD_UP=0
+[ "${BENCH_SKIP_E2E:-0}" = 1 ] && RUN_E2E=0
+[ "${BENCH_SKIP_FWD:-0}" = 1 ] && RUN_FWD=0
+if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ] || [ "$RUN_FWD_UP" = 1 ]; then
+	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT" "$PORT_LAST" >"$T/ptrig-A.conf"
+	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT_OFF" $((PORT_OFF + TCP_PROCS - 1)) >"$T/ptrig-B.conf"
+	# Private ptrig-load and pin root, the lab, ptrig detached by
+	# lab_down (also on failure).
+	e2e_ptrig_lab
+	# lab_down does not know the references: remove them first (the
+	# hooks run in reverse order).
+	lab_on_down "$BENCH_BIN/xdp_ref" off --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF"
+	lab_on_down "$BENCH_BIN/xdp_ref" off --netns "$LANSW" --dev rtr
+	LANHOST1_MAC=$(lab_exec lanhost1 cat "/sys/class/net/$LAB_HOST_IF/address")
+	REMOTE1_MAC=$(lab_exec remote1 cat "/sys/class/net/$LAB_HOST_IF/address")
+fi
+
+# reverse_if_even ROUND LIST: LIST, reversed in even rounds (F A B X C, C X
+# B A F, ...), so a drift of the machine's load over the run affects every
+# phase alike.
+reverse_if_even() {
+	if (($1 % 2 == 0)); then
+		echo "$2" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "") }'
+	else
+		echo "$2"
+	fi
+}
+
+if [ "$RUN_E2E" = 1 ]; then
 	phases="F A B X"
 	[ "$PHASE_C" = 1 ] && phases="$phases C"
 	printf '#proto\tflows\tphase\tround\tvalue\tvalid\tsender_pps\tlanhost_rx_pkts\tlost_est\tsender_cpu_ns_per_pkt\n' >"$T/e2e.tsv"
@@ -435,23 +684,9 @@ if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
 		phases=${phases/F /}
 	fi
 	say "end to end in the lab (prefix $LAB_PREFIX): $ROUNDS rounds of phases $phases at $FLOWS_LIST flow(s)"
-	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT" "$PORT_LAST" >"$T/ptrig-A.conf"
-	printf 'bench both:%s both:%s-%s timeout=3600 flow-timeout=3600\n' "$TRIG_PORT" "$PORT_OFF" $((PORT_OFF + TCP_PROCS - 1)) >"$T/ptrig-B.conf"
-	# Private ptrig-load and pin root, the lab, ptrig detached by
-	# lab_down (also on failure).
-	e2e_ptrig_lab
-	# lab_down does not know the references: remove them first (the
-	# hooks run in reverse order).
-	lab_on_down "$BENCH_BIN/xdp_ref" off --netns "$LAB_ROUTER" --dev "$LAB_WAN_IF"
-	LANHOST1_MAC=$(lab_exec lanhost1 cat "/sys/class/net/$LAB_HOST_IF/address")
 	for fl in $FLOWS_LIST; do
 		for ((r = 1; r <= ROUNDS; r++)); do
-			order=$phases
-			# Alternate the order (F A B X C, C X B A F, ...) so a
-			# drift of the machine's load over the run affects
-			# every phase alike.
-			((r % 2 == 0)) && order=$(echo "$phases" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "") }')
-			for ph in $order; do
+			for ph in $(reverse_if_even "$r" "$phases"); do
 				if ! phase_setup "$ph"; then
 					bad "could not set up phase $ph ($fl flows, round $r)"
 					continue
@@ -464,6 +699,64 @@ if [ "${BENCH_SKIP_E2E:-0}" != 1 ]; then
 			done
 		done
 	done
+fi
+
+if [ "$RUN_FWD" = 1 ]; then
+	phases="F A B X"
+	printf '#proto\tflows\tphase\tround\tpackets\tkernel_ns\tvalid\tinjected\tsink_pkts\tpath_pkts\n' >"$T/fwd.tsv"
+	if [ -n "$FAST_SKIP" ]; then
+		printf 'skip\tF\t%s\n' "$FAST_SKIP" >>"$T/fwd.tsv"
+		phases=${phases/F /}
+	fi
+	say "router forwarding cost, live frames: $FWD_ROUNDS rounds of phases $phases at $FLOWS_LIST flow(s), $FWD_PACKETS packets each"
+	for fl in $FLOWS_LIST; do
+		for ((r = 1; r <= FWD_ROUNDS; r++)); do
+			for ph in $(reverse_if_even "$r" "$phases"); do
+				if ! phase_setup "$ph"; then
+					bad "could not set up phase $ph ($fl flows, round $r)"
+					continue
+				fi
+				# The TCP segments carry fixed sequence numbers:
+				# conntrack must be liberal about windows in
+				# every phase (F's attach has it so already).
+				lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1 ||
+					bad "sysctl"
+				fwd_run "$ph" udp "$fl" "$r"
+				fwd_run "$ph" tcp "$fl" "$r"
+			done
+		done
+	done
+fi
+if [ "$RUN_FWD_UP" = 1 ]; then
+	phases="F L A B"
+	printf '#proto\tflows\tphase\tround\tpackets\tkernel_ns\tvalid\tinjected\tsink_pkts\tpath_pkts\n' >"$T/fwdup.tsv"
+	if [ -n "$FAST_SKIP" ]; then
+		printf 'skip\tF\t%s\nskip\tL\t%s\n' "$FAST_SKIP" "$FAST_SKIP" >>"$T/fwdup.tsv"
+		phases="A B"
+	fi
+	say "router forwarding cost, live frames, LAN -> WAN: $FWD_ROUNDS rounds of phases $phases at $FLOWS_LIST flow(s)"
+	for fl in $FLOWS_LIST; do
+		for ((r = 1; r <= FWD_ROUNDS; r++)); do
+			for ph in $(reverse_if_even "$r" "$phases"); do
+				LAN_MODE=
+				case $ph in
+				F) LAN_MODE=tc ;;
+				L) LAN_MODE=xdp ;;
+				esac
+				if ! phase_setup "$([ "$ph" = L ] && echo F || echo "$ph")"; then
+					bad "could not set up LAN->WAN phase $ph ($fl flows, round $r)"
+					continue
+				fi
+				lab_exec router sysctl -q -w net.netfilter.nf_conntrack_tcp_be_liberal=1 ||
+					bad "sysctl"
+				fwd_up_run "$ph" udp "$fl" "$r"
+				fwd_up_run "$ph" tcp "$fl" "$r"
+			done
+		done
+	done
+	LAN_MODE=
+fi
+if [ "$RUN_E2E" = 1 ] || [ "$RUN_FWD" = 1 ] || [ "$RUN_FWD_UP" = 1 ]; then
 	peers_xdp 0
 	wan_off
 	lab_down
@@ -471,7 +764,7 @@ fi
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)" >>"$T/machine.txt"
 echo "duration:    $(($(date +%s) - START_EPOCH)) s" >>"$T/machine.txt"
 
-# ---- 3. report -------------------------------------------------------------------------
+# ---- 4. report -------------------------------------------------------------------------
 cat >"$T/method.md" <<EOF
 UDP: one sender (sendmmsg, 18-byte payloads) on remote1 to $WAN:$PORT for $UDP_SEND_SECS s, from
 N source ports (N flows) taking turns a batch each; the receiver on lanhost1 (recvmmsg) answers
@@ -491,10 +784,57 @@ and the delivery at the LAN host, is charged to it) is a second, less load-sensi
 the path cost. The machine is shared: pps and throughput move with the other load, so compare
 the paired ratios (phases of one round run back to back), not runs of different rounds.
 EOF
-report_args=(--machine "$T/machine.txt" --method "$T/method.md" --plot-dir "$T")
+cat >"$T/fwd_method.md" <<EOF
+Frames injected at $LAB_WAN_IF with BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES (build/bench/fwd_live):
+60-byte frames from $LAB_REMOTE1_IP (N source ports: N flows) to $WAN:$PORT, UDP (18-byte payload) or
+TCP (ACK+PSH, 6-byte payload, fixed sequence numbers; conntrack liberal about TCP windows in
+every phase), up to $FWD_REPEAT packets per call (batches of 64), the flows in turn packet by
+packet, $FWD_PACKETS timed packets per run after 8 untimed packets per flow. The program run
+writes the frame afresh (a page that comes back from a redirect is reused as it was left),
+with the next flow's source port, and tail-calls the XDP program
+attached to $LAB_WAN_IF: ptrig's in F, A and B (in B it passes these ports to the stack), the
+reference redirect in X. XDP_PASS hands the frame to the stack as received on $LAB_WAN_IF (conntrack,
+nftables, routing, neighbour, $LAB_LAN_IF's transmit, within the call); redirected frames are
+transmitted at the end of each batch. ns/pkt is the kernel's time for the timed packets
+(BPF_PROG_RUN's duration, which leaves out the setup of each call) over their number: the
+router's work, plus the sink (an XDP program on the LAN bridge's end of $LAB_LAN_IF that counts
+and drops the frames for $LAN1:$PORT-$PORT_LAST), the same in every phase; no generator, bridge or
+LAN host runs. Ratios are speed-ups (the other phase's ns over
+this one's), paired per round. A run is valid when the sink counted >= 99% of the packets
+injected (warm-up included) and, in F, ptrig's fast_forwarded counter grew by >= 98% of
+them (once a second per flow and CPU one packet takes the stack, for conntrack), in A its
+xdp_translated counter by >= 99%. Before each run the flows are set up through
+the router as in the end-to-end runs (not in X: the reference needs none).
+
+LAN -> WAN: the owner's packets of the same flows (from $LAN1, the flow's port on the LAN host,
+to remote1's N source ports), injected at $LAB_LAN_IF, counted by the same kind of sink on the WAN
+bridge's end of $LAB_WAN_IF, only when SNATed to $WAN. F: ptrig's fast path with its LAN program in
+TC (attach --lan-mode tc; the frames are injected with no program, so the stack runs TC ingress
+on $LAB_LAN_IF); L: with its LAN program in native XDP on $LAB_LAN_IF (--lan-mode xdp; injected with
+that program); A: fast path off (the stack forwards, ptrig's TC egress SNATs); B: the replies of
+the nftables DNAT's connections. Valid when the sink counted >= 99% and, in F and L, ptrig's
+fast_out_forwarded counter (in A tc_egress_translated) grew by >= 98% of the packets injected.
+EOF
+# A skipped section's raw figures come from the earlier run recorded in
+# BENCH_OUT: the report keeps every table, and says which are reused.
+REUSED=
+reuse() {
+	local f
+	for f in "$@"; do
+		[ ! -s "$T/$f" ] && [ -s "$OUT/$f" ] && cp "$OUT/$f" "$T/$f" && REUSED="$REUSED $f"
+	done
+}
+[ "${BENCH_SKIP_PATHS:-0}" = 1 ] && reuse paths.tsv paths.md
+[ "$RUN_E2E" = 1 ] || reuse e2e.tsv
+[ "$RUN_FWD" = 1 ] || reuse fwd.tsv
+[ "$RUN_FWD_UP" = 1 ] || reuse fwdup.tsv
+[ -n "$REUSED" ] && echo "reused:     $REUSED: skipped in this run, the figures of an earlier run recorded in ${OUT#"$ROOT"/} (see its history)" >>"$T/machine.txt"
+report_args=(--machine "$T/machine.txt" --method "$T/method.md" --fwd-method "$T/fwd_method.md" --plot-dir "$T")
 [ -s "$T/paths.tsv" ] && report_args+=(--paths "$T/paths.tsv")
 [ -s "$T/paths.md" ] && report_args+=(--paths-md "$T/paths.md")
 [ -s "$T/e2e.tsv" ] && report_args+=(--e2e "$T/e2e.tsv")
+[ -s "$T/fwd.tsv" ] && report_args+=(--fwd "$T/fwd.tsv")
+[ -s "$T/fwdup.tsv" ] && report_args+=(--fwd-up "$T/fwdup.tsv")
 "$BENCH_BIN/benchstat" report "${report_args[@]}" --out "$T/results.md" ||
 	bad "benchstat report failed"
 if [ -s "$T/paths.tsv" ] && [ -s "$T/e2e.tsv" ] && [ -s "$T/plot_r1.dat" ]; then
@@ -503,13 +843,15 @@ if [ -s "$T/paths.tsv" ] && [ -s "$T/e2e.tsv" ] && [ -s "$T/plot_r1.dat" ]; then
 fi
 
 # ---- record --------------------------------------------------------------------------------
-for f in results.md machine.txt paths.tsv e2e.tsv results.png; do
+for f in results.md machine.txt paths.tsv paths.md e2e.tsv fwd.tsv fwdup.tsv results.png; do
 	[ -e "$T/$f" ] && cp "$T/$f" "$OUT/$f"
 done
 say "results (written to ${OUT#"$ROOT"/}/)"
 summary_args=()
 [ -s "$T/paths.tsv" ] && summary_args+=(--paths "$T/paths.tsv")
 [ -s "$T/e2e.tsv" ] && summary_args+=(--e2e "$T/e2e.tsv")
+[ -s "$T/fwd.tsv" ] && summary_args+=(--fwd "$T/fwd.tsv")
+[ -s "$T/fwdup.tsv" ] && summary_args+=(--fwd-up "$T/fwdup.tsv")
 "$BENCH_BIN/benchstat" summary "${summary_args[@]}" || bad "benchstat summary failed"
 if [ "$INVALID" -gt 0 ]; then
 	echo "bench: $INVALID invalid measurement(s): see above" >&2

@@ -5,13 +5,16 @@
  * into medians and paired ratios, the markdown tables and the gnuplot data.
  *
  *   benchstat report [--machine F] [--paths F] [--paths-md F] [--e2e F]
- *                    [--method F] [--plot-dir DIR] --out FILE
+ *                    [--method F] [--fwd F] [--fwd-up F] [--fwd-method F]
+ *                    [--plot-dir DIR] --out FILE
  *       writes results.md (machine, targets, per-path tables, end-to-end
- *       table, method) to FILE and, with --plot-dir, the plot data files
+ *       table, method, router forwarding table, its method) to FILE and,
+ *       with --plot-dir, the plot data files
  *       plot_r1.dat, plot_rN.dat, plot_udp.dat, plot_udp_runs.dat,
  *       plot_tcp.dat, plot_tcp_runs.dat into DIR.
- *   benchstat summary [--paths F] [--e2e F]
- *       prints the end-to-end table and the targets table.
+ *   benchstat summary [--paths F] [--e2e F] [--fwd F] [--fwd-up F]
+ *       prints the end-to-end table, the router forwarding table and the
+ *       targets table.
  *
  * Inputs (tab-separated; lines starting with '#' are comments):
  *   --e2e   one end-to-end sample per line, 10 fields:
@@ -23,6 +26,17 @@
  *           value packets/s (udp) or bits/s (tcp) >= 0; valid 0|1; the last
  *           four an integer >= 0 or "-". Or a skipped phase, 3 fields:
  *             skip PHASE REASON
+ *   --fwd   one router forwarding sample (live frames) per line, 10
+ *           fields:
+ *             proto flows phase round packets kernel_ns valid injected
+ *             sink_pkts path_pkts
+ *           phase F, A, B or X; packets >= 0 (the timed ones; > 0 when
+ *           valid); kernel_ns their time (an integer >= 0, "-" only when
+ *           not valid); injected >= 0 (warm-up included); sink_pkts and
+ *           path_pkts an integer >= 0 or "-". Or a skip record as in --e2e.
+ *   --fwd-up the same for LAN -> WAN, phases F (fast path, LAN program in
+ *           TC), L (fast path, LAN program in XDP), A (slow path), B
+ *           (nftables DNAT's replies).
  *   --paths bench_paths' TSV (13 fields: table name path variant mode ns
  *           min max ref ref_ns ratio target met).
  *   --machine, --paths-md, --method: text copied into the report.
@@ -73,9 +87,30 @@ struct prow {
 	char met[16];
 };
 
+/* A router forwarding sample: ns per packet of one run. */
+struct fsample {
+	char proto[4];
+	int flows;
+	char phase;
+	int round;
+	double ns;
+	bool valid;
+	double injected, sink; /* sink -1: not recorded */
+};
+
+/* The router forwarding samples of one direction. */
+struct fwdset {
+	struct fsample f[BS_MAX_SAMPLES];
+	int nf;
+	struct skip fsk[BS_MAX_SKIPS];
+	int nfsk;
+	bool have;
+};
+
 struct data {
 	struct sample s[BS_MAX_SAMPLES];
 	int ns;
+	struct fwdset fw, up; /* WAN -> LAN, LAN -> WAN */
 	struct skip sk[BS_MAX_SKIPS];
 	int nsk;
 	struct prow p[BS_MAX_ROWS];
@@ -284,6 +319,97 @@ static int e2e_line(const char *file, int line, char *text, struct data *d)
 				   s->proto, s->flows, s->phase, s->round);
 	d->ns++;
 	return 0;
+}
+
+/* A skip record (3 fields, its phase checked by the caller) into
+ * sk[*nsk]. */
+static int skip_line(const char *file, int line, char **f, int n,
+		     struct skip *sk, int *nsk)
+{
+	if (n != 3)
+		return bad(file, line, "a skip record has 3 fields, not %d", n);
+	if (!*f[2])
+		return bad(file, line, "skip of %s without a reason", f[1]);
+	if (*nsk == BS_MAX_SKIPS)
+		return bad(file, line, "more than %d skip records",
+			   BS_MAX_SKIPS);
+	sk[*nsk].phase = f[1][0];
+	snprintf(sk[*nsk].reason, sizeof(sk[0].reason), "%s", f[2]);
+	(*nsk)++;
+	return 0;
+}
+
+static int fwd_parse(const char *file, int line, char *text, struct fwdset *d,
+		     const char *phases)
+{
+	char *f[BS_MAX_FIELDS + 1];
+	int n = split_tabs(text, f);
+	struct fsample *s;
+	double pkts, kns, ign;
+	long v;
+
+	if (strcmp(f[0], "skip") == 0) {
+		if (n == 3 && (strlen(f[1]) != 1 || !strchr(phases, f[1][0])))
+			return bad(file, line, "unknown phase '%s'", f[1]);
+		return skip_line(file, line, f, n, d->fsk, &d->nfsk);
+	}
+	if (n != 10)
+		return bad(file, line, "%d fields, expected 10", n);
+	if (d->nf == BS_MAX_SAMPLES)
+		return bad(file, line, "more than %d samples", BS_MAX_SAMPLES);
+	s = &d->f[d->nf];
+	memset(s, 0, sizeof(*s));
+	if (strcmp(f[0], "udp") && strcmp(f[0], "tcp"))
+		return bad(file, line, "protocol '%s' is not udp or tcp", f[0]);
+	snprintf(s->proto, sizeof(s->proto), "%s", f[0]);
+	if (!parse_int(f[1], 1, BS_MAX_FLOWS, &v))
+		return bad(file, line, "flows '%s' is not an integer 1-%d",
+			   f[1], BS_MAX_FLOWS);
+	s->flows = (int)v;
+	if (strlen(f[2]) != 1 || !strchr(phases, f[2][0]))
+		return bad(file, line, "unknown phase '%s'", f[2]);
+	s->phase = f[2][0];
+	if (!parse_int(f[3], 1, BS_MAX_ROUND, &v))
+		return bad(file, line, "round '%s' is not an integer 1-%d",
+			   f[3], BS_MAX_ROUND);
+	s->round = (int)v;
+	if (strcmp(f[6], "0") && strcmp(f[6], "1"))
+		return bad(file, line, "valid '%s' is not 0 or 1", f[6]);
+	s->valid = f[6][0] == '1';
+	if (!parse_opt(f[4], &pkts) || !parse_opt(f[5], &kns) ||
+	    !parse_opt(f[7], &s->injected) || !parse_opt(f[8], &s->sink) ||
+	    !parse_opt(f[9], &ign) || !strcmp(f[4], "-") || !strcmp(f[7], "-"))
+		return bad(
+			file, line,
+			"packets, kernel_ns, injected, sink_pkts, path_pkts: "
+			"an integer >= 0 each (kernel_ns, sink_pkts, "
+			"path_pkts may be '-')");
+	if (!strcmp(f[8], "-"))
+		s->sink = -1;
+	if (s->valid && (pkts <= 0 || !strcmp(f[5], "-")))
+		return bad(file, line,
+			   "a valid sample needs packets > 0 and kernel_ns");
+	s->ns = pkts > 0 ? kns / pkts : 0;
+	for (n = 0; n < d->nf; n++)
+		if (!strcmp(d->f[n].proto, s->proto) &&
+		    d->f[n].flows == s->flows && d->f[n].phase == s->phase &&
+		    d->f[n].round == s->round)
+			return bad(file, line,
+				   "a second sample of %s, %d flows, phase "
+				   "%c, round %d",
+				   s->proto, s->flows, s->phase, s->round);
+	d->nf++;
+	return 0;
+}
+
+static int fwd_line(const char *file, int line, char *text, struct data *d)
+{
+	return fwd_parse(file, line, text, &d->fw, "ABFX");
+}
+
+static int fwd_up_line(const char *file, int line, char *text, struct data *d)
+{
+	return fwd_parse(file, line, text, &d->up, "ABFL");
 }
 
 static int paths_line(const char *file, int line, char *text, struct data *d)
@@ -629,6 +755,273 @@ static void e2e_table(FILE *o, const struct data *d)
 	e2e_runs(o, d, fl, nf);
 }
 
+/* ------------------------------------------- router forwarding cost -- */
+
+static const struct fsample *ffind(const struct fwdset *d, const char *proto,
+				   int flows, char phase, int round)
+{
+	int i;
+
+	for (i = 0; i < d->nf; i++) {
+		const struct fsample *s = &d->f[i];
+
+		if (s->valid && s->phase == phase && s->flows == flows &&
+		    s->round == round && !strcmp(s->proto, proto))
+			return s;
+	}
+	return NULL;
+}
+
+static int fmax_round(const struct fwdset *d)
+{
+	int i, m = 0;
+
+	for (i = 0; i < d->nf; i++)
+		if (d->f[i].round > m)
+			m = d->f[i].round;
+	return m;
+}
+
+/* Median ns per packet of the valid runs; -1 if none. */
+static double fwd_med(const struct fwdset *d, const char *proto, int flows,
+		      char phase)
+{
+	double v[BS_MAX_ROUND];
+	int r, n = 0, mr = fmax_round(d);
+	const struct fsample *s;
+
+	for (r = 1; r <= mr; r++) {
+		s = ffind(d, proto, flows, phase, r);
+		if (s)
+			v[n++] = s->ns;
+	}
+	return bs_median(v, n);
+}
+
+/* The speed-up of x over y: the median over rounds of y's ns per packet
+ * over x's, for the rounds where both have a valid run; -1 if none. */
+static double fwd_ratio(const struct fwdset *d, const char *proto, int flows,
+			char x, char y, int *pairs)
+{
+	double v[BS_MAX_ROUND];
+	int r, n = 0, mr = fmax_round(d);
+	const struct fsample *a, *b;
+
+	for (r = 1; r <= mr; r++) {
+		a = ffind(d, proto, flows, x, r);
+		b = ffind(d, proto, flows, y, r);
+		if (a && b && a->ns > 0)
+			v[n++] = b->ns / a->ns;
+	}
+	if (pairs)
+		*pairs = n;
+	return bs_median(v, n);
+}
+
+static bool fwd_has(const struct fwdset *d, const char *proto, int flows,
+		    char phase)
+{
+	int i;
+
+	for (i = 0; i < d->nf; i++)
+		if (d->f[i].phase == phase && d->f[i].flows == flows &&
+		    !strcmp(d->f[i].proto, proto))
+			return true;
+	return false;
+}
+
+static int fwd_invalid(const struct fwdset *d, const char *proto, int flows,
+		       char phase)
+{
+	int i, n = 0;
+
+	for (i = 0; i < d->nf; i++)
+		if (!d->f[i].valid && d->f[i].phase == phase &&
+		    d->f[i].flows == flows && !strcmp(d->f[i].proto, proto))
+			n++;
+	return n;
+}
+
+static const struct skip *fskipped(const struct fwdset *d, char phase)
+{
+	int i;
+
+	for (i = 0; i < d->nfsk; i++)
+		if (d->fsk[i].phase == phase)
+			return &d->fsk[i];
+	return NULL;
+}
+
+static int fwd_flow_counts(const struct fwdset *d, int *out, int max)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < d->nf; i++) {
+		for (j = 0; j < n && out[j] != d->f[i].flows; j++)
+			;
+		if (j == n && n < max)
+			out[n++] = d->f[i].flows;
+	}
+	qsort(out, (size_t)n, sizeof(int), cmp_int);
+	return n;
+}
+
+static void fwd_cell(char *b, const struct fwdset *d, const char *p, int flows,
+		     char phase)
+{
+	double m = fwd_med(d, p, flows, phase);
+	int inv = fwd_invalid(d, p, flows, phase);
+
+	if (!fwd_has(d, p, flows, phase) && fskipped(d, phase))
+		snprintf(b, CELL, "skipped");
+	else if (m < 0)
+		snprintf(b, CELL, inv ? "INVALID" : "-");
+	else if (inv)
+		snprintf(b, CELL, "%.1f (%d INVALID)", m, inv);
+	else
+		snprintf(b, CELL, "%.1f", m);
+}
+
+static void fwd_pair(char *b, const struct fwdset *d, const char *p, int flows,
+		     char x, char y)
+{
+	int n;
+	double r = fwd_ratio(d, p, flows, x, y, &n);
+
+	fmt_ratio(b, r, n);
+}
+
+/* up: LAN -> WAN (phases F, L, A, B), else WAN -> LAN (F, A, B, X). */
+static void fwd_table(FILE *o, const struct fwdset *d, bool up)
+{
+	const char *phases = up ? "FLAB" : "FABX";
+	/* The four ratios: x over y, pairwise. */
+	const char *pairs = up ? "FBLBABLF" : "FBABXBFX";
+	int fl[16], nf = fwd_flow_counts(d, fl, 16), i, j, k, r,
+		    mr = fmax_round(d);
+	char c[4][CELL], q[4][CELL];
+
+	if (up)
+		fprintf(o, "| test | flows | F: fast path, LAN program in TC "
+			   "| L: fast path, LAN program in XDP | A: slow "
+			   "path (TC egress SNAT) | B: nftables DNAT "
+			   "(replies) | F/B | L/B | A/B | L/F |\n");
+	else
+		fprintf(o, "| test | flows | F: ptrig fast path | A: ptrig "
+			   "slow path | B: nftables DNAT | X: blind XDP "
+			   "redirect | F/B | A/B | X/B | F/X |\n");
+	fprintf(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < nf; i++) {
+			for (j = 0; j < 4; j++)
+				if (fwd_has(d, protos[k], fl[i], phases[j]))
+					break;
+			if (j == 4)
+				continue;
+			for (j = 0; j < 4; j++)
+				fwd_cell(c[j], d, protos[k], fl[i], phases[j]);
+			for (j = 0; j < 4; j++)
+				fwd_pair(q[j], d, protos[k], fl[i],
+					 pairs[2 * j], pairs[2 * j + 1]);
+			fprintf(o,
+				"| %s ns/packet | %d | %s | %s | %s | %s | %s "
+				"| "
+				"%s | %s | %s |\n",
+				k ? "TCP" : "UDP", fl[i], c[0], c[1], c[2],
+				c[3], q[0], q[1], q[2], q[3]);
+		}
+	}
+	if (up)
+		fprintf(o, "\nRatios are speed-ups, paired per round: F/B is "
+			   "B's ns per packet over F's, L/B, A/B and L/F "
+			   "likewise.\n");
+	else
+		fprintf(o,
+			"\nRatios are speed-ups, paired per round: F/B is B's "
+			"ns per packet over F's (how many times\nmore packets "
+			"the router forwards in F for the same CPU time), X/B "
+			"and A/B likewise, F/X is\nX's over F's (1.0: as fast "
+			"as the blind redirect).\n");
+	for (i = 0; i < d->nfsk; i++)
+		fprintf(o, "\nPhase %c not measured: %s\n", d->fsk[i].phase,
+			d->fsk[i].reason);
+	fprintf(o, "\nRuns in round order (ns/packet; frames the sink counted "
+		   "/ frames injected):\n");
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < nf; i++) {
+			for (j = 0; j < 4; j++) {
+				bool first = true;
+
+				for (r = 1; r <= mr; r++) {
+					const struct fsample *s = NULL;
+					int x;
+
+					for (x = 0; x < d->nf; x++)
+						if (d->f[x].round == r &&
+						    d->f[x].phase ==
+							    phases[j] &&
+						    d->f[x].flows == fl[i] &&
+						    !strcmp(d->f[x].proto,
+							    protos[k]))
+							s = &d->f[x];
+					if (!s)
+						continue;
+					if (first)
+						fprintf(o,
+							"- %s, %d flow(s), %c:",
+							protos[k], fl[i],
+							phases[j]);
+					fprintf(o, "%s ", first ? "" : ",");
+					if (s->valid)
+						fprintf(o, "%.1f", s->ns);
+					else
+						fprintf(o, "INVALID");
+					if (s->sink >= 0)
+						fprintf(o, " (%.0f/%.0f)",
+							s->sink, s->injected);
+					first = false;
+				}
+				if (!first)
+					fputc('\n', o);
+			}
+		}
+	}
+}
+
+/* Target "x is target times faster than y" of the forwarding cost. */
+static void fwd_target(FILE *o, const struct fwdset *d, const char *p,
+		       int flows, char x, char y, double target,
+		       const char *what)
+{
+	char r[CELL];
+	double ratio, mx, my;
+	const char *met;
+
+	if (!fwd_has(d, p, flows, y))
+		return;
+	if (!fwd_has(d, p, flows, x)) {
+		if (fskipped(d, x))
+			fprintf(o,
+				"| %s >= %.1fx, %d flow(s) | not measured: %s "
+				"| not measured |\n",
+				what, target, flows, fskipped(d, x)->reason);
+		return;
+	}
+	ratio = fwd_ratio(d, p, flows, x, y, NULL);
+	mx = fwd_med(d, p, flows, x);
+	my = fwd_med(d, p, flows, y);
+	fmt_ratio(r, ratio, -1);
+	if (fwd_invalid(d, p, flows, x) || fwd_invalid(d, p, flows, y) ||
+	    ratio < 0)
+		met = "INVALID";
+	else
+		met = ratio >= target ? "yes" : "NO";
+	fprintf(o,
+		"| %s >= %.1fx, %d flow(s) | %s (medians %.1f vs %.1f "
+		"ns/packet) | %s |\n",
+		what, target, flows, r, mx, my, met);
+}
+
 static const struct prow *prow_find(const struct data *d, const char *table,
 				    const char *name)
 {
@@ -781,6 +1174,21 @@ static void targets_table(FILE *o, const struct data *d)
 		e2e_target(o, d, "tcp", fl[i], 'A', 'B', 1.0,
 			   "end to end TCP throughput, slow path (fast path "
 			   "off) vs nftables DNAT");
+	}
+	nf = fwd_flow_counts(&d->fw, fl, 16);
+	for (i = 0; i < nf; i++) {
+		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'B', 2.5,
+			   "router forwarding UDP (live frames), fast path vs "
+			   "nftables DNAT");
+		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'B', 1.5,
+			   "router forwarding TCP (live frames), fast path vs "
+			   "nftables DNAT");
+		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'X', 0.8,
+			   "router forwarding UDP (live frames), fast path vs "
+			   "blind XDP redirect");
+		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'X', 0.8,
+			   "router forwarding TCP (live frames), fast path vs "
+			   "blind XDP redirect");
 	}
 }
 
@@ -966,7 +1374,8 @@ static const char reading[] =
 	"checksums.\n";
 
 struct opts {
-	const char *machine, *paths, *paths_md, *e2e, *method, *plot_dir, *out;
+	const char *machine, *paths, *paths_md, *e2e, *method, *fwd, *fwd_up,
+		*fwd_method, *plot_dir, *out;
 };
 
 static int write_report(FILE *o, const struct opts *op, const struct data *d)
@@ -1005,7 +1414,25 @@ static int write_report(FILE *o, const struct opts *op, const struct data *d)
 				return -1;
 		}
 	}
-	fprintf(o, "\nPlot: results.png. Raw figures: paths.tsv, e2e.tsv.\n");
+	if (d->fw.have) {
+		fprintf(o, "\n### Router forwarding cost, live frames (ns per "
+			   "packet at wan0, no generators)\n\n");
+		fwd_table(o, &d->fw, false);
+	}
+	if (d->up.have) {
+		fprintf(o, "\n### Router forwarding cost, live frames, LAN -> "
+			   "WAN (the owner's packets, ns per packet at lan0)"
+			   "\n\n");
+		fwd_table(o, &d->up, true);
+	}
+	if ((d->fw.have || d->up.have) && op->fwd_method) {
+		fputc('\n', o);
+		if (copy_file(o, op->fwd_method))
+			return -1;
+	}
+	fprintf(o,
+		"\nPlot: results.png. Raw figures: paths.tsv, e2e.tsv%s%s.\n",
+		d->fw.have ? ", fwd.tsv" : "", d->up.have ? ", fwdup.tsv" : "");
 	return 0;
 }
 
@@ -1026,8 +1453,11 @@ static void usage(void)
 {
 	fprintf(bs_err, "usage: benchstat report [--machine F] [--paths F] "
 			"[--paths-md F] [--e2e F] [--method F]\n"
-			"                        [--plot-dir DIR] --out FILE\n"
-			"       benchstat summary [--paths F] [--e2e F]\n");
+			"                        [--fwd F] [--fwd-up F] "
+			"[--fwd-method F] "
+			"[--plot-dir DIR] --out FILE\n"
+			"       benchstat summary [--paths F] [--e2e F] [--fwd "
+			"F] [--fwd-up F]\n");
 }
 
 static int load(const struct opts *op, struct data *d)
@@ -1042,6 +1472,16 @@ static int load(const struct opts *op, struct data *d)
 			return -1;
 		d->have_paths = true;
 	}
+	if (op->fwd) {
+		if (each_line(op->fwd, d, fwd_line))
+			return -1;
+		d->fw.have = true;
+	}
+	if (op->fwd_up) {
+		if (each_line(op->fwd_up, d, fwd_up_line))
+			return -1;
+		d->up.have = true;
+	}
 	return 0;
 }
 
@@ -1055,6 +1495,9 @@ static int benchstat_main(int argc, char **argv)
 		{"paths-md", required_argument, NULL, 'P'},
 		{"e2e", required_argument, NULL, 'e'},
 		{"method", required_argument, NULL, 'M'},
+		{"fwd", required_argument, NULL, 'f'},
+		{"fwd-method", required_argument, NULL, 'F'},
+		{"fwd-up", required_argument, NULL, 'u'},
 		{"plot-dir", required_argument, NULL, 'd'},
 		{"out", required_argument, NULL, 'o'},
 		{0},
@@ -1099,6 +1542,15 @@ static int benchstat_main(int argc, char **argv)
 		case 'M':
 			op.method = optarg;
 			break;
+		case 'f':
+			op.fwd = optarg;
+			break;
+		case 'F':
+			op.fwd_method = optarg;
+			break;
+		case 'u':
+			op.fwd_up = optarg;
+			break;
 		case 'd':
 			op.plot_dir = optarg;
 			break;
@@ -1128,6 +1580,14 @@ static int benchstat_main(int argc, char **argv)
 	if (!strcmp(cmd, "summary")) {
 		if (d->have_e2e) {
 			e2e_table(bs_out, d);
+			fputc('\n', bs_out);
+		}
+		if (d->fw.have) {
+			fwd_table(bs_out, &d->fw, false);
+			fputc('\n', bs_out);
+		}
+		if (d->up.have) {
+			fwd_table(bs_out, &d->up, true);
 			fputc('\n', bs_out);
 		}
 		targets_table(bs_out, d);

@@ -306,6 +306,249 @@ static void test_bad_paths_and_usage(void **state)
 	free(err);
 }
 
+/* Router forwarding: rounds 1-3 of F, B, X and A (A invalid in round 3),
+ * UDP 1 flow; TCP 1000 flows with F skipped. ns per packet = kernel_ns /
+ * packets; the ratios are paired speed-ups. */
+static const char fwd_ok[] =
+	"#proto\tflows\tphase\tround\tpackets\tkernel_ns\tvalid\tinjected\t"
+	"sink\tpath\n"
+	"udp\t1\tF\t1\t1000\t100000\t1\t1008\t1008\t1008\n"
+	"udp\t1\tB\t1\t1000\t300000\t1\t1008\t1008\t-\n"
+	"udp\t1\tX\t1\t1000\t80000\t1\t1008\t1008\t-\n"
+	"udp\t1\tA\t1\t1000\t310000\t1\t1008\t1008\t1008\n"
+	"udp\t1\tF\t2\t1000\t200000\t1\t1008\t1008\t1008\n"
+	"udp\t1\tB\t2\t1000\t400000\t1\t1008\t1008\t-\n"
+	"udp\t1\tX\t2\t1000\t100000\t1\t1008\t1008\t-\n"
+	"udp\t1\tA\t2\t1000\t400000\t1\t1008\t1008\t1008\n"
+	"udp\t1\tF\t3\t1000\t100000\t1\t1008\t1008\t1008\n"
+	"udp\t1\tB\t3\t1000\t500000\t1\t1008\t1008\t-\n"
+	"udp\t1\tX\t3\t1000\t90000\t1\t1008\t1008\t-\n"
+	"udp\t1\tA\t3\t0\t-\t0\t8\t5\t-\n"
+	"tcp\t1000\tB\t1\t1000\t600000\t1\t9000\t9000\t-\n"
+	"skip\tF\tno --lan option\n";
+
+static const char fwd_table_ok[] =
+	"| test | flows | F: ptrig fast path | A: ptrig slow path | B: "
+	"nftables DNAT | X: blind XDP redirect | F/B | A/B | X/B | F/X |\n"
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+	"| UDP ns/packet | 1 | 100.0 | 355.0 (1 INVALID) | 400.0 | 90.0 | "
+	"3.000x (3 pairs) | 0.984x (2 pairs) | 4.000x (3 pairs) | 0.800x (3 "
+	"pairs) |\n"
+	"| TCP ns/packet | 1000 | skipped | - | 600.0 | - | - | - | - | - |\n"
+	"\n"
+	"Ratios are speed-ups, paired per round: F/B is B's ns per packet "
+	"over F's (how many times\n"
+	"more packets the router forwards in F for the same CPU time), X/B "
+	"and A/B likewise, F/X is\n"
+	"X's over F's (1.0: as fast as the blind redirect).\n"
+	"\n"
+	"Phase F not measured: no --lan option\n"
+	"\n"
+	"Runs in round order (ns/packet; frames the sink counted / frames "
+	"injected):\n"
+	"- udp, 1 flow(s), F: 100.0 (1008/1008), 200.0 (1008/1008), 100.0 "
+	"(1008/1008)\n"
+	"- udp, 1 flow(s), A: 310.0 (1008/1008), 400.0 (1008/1008), INVALID "
+	"(5/8)\n"
+	"- udp, 1 flow(s), B: 300.0 (1008/1008), 400.0 (1008/1008), 500.0 "
+	"(1008/1008)\n"
+	"- udp, 1 flow(s), X: 80.0 (1008/1008), 100.0 (1008/1008), 90.0 "
+	"(1008/1008)\n"
+	"- tcp, 1000 flow(s), B: 600.0 (9000/9000)\n"
+	"\n";
+
+static const char fwd_targets_ok[] =
+	"| target | measured | met? |\n"
+	"|---|---|---|\n"
+	"| router forwarding UDP (live frames), fast path vs nftables DNAT >= "
+	"2.5x, 1 flow(s) | 3.000x (medians 100.0 vs 400.0 ns/packet) | yes "
+	"|\n"
+	"| router forwarding UDP (live frames), fast path vs blind XDP "
+	"redirect >= 0.8x, 1 flow(s) | 0.800x (medians 100.0 vs 90.0 "
+	"ns/packet) | yes |\n"
+	"| router forwarding TCP (live frames), fast path vs nftables DNAT >= "
+	"1.5x, 1000 flow(s) | not measured: no --lan option | not measured "
+	"|\n";
+
+static void test_fwd_exact(void **state)
+{
+	char *out, *err, *md;
+
+	(void)state;
+	write_file("fwd.tsv", fwd_ok);
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd", path_of("fwd.tsv"), NULL),
+		0);
+	assert_string_equal(err, "");
+	assert_int_equal(strncmp(out, fwd_table_ok, strlen(fwd_table_ok)), 0);
+	assert_string_equal(out + strlen(fwd_table_ok), fwd_targets_ok);
+	free(out);
+	free(err);
+
+	/* In the report: its section, the method after the table. */
+	write_file("fwd_method.md", "FWD METHOD\n");
+	unlink(path_of("results.md"));
+	assert_int_equal(run(&out, &err, "report", "--fwd", path_of("fwd.tsv"),
+			     "--fwd-method", path_of("fwd_method.md"), "--out",
+			     path_of("results.md"), NULL),
+			 0);
+	assert_string_equal(err, "");
+	md = read_file(path_of("results.md"));
+	assert_non_null(md);
+	assert_non_null(strstr(md, fwd_targets_ok));
+	assert_non_null(strstr(md, "\n### Router forwarding cost, live "
+				   "frames (ns per packet at wan0, no "
+				   "generators)\n\n"));
+	assert_non_null(strstr(md, fwd_table_ok));
+	assert_non_null(strstr(md, "\nFWD METHOD\n\nPlot: results.png. Raw "
+				   "figures: paths.tsv, e2e.tsv, fwd.tsv.\n"));
+	free(md);
+	free(out);
+	free(err);
+}
+
+/* A forwarding target whose runs include an invalid one is INVALID, not
+ * met; one below the target is NO. */
+static void test_fwd_met(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	write_file("fwd2.tsv", "udp\t1\tF\t1\t100\t20000\t1\t100\t100\t100\n"
+			       "udp\t1\tB\t1\t100\t30000\t1\t100\t100\t-\n"
+			       "tcp\t1\tF\t1\t100\t20000\t1\t100\t100\t100\n"
+			       "tcp\t1\tB\t1\t100\t90000\t1\t100\t100\t-\n"
+			       "tcp\t1\tF\t2\t100\t20000\t0\t100\t10\t0\n");
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd", path_of("fwd2.tsv"), NULL),
+		0);
+	assert_non_null(strstr(out, "fast path vs nftables DNAT >= 2.5x, 1 "
+				    "flow(s) | 1.500x (medians 200.0 vs "
+				    "300.0 ns/packet) | NO |\n"));
+	assert_non_null(strstr(out, "TCP (live frames), fast path vs nftables "
+				    "DNAT >= 1.5x, 1 flow(s) | 4.500x "
+				    "(medians 200.0 vs 900.0 ns/packet) | "
+				    "INVALID |\n"));
+	free(out);
+	free(err);
+}
+
+static void check_bad_fwd(const char *fwd, const char *want)
+{
+	char *out, *err, expect[512];
+
+	write_file("badf.tsv", fwd);
+	unlink(path_of("badf.md"));
+	assert_int_equal(run(&out, &err, "report", "--fwd", path_of("badf.tsv"),
+			     "--out", path_of("badf.md"), NULL),
+			 2);
+	snprintf(expect, sizeof(expect), "%s:%s\n", path_of("badf.tsv"), want);
+	assert_string_equal(err, expect);
+	assert_null(read_file(path_of("badf.md")));
+	free(out);
+	free(err);
+}
+
+static void test_fwd_bad_input(void **state)
+{
+	(void)state;
+	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t100\t100\n",
+		      "1: 9 fields, expected 10");
+	check_bad_fwd("udp\t1\tC\t1\t100\t20000\t1\t100\t100\t-\n",
+		      "1: unknown phase 'C'");
+	check_bad_fwd("udp\t1\tF\t1\t0\t20000\t1\t100\t100\t-\n",
+		      "1: a valid sample needs packets > 0 and kernel_ns");
+	check_bad_fwd("udp\t1\tF\t1\t100\t-\t1\t100\t100\t-\n",
+		      "1: a valid sample needs packets > 0 and kernel_ns");
+	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t-\t100\t-\n",
+		      "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
+		      "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
+		      "may be '-')");
+	check_bad_fwd("udp\t1\tF\t1\t100\t1.5\t1\t100\t100\t-\n",
+		      "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
+		      "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
+		      "may be '-')");
+	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t2\t100\t100\t-\n",
+		      "1: valid '2' is not 0 or 1");
+	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n"
+		      "udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n",
+		      "2: a second sample of udp, 1 flows, phase F, round 1");
+	check_bad_fwd("skip\tF\n", "1: a skip record has 3 fields, not 2");
+}
+
+/* LAN -> WAN: its own table (phases F, L, A, B; ratios F/B, L/B, A/B,
+ * L/F), its own section in the report; X is no phase of it. */
+static void test_fwd_up(void **state)
+{
+	char *out, *err, *md;
+	static const char up_table[] =
+		"| test | flows | F: fast path, LAN program in TC | L: fast "
+		"path, LAN program in XDP | A: slow path (TC egress SNAT) | B: "
+		"nftables DNAT (replies) | F/B | L/B | A/B | L/F |\n"
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+		"| UDP ns/packet | 1 | 800.0 | 300.0 | 1000.0 | 1200.0 | "
+		"1.500x "
+		"(1 pairs) | 4.000x (1 pairs) | 1.200x (1 pairs) | 2.667x (1 "
+		"pairs) |\n"
+		"| TCP ns/packet | 1 | - | skipped | - | 1200.0 | - | - | - | "
+		"- "
+		"|\n"
+		"\n"
+		"Ratios are speed-ups, paired per round: F/B is B's ns per "
+		"packet over F's, L/B, A/B and L/F likewise.\n"
+		"\n"
+		"Phase L not measured: no XDP\n";
+
+	(void)state;
+	write_file("up.tsv", "udp\t1\tF\t1\t10\t8000\t1\t10\t10\t10\n"
+			     "udp\t1\tL\t1\t10\t3000\t1\t10\t10\t10\n"
+			     "udp\t1\tA\t1\t10\t10000\t1\t10\t10\t10\n"
+			     "udp\t1\tB\t1\t10\t12000\t1\t10\t10\t-\n"
+			     "tcp\t1\tB\t1\t10\t12000\t1\t10\t10\t-\n"
+			     "skip\tL\tno XDP\n");
+	write_file("fwd.tsv", fwd_ok);
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd-up", path_of("up.tsv"), NULL),
+		0);
+	assert_string_equal(err, "");
+	assert_int_equal(strncmp(out, up_table, strlen(up_table)), 0);
+	free(out);
+	free(err);
+	unlink(path_of("results.md"));
+	assert_int_equal(run(&out, &err, "report", "--fwd", path_of("fwd.tsv"),
+			     "--fwd-up", path_of("up.tsv"), "--out",
+			     path_of("results.md"), NULL),
+			 0);
+	md = read_file(path_of("results.md"));
+	assert_non_null(md);
+	assert_non_null(strstr(md, "\n### Router forwarding cost, live "
+				   "frames, LAN -> WAN (the owner's packets, "
+				   "ns per packet at lan0)\n\n"));
+	assert_non_null(strstr(md, up_table));
+	assert_non_null(strstr(md, fwd_table_ok));
+	assert_non_null(strstr(md, "Raw figures: paths.tsv, e2e.tsv, "
+				   "fwd.tsv, fwdup.tsv.\n"));
+	free(md);
+	free(out);
+	free(err);
+
+	write_file("badup.tsv", "udp\t1\tX\t1\t10\t8000\t1\t10\t10\t10\n");
+	assert_int_equal(run(&out, &err, "summary", "--fwd-up",
+			     path_of("badup.tsv"), NULL),
+			 2);
+	assert_non_null(strstr(err, "badup.tsv:1: unknown phase 'X'\n"));
+	free(out);
+	free(err);
+	/* ... and L none of WAN -> LAN. */
+	write_file("badup.tsv", "skip\tL\tno --lan option\n");
+	assert_int_equal(
+		run(&out, &err, "summary", "--fwd", path_of("badup.tsv"), NULL),
+		2);
+	assert_non_null(strstr(err, "badup.tsv:1: unknown phase 'L'\n"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +557,10 @@ int main(void)
 		cmocka_unit_test(test_report_and_plot),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_bad_paths_and_usage),
+		cmocka_unit_test(test_fwd_exact),
+		cmocka_unit_test(test_fwd_met),
+		cmocka_unit_test(test_fwd_bad_input),
+		cmocka_unit_test(test_fwd_up),
 	};
 	int rc;
 
