@@ -26,12 +26,14 @@
  *       (default 1,000,000) packets, in batches of --batch (64); no new
  *       call starts after --seconds (default 60). Prints one line:
  *         warm=W packets=P calls=C kernel_ns=K wall_ns=T ns_per_pkt=X
- *         timeout=0|1
+ *         prog_ns=R timeout=0|1
  *       K: the kernel's time for the timed packets (BPF_PROG_RUN's
  *       duration: the runs, the stack's forwarding of passed frames and
  *       the transmission of redirected ones, without the per-call setup of
  *       a page pool); T: CLOCK_MONOTONIC around the timed calls, setup
- *       included; X = K / P.
+ *       included; X = K / P; R: with kernel.bpf_stats_enabled=1, the
+ *       programs' own time per timed packet (fwd_inject and the program it
+ *       tail-calls: the rest of X is the stack or the transmission), else 0.
  *
  *   fwd_live hold-server --port P --flows N --seconds S
  *   fwd_live hold-client --dst IP --dport P --sport N --flows N --seconds S
@@ -275,6 +277,19 @@ static int live_run(int pfd, unsigned char *frame, struct xdp_md *ctx, long n,
 	return err;
 }
 
+/* The program's run statistics (kernel.bpf_stats_enabled=1; else 0). */
+static void prog_stats(int pfd, uint64_t *run_ns, uint64_t *cnt)
+{
+	struct bpf_prog_info info = {0};
+	__u32 len = sizeof(info);
+
+	*run_ns = *cnt = 0;
+	if (!bpf_obj_get_info_by_fd(pfd, &info, &len)) {
+		*run_ns = info.run_time_ns;
+		*cnt = info.run_cnt;
+	}
+}
+
 static int cmd_run(const struct run_opts *o)
 {
 	unsigned char frame[FRAME_LEN], dm[6], sm[6] = {2, 0, 0, 0, 0, 1};
@@ -284,6 +299,7 @@ static int cmd_run(const struct run_opts *o)
 	unsigned int ifindex;
 	__u32 target_id = 0, key = 0;
 	uint64_t t0, t1, kns = 0, ns, done = 0, warm, calls = 0, deadline;
+	uint64_t run0, run1, cnt0, cnt1;
 	bool tcp = !strcmp(o->proto, "tcp"), timeout = false;
 	int tfd = -1, pfd, err;
 
@@ -347,6 +363,7 @@ static int cmd_run(const struct run_opts *o)
 			    strerror(-err));
 	/* Timed: the kernel's time of the packets' runs, without the
 	 * per-call setup (a page pool), which costs milliseconds. */
+	prog_stats(pfd, &run0, &cnt0);
 	t0 = now_ns();
 	while (done < (uint64_t)o->packets) {
 		long n = o->repeat;
@@ -366,12 +383,16 @@ static int cmd_run(const struct run_opts *o)
 		}
 	}
 	t1 = now_ns();
+	prog_stats(pfd, &run1, &cnt1);
 	printf("warm=%llu packets=%llu calls=%llu kernel_ns=%llu wall_ns=%llu "
-	       "ns_per_pkt=%.1f timeout=%d\n",
+	       "ns_per_pkt=%.1f prog_ns=%.1f timeout=%d\n",
 	       (unsigned long long)warm, (unsigned long long)done,
 	       (unsigned long long)calls, (unsigned long long)kns,
 	       (unsigned long long)(t1 - t0),
-	       done ? (double)kns / (double)done : 0.0, timeout);
+	       done ? (double)kns / (double)done : 0.0,
+	       cnt1 > cnt0 ? (double)(run1 - run0) / (double)(cnt1 - cnt0)
+			   : 0.0,
+	       timeout);
 	bench_ref__destroy(skel);
 	if (tfd >= 0)
 		close(tfd);
