@@ -211,7 +211,7 @@ fuzz-coverage: $(FUZZ_DIR)/config-cov
 	$(Q)llvm-cov report $< -instr-profile=$(FUZZ_DIR)/cov/all.profdata loader/config.c
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tools/*.c tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c tests/kernel/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tools/*.c tests/unit/*.c tests/bpf/*.c tests/bpf/*.h tests/bench/*.c tests/bench/*.h tests/kernel/*.c
 
 # Header dependencies written by -MMD (absent before the first build).
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

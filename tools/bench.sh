@@ -305,7 +305,7 @@ phase_setup() {
 		# about TCP windows (see the README); the other phases keep
 		# the default. Set before the attach, which reports it.
 		lab_exec router sysctl -q -w \
-			net.netfilter.nf_conntrack_tcp_be_liberal=$([ "$1" = F ] && echo 1 || echo 0) || return 1
+			"net.netfilter.nf_conntrack_tcp_be_liberal=$([ "$1" = F ] && echo 1 || echo 0)" || return 1
 		if [ "$1" = F ]; then
 			peers_xdp 1 && ptrig_to A fast || return 1
 		else
@@ -536,7 +536,7 @@ fast_counters() {
 
 # fwd_run PHASE PROTO FLOWS ROUND: one measurement; appends to fwd.tsv.
 fwd_run() {
-	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 pkts warm inj ok=1 path=- fast0='' fast1=''
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport=$PORT line sink path0 path1 ok=1 fast0='' fast1=''
 	sport=$(next_sport)
 	# The source port blocks come round again after 40 runs: TCP runs
 	# also take turns over the destination ports, so that no connection
@@ -569,24 +569,34 @@ fwd_run() {
 	esac
 	sink_off || bad "could not remove the sink"
 	fwd_unprime
+	# In F >= 98% on its counter: once a second per flow and CPU, one
+	# packet takes the stack so that conntrack keeps seeing the flow.
+	fwd_record fwd.tsv "forwarding" "$ph" "$proto" "$fl" "$r" "$ok" "$line" "$sink" \
+		"${path0:-}" "${path1:-}" "$([ "$ph" = F ] && echo 98 || echo 99)" "path counter" \
+		"${fast0:+ptrig fast-path counters before: $fast0; after: $fast1}"
+}
+
+# fwd_record TSV WHAT PHASE PROTO FLOWS ROUND OK LINE SINK PATH0 PATH1 PCT
+# COUNTER [MORE]: judge one forwarding run and append it to $T/TSV. Valid
+# (OK stays 1) when fwd_live ran, >= 99% of the injected frames reached the
+# sink translated, and the path's COUNTER (when PATH0 is given) grew by
+# >= PCT% of them; MORE is added to the INVALID message.
+fwd_record() {
+	local tsv=$1 what=$2 ph=$3 proto=$4 fl=$5 r=$6 ok=$7 line=$8 sink=$9 path0=${10} path1=${11} pct=${12} counter=${13} more=${14:-} pkts warm inj path=-
 	pkts=$(field packets "$line")
 	warm=$(field warm "$line")
 	inj=$((${warm:-0} + ${pkts:-0}))
 	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
-	# >= 99% of what was injected reached the sink, translated.
 	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
-	# The path's counter grew by >= 99% of them; in F >= 98%: once a
-	# second per flow and CPU, one packet takes the stack so that
-	# conntrack keeps seeing the flow.
-	if [ -n "${path0:-}" ]; then
+	if [ -n "$path0" ]; then
 		path=$((path1 - path0))
-		[ $((path * 100)) -ge $((inj * $([ "$ph" = F ] && echo 98 || echo 99))) ] || ok=0
+		[ $((path * 100)) -ge $((inj * pct)) ] || ok=0
 	fi
-	[ "$ok" = 1 ] || bad "forwarding $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; path counter +$path${fast0:+; ptrig fast-path counters before: $fast0; after: $fast1}"
+	[ "$ok" = 1 ] || bad "$what $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; $counter +$path${more:+; $more}"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
-		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwd.tsv"
-	printf '  %s %s %4s flows round %s: %s (sink %s of %s, path counter +%s)\n' "$proto" "$ph" "$fl" \
-		"$r" "$line" "${sink:-?}" "$inj" "$path"
+		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/$tsv"
+	printf '  %s %s %s %4s flows round %s: %s (sink %s of %s, %s +%s)\n' "$what" "$proto" "$ph" "$fl" \
+		"$r" "$line" "${sink:-?}" "$inj" "$counter" "$path"
 }
 
 # fwd_up_run PHASE PROTO FLOWS ROUND: one LAN -> WAN measurement: the
@@ -597,7 +607,7 @@ fwd_run() {
 # stack runs TC ingress); L: its LAN program in XDP (injected with it); A:
 # the stack and ptrig's TC egress SNAT; B: nftables DNAT's replies.
 fwd_up_run() {
-	local ph=$1 proto=$2 fl=$3 r=$4 sport dport line sink path0='' path1='' pkts warm inj ok=1 path=- how=--pass cnt=''
+	local ph=$1 proto=$2 fl=$3 r=$4 sport dport line sink path0='' path1='' ok=1 how=--pass cnt=''
 	sport=$(next_sport)
 	dport=$((PORT + (SPORT_SEQ / 40) % TCP_PROCS))
 	if ! fwd_prime "$proto" "$fl" "$sport" "$dport"; then
@@ -627,20 +637,8 @@ fwd_up_run() {
 	sink_off || bad "could not remove the sink"
 	SINK_NS=$LANSW
 	fwd_unprime
-	pkts=$(field packets "$line")
-	warm=$(field warm "$line")
-	inj=$((${warm:-0} + ${pkts:-0}))
-	[ -n "$pkts" ] && [ "$pkts" -gt 0 ] || ok=0
-	[ -n "$sink" ] && [ $((sink * 100)) -ge $((inj * 99)) ] && [ "$sink" -le "$inj" ] || ok=0
-	if [ -n "$path0" ]; then
-		path=$((path1 - path0))
-		[ $((path * 100)) -ge $((inj * 98)) ] || ok=0
-	fi
-	[ "$ok" = 1 ] || bad "forwarding LAN->WAN $proto $ph $fl flows round $r: $line; sink counted ${sink:-?} of $inj injected; $cnt +$path"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$fl" "$ph" "$r" "${pkts:-0}" \
-		"$(or_dash "$(field kernel_ns "$line")")" "$ok" "$inj" "$(or_dash "$sink")" "$path" >>"$T/fwdup.tsv"
-	printf '  up %s %s %4s flows round %s: %s (sink %s of %s, %s +%s)\n' "$proto" "$ph" "$fl" \
-		"$r" "$line" "${sink:-?}" "$inj" "${cnt:-path counter}" "$path"
+	fwd_record fwdup.tsv "forwarding LAN->WAN" "$ph" "$proto" "$fl" "$r" "$ok" "$line" "$sink" \
+		"$path0" "$path1" 98 "${cnt:-path counter}"
 }
 
 RUN_E2E=1

@@ -73,6 +73,9 @@
 
 #include "bench_ref.skel.h"
 
+#define BENCH_TOOL "fwd_live"
+#include "benchutil.h"
+
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
 #define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
 #endif
@@ -80,19 +83,6 @@
 #define FRAME_LEN 60
 #define MAX_FLOWS 50000
 #define WARM_REPEAT 8
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fwd_live: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 static void usage(void)
 {
@@ -117,58 +107,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int enter_netns(const char *name)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail("%s: %s", path, strerror(errno));
-	if (setns(fd, CLONE_NEWNET)) {
-		close(fd);
-		return fail("setns %s: %s", name, strerror(errno));
-	}
-	close(fd);
-	return 0;
-}
-
-static int parse_mac(const char *s, unsigned char mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-		   &b[5], &end) != 6)
-		return -1;
-	for (i = 0; i < 6; i++) {
-		if (b[i] > 255)
-			return -1;
-		mac[i] = (unsigned char)b[i];
-	}
-	return 0;
-}
-
-static int if_mac(const char *dev, unsigned char mac[6])
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return fail("socket: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr)) {
-		close(fd);
-		return fail("%s: no MAC address: %s", dev, strerror(errno));
-	}
-	close(fd);
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	return 0;
 }
 
 /* An integer option in [min, max], else usage. */

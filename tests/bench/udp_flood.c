@@ -9,17 +9,17 @@
  *       whichever comes first. Each payload carries a magic word and a
  *       sequence number (one sequence over all flows). With --flows N,
  *       N sockets (source ports P..P+N-1 with --sport P, else ephemeral)
- *       take turns, a batch each: N concurrent flows. Prints "sent=N secs=S pps=X errors=E
- *       cpu_ns_per_pkt=C" (C: this process's CPU time per packet, which
- *       includes the softirq work of the whole path, see cpu_ns()).
+ *       take turns, a batch each: N concurrent flows. Prints "sent=N secs=S
+ * pps=X errors=E cpu_ns_per_pkt=C" (C: this process's CPU time per packet,
+ * which includes the softirq work of the whole path, see cpu_ns()).
  *
  *   udp_flood recv --port P [--warmup S] [--window S] [--wait S] [--reply]
  *       Counts the datagrams arriving on port P with recvmmsg() during a
  *       fixed window: it waits (at most --wait s) for the first packet,
  *       lets --warmup s pass, then counts for --window s. With --reply it
  *       answers the first datagram of every source port once (so each flow
- *       is bidirectional, as a real application's would be). Prints "pkts=N secs=S pps=X
- *       lost_est=L bad=B" (lost_est: sequence numbers missing inside the
+ *       is bidirectional, as a real application's would be). Prints "pkts=N
+ * secs=S pps=X lost_est=L bad=B" (lost_est: sequence numbers missing inside the
  *       window). Exit 3 if no packet came.
  *
  * Every loop is bounded by time; nothing runs unbounded.
@@ -68,15 +68,18 @@ static double cpu_ns(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) *
+		       1e3;
 }
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: udp_flood send --dst IP --port P [--sport P] [--size BYTES]\n"
-		"                 [--seconds S] [--count N] [--batch N] [--flows N]\n"
-		"       udp_flood recv --port P [--warmup S] [--window S] [--wait S] [--reply]\n");
+	fprintf(stderr, "usage: udp_flood send --dst IP --port P [--sport P] "
+			"[--size BYTES]\n"
+			"                 [--seconds S] [--count N] [--batch "
+			"N] [--flows N]\n"
+			"       udp_flood recv --port P [--warmup S] [--window "
+			"S] [--wait S] [--reply]\n");
 	exit(2);
 }
 
@@ -118,8 +121,8 @@ static int flow_socket(const char *dst, int port, int sport)
 	return fd;
 }
 
-static int do_send(const char *dst, int port, int sport, int size,
-		   double secs, uint64_t count, int batch, int flows)
+static int do_send(const char *dst, int port, int sport, int size, double secs,
+		   uint64_t count, int batch, int flows)
 {
 	static uint8_t bufs[MAX_BATCH][MAX_SIZE];
 	static int fds[MAX_FLOWS];
@@ -151,7 +154,8 @@ static int do_send(const char *dst, int port, int sport, int size,
 		if ((uint64_t)want > count - sent)
 			want = (int)(count - sent);
 		for (i = 0; i < want; i++) {
-			struct payload p = { .magic = MAGIC, .seq = seq + (uint64_t)i };
+			struct payload p = {.magic = MAGIC,
+					    .seq = seq + (uint64_t)i};
 
 			memcpy(bufs[i], &p, sizeof(p));
 		}
@@ -178,8 +182,7 @@ static int do_send(const char *dst, int port, int sport, int size,
 	c1 = cpu_ns();
 	printf("sent=%llu secs=%.3f pps=%.0f errors=%llu cpu_ns_per_pkt=%.0f\n",
 	       (unsigned long long)sent, t1 - t0, (double)sent / (t1 - t0),
-	       (unsigned long long)errors,
-	       sent ? (c1 - c0) / (double)sent : 0);
+	       (unsigned long long)errors, sent ? (c1 - c0) / (double)sent : 0);
 	for (i = 0; i < flows; i++)
 		close(fds[i]);
 	return 0;
@@ -193,7 +196,7 @@ static int do_recv(int port, double warmup, double window, double wait,
 	struct sockaddr_in sa, from[64];
 	struct mmsghdr msgs[64];
 	struct iovec iov[64];
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
 	uint64_t pkts = 0, bad = 0, seq_lo = UINT64_MAX, seq_hi = 0;
 	double t_first = 0, t_start = 0, t_end = 0, t, give_up;
 	int fd, i, n, rcvbuf = 8 << 20, one = 1;
@@ -244,8 +247,7 @@ static int do_recv(int port, double warmup, double window, double wait,
 			if (answered[sp / 8] & (1u << (sp % 8)))
 				continue;
 			answered[sp / 8] |= (uint8_t)(1u << (sp % 8));
-			sendto(fd, r, sizeof(r), 0,
-			       (struct sockaddr *)&from[i],
+			sendto(fd, r, sizeof(r), 0, (struct sockaddr *)&from[i],
 			       msgs[i].msg_hdr.msg_namelen);
 		}
 		if (!got) {
@@ -295,9 +297,9 @@ static int do_recv(int port, double warmup, double window, double wait,
 		t = 1e-9;
 	printf("pkts=%llu secs=%.3f pps=%.0f lost_est=%llu bad=%llu\n",
 	       (unsigned long long)pkts, t, (double)pkts / t,
-	       (unsigned long long)(pkts && seq_hi - seq_lo + 1 > pkts ?
-					    seq_hi - seq_lo + 1 - pkts :
-					    0),
+	       (unsigned long long)(pkts && seq_hi - seq_lo + 1 > pkts
+					    ? seq_hi - seq_lo + 1 - pkts
+					    : 0),
 	       (unsigned long long)bad);
 	close(fd);
 	return 0;
@@ -306,19 +308,19 @@ static int do_recv(int port, double warmup, double window, double wait,
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "dst", required_argument, NULL, 'd' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "sport", required_argument, NULL, 's' },
-		{ "size", required_argument, NULL, 'S' },
-		{ "seconds", required_argument, NULL, 't' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "window", required_argument, NULL, 'W' },
-		{ "wait", required_argument, NULL, 'x' },
-		{ "reply", no_argument, NULL, 'r' },
-		{ "flows", required_argument, NULL, 'f' },
-		{ 0 },
+		{"dst", required_argument, NULL, 'd'},
+		{"port", required_argument, NULL, 'p'},
+		{"sport", required_argument, NULL, 's'},
+		{"size", required_argument, NULL, 'S'},
+		{"seconds", required_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'c'},
+		{"batch", required_argument, NULL, 'b'},
+		{"warmup", required_argument, NULL, 'w'},
+		{"window", required_argument, NULL, 'W'},
+		{"wait", required_argument, NULL, 'x'},
+		{"reply", no_argument, NULL, 'r'},
+		{"flows", required_argument, NULL, 'f'},
+		{0},
 	};
 	const char *mode, *dst = NULL;
 	int port = 0, sport = 0, size = 18, batch = 64, flows = 1, c;
