@@ -60,6 +60,7 @@
 #define BS_MAX_FIELDS 16
 #define BS_MAX_ROUND 1000
 #define BS_MAX_FLOWS 1000000
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where errors and the summary go (the unit tests capture them). */
 static FILE *bs_err, *bs_out;
@@ -848,34 +849,6 @@ static void fwd_table(FILE *o, const struct sampleset *d, bool up)
 }
 
 /* Target "x is target times faster than y" of the forwarding cost. */
-static void fwd_target(FILE *o, const struct sampleset *d, const char *p,
-		       int flows, char x, char y, double target,
-		       const char *what)
-{
-	char r[CELL];
-	double ratio, mx, my;
-
-	if (!has_phase(d, p, flows, y))
-		return;
-	if (!has_phase(d, p, flows, x)) {
-		if (skipped(d, x))
-			fprintf(o,
-				"| %s >= %.1fx, %d flow(s) | not measured: %s "
-				"| not measured |\n",
-				what, target, flows, skipped(d, x)->reason);
-		return;
-	}
-	/* The speed-up of x over y: y's ns per packet over x's. */
-	ratio = pair_ratio(d, p, flows, y, x, false, NULL);
-	mx = phase_med(d, p, flows, x, false);
-	my = phase_med(d, p, flows, y, false);
-	fmt_ratio(r, ratio, -1);
-	fprintf(o,
-		"| %s >= %.1fx, %d flow(s) | %s (medians %.1f vs %.1f "
-		"ns/packet) | %s |\n",
-		what, target, flows, r, mx, my,
-		target_met(d, p, flows, x, y, ratio, target));
-}
 
 static const struct prow *prow_find(const struct data *d, const char *table,
 				    const char *name)
@@ -937,37 +910,110 @@ static void worst_line(FILE *o, const struct data *d, const char *what,
 			  : "NO");
 }
 
-/* Target "x/y >= target" of protocol p at flows, if phase y ran or was
- * skipped. */
-static void e2e_target(FILE *o, const struct sampleset *d, const char *p,
-		       int flows, char x, char y, double target,
-		       const char *what)
+/* A target "what": x/y >= min for proto (end to end), or x min times
+ * faster than y (router forwarding). */
+struct target {
+	const char *proto;
+	char x, y;
+	double min;
+	const char *what;
+};
+
+static const struct target e2e_targets[] = {
+	{"udp", 'F', 'B', 2.5,
+	 "end to end UDP pps, fast path vs nftables DNAT"},
+	{"tcp", 'F', 'B', 1.5,
+	 "end to end TCP throughput, fast path vs nftables DNAT"},
+	{"udp", 'F', 'X', 0.8,
+	 "end to end UDP pps, fast path vs blind XDP redirect"},
+	{"udp", 'A', 'B', 1.0,
+	 "end to end UDP pps, slow path (fast path off) vs nftables DNAT"},
+	{"tcp", 'A', 'B', 1.0,
+	 "end to end TCP throughput, slow path (fast path off) vs nftables "
+	 "DNAT"},
+};
+
+static const struct target fwd_targets[] = {
+	{"udp", 'F', 'B', 2.5,
+	 "router forwarding UDP (live frames), fast path vs nftables DNAT"},
+	{"tcp", 'F', 'B', 1.5,
+	 "router forwarding TCP (live frames), fast path vs nftables DNAT"},
+	{"udp", 'F', 'X', 0.8,
+	 "router forwarding UDP (live frames), fast path vs blind XDP "
+	 "redirect"},
+	{"tcp", 'F', 'X', 0.8,
+	 "router forwarding TCP (live frames), fast path vs blind XDP "
+	 "redirect"},
+};
+
+/* One row of the targets table; measured: the figures or why not. */
+static void target_row(FILE *o, const struct target *t, int flows,
+		       const char *measured, const char *met)
 {
-	char a[CELL], b[CELL], r[CELL];
+	fprintf(o, "| %s >= %.1fx, %d flow(s) | %s | %s |\n", t->what, t->min,
+		flows, measured, met);
+}
+
+static void not_measured(FILE *o, const struct sampleset *d,
+			 const struct target *t, int flows)
+{
+	char m[256];
+
+	snprintf(m, sizeof(m), "not measured: %s", skipped(d, t->x)->reason);
+	target_row(o, t, flows, m, "not measured");
+}
+
+/* An end-to-end target, if phase y ran or was skipped. */
+static void e2e_target(FILE *o, const struct sampleset *d, int flows,
+		       const struct target *t)
+{
+	char a[CELL], b[CELL], r[CELL], m[4 * CELL];
 	double ratio;
 
-	if (!has_phase(d, p, flows, y) && !phase_skipped(d, p, flows, y))
+	if (!has_phase(d, t->proto, flows, t->y) &&
+	    !phase_skipped(d, t->proto, flows, t->y))
 		return;
-	if (phase_skipped(d, p, flows, x)) {
-		fprintf(o,
-			"| %s >= %.1fx, %d flow(s) | not measured: %s | %s "
-			"|\n",
-			what, target, flows, skipped(d, x)->reason,
-			"not measured");
+	if (phase_skipped(d, t->proto, flows, t->x)) {
+		not_measured(o, d, t, flows);
 		return;
 	}
-	ratio = pair_ratio(d, p, flows, x, y, false, NULL);
+	ratio = pair_ratio(d, t->proto, flows, t->x, t->y, false, NULL);
 	fmt_ratio(r, ratio, -1);
-	fmt_value(a, p, phase_med(d, p, flows, x, false));
-	fmt_value(b, p, phase_med(d, p, flows, y, false));
-	fprintf(o, "| %s >= %.1fx, %d flow(s) | %s (medians %s vs %s) | %s |\n",
-		what, target, flows, r, a, b,
-		target_met(d, p, flows, x, y, ratio, target));
+	fmt_value(a, t->proto, phase_med(d, t->proto, flows, t->x, false));
+	fmt_value(b, t->proto, phase_med(d, t->proto, flows, t->y, false));
+	snprintf(m, sizeof(m), "%s (medians %s vs %s)", r, a, b);
+	target_row(o, t, flows, m,
+		   target_met(d, t->proto, flows, t->x, t->y, ratio, t->min));
+}
+
+/* A router forwarding target, if phase y ran: the speed-up of x over y,
+ * y's ns per packet over x's. */
+static void fwd_target(FILE *o, const struct sampleset *d, int flows,
+		       const struct target *t)
+{
+	char r[CELL], m[4 * CELL];
+	double ratio;
+
+	if (!has_phase(d, t->proto, flows, t->y))
+		return;
+	if (!has_phase(d, t->proto, flows, t->x)) {
+		if (skipped(d, t->x))
+			not_measured(o, d, t, flows);
+		return;
+	}
+	ratio = pair_ratio(d, t->proto, flows, t->y, t->x, false, NULL);
+	fmt_ratio(r, ratio, -1);
+	snprintf(m, sizeof(m), "%s (medians %.1f vs %.1f ns/packet)", r,
+		 phase_med(d, t->proto, flows, t->x, false),
+		 phase_med(d, t->proto, flows, t->y, false));
+	target_row(o, t, flows, m,
+		   target_met(d, t->proto, flows, t->x, t->y, ratio, t->min));
 }
 
 static void targets_table(FILE *o, const struct data *d)
 {
 	int fl[16], nf = flow_counts(&d->e2e, fl, 16), i;
+	size_t k;
 
 	fprintf(o, "| target | measured | met? |\n|---|---|---|\n");
 	if (d->have_paths) {
@@ -1015,37 +1061,13 @@ static void targets_table(FILE *o, const struct data *d)
 			   "through all flows (cache-miss)",
 			   'F', true);
 	}
-	for (i = 0; i < nf; i++) {
-		e2e_target(o, &d->e2e, "udp", fl[i], 'F', 'B', 2.5,
-			   "end to end UDP pps, fast path vs nftables DNAT");
-		e2e_target(o, &d->e2e, "tcp", fl[i], 'F', 'B', 1.5,
-			   "end to end TCP throughput, fast path vs nftables "
-			   "DNAT");
-		e2e_target(o, &d->e2e, "udp", fl[i], 'F', 'X', 0.8,
-			   "end to end UDP pps, fast path vs blind XDP "
-			   "redirect");
-		e2e_target(o, &d->e2e, "udp", fl[i], 'A', 'B', 1.0,
-			   "end to end UDP pps, slow path (fast path off) vs "
-			   "nftables DNAT");
-		e2e_target(o, &d->e2e, "tcp", fl[i], 'A', 'B', 1.0,
-			   "end to end TCP throughput, slow path (fast path "
-			   "off) vs nftables DNAT");
-	}
+	for (i = 0; i < nf; i++)
+		for (k = 0; k < ARRAY_LEN(e2e_targets); k++)
+			e2e_target(o, &d->e2e, fl[i], &e2e_targets[k]);
 	nf = flow_counts(&d->fw, fl, 16);
-	for (i = 0; i < nf; i++) {
-		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'B', 2.5,
-			   "router forwarding UDP (live frames), fast path vs "
-			   "nftables DNAT");
-		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'B', 1.5,
-			   "router forwarding TCP (live frames), fast path vs "
-			   "nftables DNAT");
-		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'X', 0.8,
-			   "router forwarding UDP (live frames), fast path vs "
-			   "blind XDP redirect");
-		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'X', 0.8,
-			   "router forwarding TCP (live frames), fast path vs "
-			   "blind XDP redirect");
-	}
+	for (i = 0; i < nf; i++)
+		for (k = 0; k < ARRAY_LEN(fwd_targets); k++)
+			fwd_target(o, &d->fw, fl[i], &fwd_targets[k]);
 }
 
 /* ---------------------------------------------------------- plot data -- */
