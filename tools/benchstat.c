@@ -60,10 +60,13 @@
 #define BS_MAX_FIELDS 16
 #define BS_MAX_ROUND 1000
 #define BS_MAX_FLOWS 1000000
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where errors and the summary go (the unit tests capture them). */
 static FILE *bs_err, *bs_out;
 
+/* One run: end to end (value: packets/s or bits/s, cpu) or router
+ * forwarding (value: ns per packet, injected, sink). */
 struct sample {
 	char proto[4];
 	int flows;
@@ -71,12 +74,23 @@ struct sample {
 	int round;
 	double value;
 	bool valid;
-	double cpu; /* sender CPU ns per packet, 0 if unknown */
+	double cpu;	       /* sender CPU ns per packet, 0 if unknown */
+	double injected, sink; /* sink -1: not recorded */
 };
 
 struct skip {
 	char phase;
 	char reason[160];
+};
+
+/* The samples of one measurement: end to end, or router forwarding in one
+ * direction. */
+struct sampleset {
+	struct sample s[BS_MAX_SAMPLES];
+	int ns;
+	struct skip sk[BS_MAX_SKIPS];
+	int nsk;
+	bool have;
 };
 
 struct prow {
@@ -87,35 +101,11 @@ struct prow {
 	char met[16];
 };
 
-/* A router forwarding sample: ns per packet of one run. */
-struct fsample {
-	char proto[4];
-	int flows;
-	char phase;
-	int round;
-	double ns;
-	bool valid;
-	double injected, sink; /* sink -1: not recorded */
-};
-
-/* The router forwarding samples of one direction. */
-struct fwdset {
-	struct fsample f[BS_MAX_SAMPLES];
-	int nf;
-	struct skip fsk[BS_MAX_SKIPS];
-	int nfsk;
-	bool have;
-};
-
 struct data {
-	struct sample s[BS_MAX_SAMPLES];
-	int ns;
-	struct fwdset fw, up; /* WAN -> LAN, LAN -> WAN */
-	struct skip sk[BS_MAX_SKIPS];
-	int nsk;
+	struct sampleset e2e, fw, up; /* fw: WAN -> LAN, up: LAN -> WAN */
 	struct prow p[BS_MAX_ROWS];
 	int np;
-	bool have_e2e, have_paths;
+	bool have_paths;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -248,42 +238,46 @@ static int each_line(const char *file, struct data *d,
 	return rc;
 }
 
-static bool known_phase(const char *s)
+static bool phase_in(const char *s, const char *phases)
 {
-	return strlen(s) == 1 && strchr("ABCFX", s[0]);
+	return strlen(s) == 1 && strchr(phases, s[0]);
 }
 
-static int e2e_line(const char *file, int line, char *text, struct data *d)
+/* The part of a sample line that --e2e, --fwd and --fwd-up share: a skip
+ * record (into set->sk; *sp gets NULL), or the first four of the 10 fields
+ * (protocol, flows, phase, round) into the next free sample *sp, which
+ * add_sample() then keeps. */
+static int sample_head(const char *file, int line, char **f, int n,
+		       struct sampleset *set, const char *phases,
+		       struct sample **sp)
 {
-	char *f[BS_MAX_FIELDS + 1];
-	int n = split_tabs(text, f);
 	struct sample *s;
-	double ign;
 	long v;
 
+	*sp = NULL;
 	if (strcmp(f[0], "skip") == 0) {
 		if (n != 3)
 			return bad(file, line,
 				   "a skip record has 3 fields, not %d", n);
-		if (!known_phase(f[1]))
+		if (!phase_in(f[1], phases))
 			return bad(file, line, "unknown phase '%s'", f[1]);
 		if (!*f[2])
 			return bad(file, line, "skip of %s without a reason",
 				   f[1]);
-		if (d->nsk == BS_MAX_SKIPS)
+		if (set->nsk == BS_MAX_SKIPS)
 			return bad(file, line, "more than %d skip records",
 				   BS_MAX_SKIPS);
-		d->sk[d->nsk].phase = f[1][0];
-		snprintf(d->sk[d->nsk].reason, sizeof(d->sk[0].reason), "%s",
-			 f[2]);
-		d->nsk++;
+		set->sk[set->nsk].phase = f[1][0];
+		snprintf(set->sk[set->nsk].reason, sizeof(set->sk[0].reason),
+			 "%s", f[2]);
+		set->nsk++;
 		return 0;
 	}
 	if (n != 10)
 		return bad(file, line, "%d fields, expected 10", n);
-	if (d->ns == BS_MAX_SAMPLES)
+	if (set->ns == BS_MAX_SAMPLES)
 		return bad(file, line, "more than %d samples", BS_MAX_SAMPLES);
-	s = &d->s[d->ns];
+	s = &set->s[set->ns];
 	memset(s, 0, sizeof(*s));
 	if (strcmp(f[0], "udp") && strcmp(f[0], "tcp"))
 		return bad(file, line, "protocol '%s' is not udp or tcp", f[0]);
@@ -292,13 +286,45 @@ static int e2e_line(const char *file, int line, char *text, struct data *d)
 		return bad(file, line, "flows '%s' is not an integer 1-%d",
 			   f[1], BS_MAX_FLOWS);
 	s->flows = (int)v;
-	if (!known_phase(f[2]))
+	if (!phase_in(f[2], phases))
 		return bad(file, line, "unknown phase '%s'", f[2]);
 	s->phase = f[2][0];
 	if (!parse_int(f[3], 1, BS_MAX_ROUND, &v))
 		return bad(file, line, "round '%s' is not an integer 1-%d",
 			   f[3], BS_MAX_ROUND);
 	s->round = (int)v;
+	*sp = s;
+	return 0;
+}
+
+/* Keeps the sample that sample_head() started, unless it repeats one. */
+static int add_sample(const char *file, int line, struct sampleset *set)
+{
+	const struct sample *s = &set->s[set->ns];
+	int i;
+
+	for (i = 0; i < set->ns; i++)
+		if (!strcmp(set->s[i].proto, s->proto) &&
+		    set->s[i].flows == s->flows &&
+		    set->s[i].phase == s->phase && set->s[i].round == s->round)
+			return bad(file, line,
+				   "a second sample of %s, %d flows, phase "
+				   "%c, round %d",
+				   s->proto, s->flows, s->phase, s->round);
+	set->ns++;
+	return 0;
+}
+
+static int e2e_line(const char *file, int line, char *text, struct data *d)
+{
+	char *f[BS_MAX_FIELDS + 1];
+	int n = split_tabs(text, f), rc;
+	struct sample *s;
+	double ign;
+
+	rc = sample_head(file, line, f, n, &d->e2e, "ABCFX", &s);
+	if (rc || !s)
+		return rc;
 	if (!parse_num(f[4], &s->value) || s->value < 0)
 		return bad(file, line, "value '%s' is not a number >= 0", f[4]);
 	if (strcmp(f[5], "0") && strcmp(f[5], "1"))
@@ -309,70 +335,20 @@ static int e2e_line(const char *file, int line, char *text, struct data *d)
 		return bad(file, line,
 			   "sender_pps, rx_pkts, lost_est, cpu: an integer "
 			   ">= 0 or '-' each");
-	for (n = 0; n < d->ns; n++)
-		if (!strcmp(d->s[n].proto, s->proto) &&
-		    d->s[n].flows == s->flows && d->s[n].phase == s->phase &&
-		    d->s[n].round == s->round)
-			return bad(file, line,
-				   "a second sample of %s, %d flows, phase "
-				   "%c, round %d",
-				   s->proto, s->flows, s->phase, s->round);
-	d->ns++;
-	return 0;
+	return add_sample(file, line, &d->e2e);
 }
 
-/* A skip record (3 fields, its phase checked by the caller) into
- * sk[*nsk]. */
-static int skip_line(const char *file, int line, char **f, int n,
-		     struct skip *sk, int *nsk)
-{
-	if (n != 3)
-		return bad(file, line, "a skip record has 3 fields, not %d", n);
-	if (!*f[2])
-		return bad(file, line, "skip of %s without a reason", f[1]);
-	if (*nsk == BS_MAX_SKIPS)
-		return bad(file, line, "more than %d skip records",
-			   BS_MAX_SKIPS);
-	sk[*nsk].phase = f[1][0];
-	snprintf(sk[*nsk].reason, sizeof(sk[0].reason), "%s", f[2]);
-	(*nsk)++;
-	return 0;
-}
-
-static int fwd_parse(const char *file, int line, char *text, struct fwdset *d,
-		     const char *phases)
+static int fwd_parse(const char *file, int line, char *text,
+		     struct sampleset *d, const char *phases)
 {
 	char *f[BS_MAX_FIELDS + 1];
-	int n = split_tabs(text, f);
-	struct fsample *s;
+	int n = split_tabs(text, f), rc;
+	struct sample *s;
 	double pkts, kns, ign;
-	long v;
 
-	if (strcmp(f[0], "skip") == 0) {
-		if (n == 3 && (strlen(f[1]) != 1 || !strchr(phases, f[1][0])))
-			return bad(file, line, "unknown phase '%s'", f[1]);
-		return skip_line(file, line, f, n, d->fsk, &d->nfsk);
-	}
-	if (n != 10)
-		return bad(file, line, "%d fields, expected 10", n);
-	if (d->nf == BS_MAX_SAMPLES)
-		return bad(file, line, "more than %d samples", BS_MAX_SAMPLES);
-	s = &d->f[d->nf];
-	memset(s, 0, sizeof(*s));
-	if (strcmp(f[0], "udp") && strcmp(f[0], "tcp"))
-		return bad(file, line, "protocol '%s' is not udp or tcp", f[0]);
-	snprintf(s->proto, sizeof(s->proto), "%s", f[0]);
-	if (!parse_int(f[1], 1, BS_MAX_FLOWS, &v))
-		return bad(file, line, "flows '%s' is not an integer 1-%d",
-			   f[1], BS_MAX_FLOWS);
-	s->flows = (int)v;
-	if (strlen(f[2]) != 1 || !strchr(phases, f[2][0]))
-		return bad(file, line, "unknown phase '%s'", f[2]);
-	s->phase = f[2][0];
-	if (!parse_int(f[3], 1, BS_MAX_ROUND, &v))
-		return bad(file, line, "round '%s' is not an integer 1-%d",
-			   f[3], BS_MAX_ROUND);
-	s->round = (int)v;
+	rc = sample_head(file, line, f, n, d, phases, &s);
+	if (rc || !s)
+		return rc;
 	if (strcmp(f[6], "0") && strcmp(f[6], "1"))
 		return bad(file, line, "valid '%s' is not 0 or 1", f[6]);
 	s->valid = f[6][0] == '1';
@@ -389,17 +365,8 @@ static int fwd_parse(const char *file, int line, char *text, struct fwdset *d,
 	if (s->valid && (pkts <= 0 || !strcmp(f[5], "-")))
 		return bad(file, line,
 			   "a valid sample needs packets > 0 and kernel_ns");
-	s->ns = pkts > 0 ? kns / pkts : 0;
-	for (n = 0; n < d->nf; n++)
-		if (!strcmp(d->f[n].proto, s->proto) &&
-		    d->f[n].flows == s->flows && d->f[n].phase == s->phase &&
-		    d->f[n].round == s->round)
-			return bad(file, line,
-				   "a second sample of %s, %d flows, phase "
-				   "%c, round %d",
-				   s->proto, s->flows, s->phase, s->round);
-	d->nf++;
-	return 0;
+	s->value = pkts > 0 ? kns / pkts : 0;
+	return add_sample(file, line, d);
 }
 
 static int fwd_line(const char *file, int line, char *text, struct data *d)
@@ -458,7 +425,7 @@ static int paths_line(const char *file, int line, char *text, struct data *d)
 
 #define NO_FLOWS 0
 
-static const struct skip *skipped(const struct data *d, char phase)
+static const struct skip *skipped(const struct sampleset *d, char phase)
 {
 	int i;
 
@@ -468,22 +435,32 @@ static const struct skip *skipped(const struct data *d, char phase)
 	return NULL;
 }
 
-static const struct sample *find(const struct data *d, const char *proto,
-				 int flows, char phase, int round)
+/* The run of (proto, flows, phase, round): a valid one, or with any, also
+ * an invalid one. NULL if none. */
+static const struct sample *find_run(const struct sampleset *d,
+				     const char *proto, int flows, char phase,
+				     int round, bool any)
 {
 	int i;
 
 	for (i = 0; i < d->ns; i++) {
 		const struct sample *s = &d->s[i];
 
-		if (s->valid && s->phase == phase && s->flows == flows &&
-		    s->round == round && !strcmp(s->proto, proto))
+		if ((any || s->valid) && s->phase == phase &&
+		    s->flows == flows && s->round == round &&
+		    !strcmp(s->proto, proto))
 			return s;
 	}
 	return NULL;
 }
 
-static int max_round(const struct data *d)
+static const struct sample *find(const struct sampleset *d, const char *proto,
+				 int flows, char phase, int round)
+{
+	return find_run(d, proto, flows, phase, round, false);
+}
+
+static int max_round(const struct sampleset *d)
 {
 	int i, m = 0;
 
@@ -495,7 +472,7 @@ static int max_round(const struct data *d)
 
 /* Median of the valid samples of (proto, flows, phase); cpu: the sender's
  * CPU ns per packet instead of the value. -1 if none. */
-static double phase_med(const struct data *d, const char *proto, int flows,
+static double phase_med(const struct sampleset *d, const char *proto, int flows,
 			char phase, bool cpu)
 {
 	double v[BS_MAX_ROUND];
@@ -513,8 +490,8 @@ static double phase_med(const struct data *d, const char *proto, int flows,
 /* The median over rounds of x/y, for the rounds where both phases have a
  * valid sample (they ran back to back: slow drifts of the load cancel out
  * of each pair); *pairs gets their number. -1 if none. */
-static double pair_ratio(const struct data *d, const char *proto, int flows,
-			 char x, char y, bool cpu, int *pairs)
+static double pair_ratio(const struct sampleset *d, const char *proto,
+			 int flows, char x, char y, bool cpu, int *pairs)
 {
 	double v[BS_MAX_ROUND];
 	int r, n = 0, mr = max_round(d);
@@ -533,7 +510,7 @@ static double pair_ratio(const struct data *d, const char *proto, int flows,
 	return bs_median(v, n);
 }
 
-static int invalid_runs(const struct data *d, const char *proto, int flows,
+static int invalid_runs(const struct sampleset *d, const char *proto, int flows,
 			char phase)
 {
 	int i, n = 0;
@@ -545,7 +522,7 @@ static int invalid_runs(const struct data *d, const char *proto, int flows,
 	return n;
 }
 
-static bool has_phase(const struct data *d, const char *proto, int flows,
+static bool has_phase(const struct sampleset *d, const char *proto, int flows,
 		      char phase)
 {
 	int i;
@@ -564,7 +541,7 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool has_any(const struct data *d, const char *proto, int flows)
+static bool has_any(const struct sampleset *d, const char *proto, int flows)
 {
 	int i;
 
@@ -575,7 +552,7 @@ static bool has_any(const struct data *d, const char *proto, int flows)
 }
 
 /* The distinct flow counts, ascending. */
-static int flow_counts(const struct data *d, int *out, int max)
+static int flow_counts(const struct sampleset *d, int *out, int max)
 {
 	int i, j, n = 0;
 
@@ -587,6 +564,12 @@ static int flow_counts(const struct data *d, int *out, int max)
 	}
 	qsort(out, (size_t)n, sizeof(int), cmp_int);
 	return n;
+}
+
+static bool phase_skipped(const struct sampleset *d, const char *proto,
+			  int flows, char phase)
+{
+	return !has_phase(d, proto, flows, phase) && skipped(d, phase);
 }
 
 /* -------------------------------------------------------------- output -- */
@@ -615,8 +598,8 @@ static void fmt_ratio(char *b, double r, int pairs)
 }
 
 /* The paired ratio x/y of (p, flows), with its number of pairs. */
-static void fmt_pair(char *b, const struct data *d, const char *p, int flows,
-		     char x, char y, bool cpu, bool with_pairs)
+static void fmt_pair(char *b, const struct sampleset *d, const char *p,
+		     int flows, char x, char y, bool cpu, bool with_pairs)
 {
 	int n;
 	double r = pair_ratio(d, p, flows, x, y, cpu, &n);
@@ -624,15 +607,9 @@ static void fmt_pair(char *b, const struct data *d, const char *p, int flows,
 	fmt_ratio(b, r, with_pairs ? n : -1);
 }
 
-static bool phase_skipped(const struct data *d, const char *proto, int flows,
-			  char phase)
-{
-	return !has_phase(d, proto, flows, phase) && skipped(d, phase);
-}
-
 /* A phase's median for a table cell: the value, "skipped" or "-". */
-static void cell(char *b, const struct data *d, const char *proto, int flows,
-		 char phase)
+static void cell(char *b, const struct sampleset *d, const char *proto,
+		 int flows, char phase)
 {
 	if (phase_skipped(d, proto, flows, phase))
 		snprintf(b, CELL, "skipped");
@@ -640,9 +617,10 @@ static void cell(char *b, const struct data *d, const char *proto, int flows,
 		fmt_value(b, proto, phase_med(d, proto, flows, phase, false));
 }
 
-/* The met column of an end-to-end target: x/y >= target. */
-static const char *e2e_met(const struct data *d, const char *proto, int flows,
-			   char x, char y, double ratio, double target)
+/* The met column of a target: the paired ratio of x and y >= target. */
+static const char *target_met(const struct sampleset *d, const char *proto,
+			      int flows, char x, char y, double ratio,
+			      double target)
 {
 	if (phase_skipped(d, proto, flows, x) ||
 	    phase_skipped(d, proto, flows, y))
@@ -655,7 +633,16 @@ static const char *e2e_met(const struct data *d, const char *proto, int flows,
 
 static const char *const protos[] = {"udp", "tcp"};
 
-static void e2e_runs(FILE *o, const struct data *d, const int *fl, int nf)
+static void print_skips(FILE *o, const struct sampleset *d)
+{
+	int i;
+
+	for (i = 0; i < d->nsk; i++)
+		fprintf(o, "\nPhase %c not measured: %s\n", d->sk[i].phase,
+			d->sk[i].reason);
+}
+
+static void e2e_runs(FILE *o, const struct sampleset *d, const int *fl, int nf)
 {
 	static const char phases[] = "FABXC";
 	int k, i, j, r, mr = max_round(d);
@@ -696,7 +683,7 @@ static void e2e_runs(FILE *o, const struct data *d, const int *fl, int nf)
 	}
 }
 
-static void e2e_table(FILE *o, const struct data *d)
+static void e2e_table(FILE *o, const struct sampleset *d)
 {
 	int fl[16], nf = flow_counts(d, fl, 16), i, k;
 	char c[5][CELL], r[4][CELL];
@@ -749,130 +736,21 @@ static void e2e_table(FILE *o, const struct data *d)
 			"A/B %s, F/B %s\n",
 			fl[i], a, b, c[0], r[0], r[1]);
 	}
-	for (i = 0; i < d->nsk; i++)
-		fprintf(o, "\nPhase %c not measured: %s\n", d->sk[i].phase,
-			d->sk[i].reason);
+	print_skips(o, d);
 	e2e_runs(o, d, fl, nf);
 }
 
 /* ------------------------------------------- router forwarding cost -- */
 
-static const struct fsample *ffind(const struct fwdset *d, const char *proto,
-				   int flows, char phase, int round)
+/* A phase's median ns per packet for a table cell, with its number of
+ * invalid runs. */
+static void fwd_cell(char *b, const struct sampleset *d, const char *p,
+		     int flows, char phase)
 {
-	int i;
+	double m = phase_med(d, p, flows, phase, false);
+	int inv = invalid_runs(d, p, flows, phase);
 
-	for (i = 0; i < d->nf; i++) {
-		const struct fsample *s = &d->f[i];
-
-		if (s->valid && s->phase == phase && s->flows == flows &&
-		    s->round == round && !strcmp(s->proto, proto))
-			return s;
-	}
-	return NULL;
-}
-
-static int fmax_round(const struct fwdset *d)
-{
-	int i, m = 0;
-
-	for (i = 0; i < d->nf; i++)
-		if (d->f[i].round > m)
-			m = d->f[i].round;
-	return m;
-}
-
-/* Median ns per packet of the valid runs; -1 if none. */
-static double fwd_med(const struct fwdset *d, const char *proto, int flows,
-		      char phase)
-{
-	double v[BS_MAX_ROUND];
-	int r, n = 0, mr = fmax_round(d);
-	const struct fsample *s;
-
-	for (r = 1; r <= mr; r++) {
-		s = ffind(d, proto, flows, phase, r);
-		if (s)
-			v[n++] = s->ns;
-	}
-	return bs_median(v, n);
-}
-
-/* The speed-up of x over y: the median over rounds of y's ns per packet
- * over x's, for the rounds where both have a valid run; -1 if none. */
-static double fwd_ratio(const struct fwdset *d, const char *proto, int flows,
-			char x, char y, int *pairs)
-{
-	double v[BS_MAX_ROUND];
-	int r, n = 0, mr = fmax_round(d);
-	const struct fsample *a, *b;
-
-	for (r = 1; r <= mr; r++) {
-		a = ffind(d, proto, flows, x, r);
-		b = ffind(d, proto, flows, y, r);
-		if (a && b && a->ns > 0)
-			v[n++] = b->ns / a->ns;
-	}
-	if (pairs)
-		*pairs = n;
-	return bs_median(v, n);
-}
-
-static bool fwd_has(const struct fwdset *d, const char *proto, int flows,
-		    char phase)
-{
-	int i;
-
-	for (i = 0; i < d->nf; i++)
-		if (d->f[i].phase == phase && d->f[i].flows == flows &&
-		    !strcmp(d->f[i].proto, proto))
-			return true;
-	return false;
-}
-
-static int fwd_invalid(const struct fwdset *d, const char *proto, int flows,
-		       char phase)
-{
-	int i, n = 0;
-
-	for (i = 0; i < d->nf; i++)
-		if (!d->f[i].valid && d->f[i].phase == phase &&
-		    d->f[i].flows == flows && !strcmp(d->f[i].proto, proto))
-			n++;
-	return n;
-}
-
-static const struct skip *fskipped(const struct fwdset *d, char phase)
-{
-	int i;
-
-	for (i = 0; i < d->nfsk; i++)
-		if (d->fsk[i].phase == phase)
-			return &d->fsk[i];
-	return NULL;
-}
-
-static int fwd_flow_counts(const struct fwdset *d, int *out, int max)
-{
-	int i, j, n = 0;
-
-	for (i = 0; i < d->nf; i++) {
-		for (j = 0; j < n && out[j] != d->f[i].flows; j++)
-			;
-		if (j == n && n < max)
-			out[n++] = d->f[i].flows;
-	}
-	qsort(out, (size_t)n, sizeof(int), cmp_int);
-	return n;
-}
-
-static void fwd_cell(char *b, const struct fwdset *d, const char *p, int flows,
-		     char phase)
-{
-	double m = fwd_med(d, p, flows, phase);
-	int inv = fwd_invalid(d, p, flows, phase);
-
-	if (!fwd_has(d, p, flows, phase) && fskipped(d, phase))
+	if (phase_skipped(d, p, flows, phase))
 		snprintf(b, CELL, "skipped");
 	else if (m < 0)
 		snprintf(b, CELL, inv ? "INVALID" : "-");
@@ -882,23 +760,13 @@ static void fwd_cell(char *b, const struct fwdset *d, const char *p, int flows,
 		snprintf(b, CELL, "%.1f", m);
 }
 
-static void fwd_pair(char *b, const struct fwdset *d, const char *p, int flows,
-		     char x, char y)
-{
-	int n;
-	double r = fwd_ratio(d, p, flows, x, y, &n);
-
-	fmt_ratio(b, r, n);
-}
-
 /* up: LAN -> WAN (phases F, L, A, B), else WAN -> LAN (F, A, B, X). */
-static void fwd_table(FILE *o, const struct fwdset *d, bool up)
+static void fwd_table(FILE *o, const struct sampleset *d, bool up)
 {
 	const char *phases = up ? "FLAB" : "FABX";
 	/* The four ratios: x over y, pairwise. */
 	const char *pairs = up ? "FBLBABLF" : "FBABXBFX";
-	int fl[16], nf = fwd_flow_counts(d, fl, 16), i, j, k, r,
-		    mr = fmax_round(d);
+	int fl[16], nf = flow_counts(d, fl, 16), i, j, k, r, mr = max_round(d);
 	char c[4][CELL], q[4][CELL];
 
 	if (up)
@@ -914,15 +782,16 @@ static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < nf; i++) {
 			for (j = 0; j < 4; j++)
-				if (fwd_has(d, protos[k], fl[i], phases[j]))
+				if (has_phase(d, protos[k], fl[i], phases[j]))
 					break;
 			if (j == 4)
 				continue;
 			for (j = 0; j < 4; j++)
 				fwd_cell(c[j], d, protos[k], fl[i], phases[j]);
 			for (j = 0; j < 4; j++)
-				fwd_pair(q[j], d, protos[k], fl[i],
-					 pairs[2 * j], pairs[2 * j + 1]);
+				fmt_pair(q[j], d, protos[k], fl[i],
+					 pairs[2 * j + 1], pairs[2 * j], false,
+					 true);
 			fprintf(o,
 				"| %s ns/packet | %d | %s | %s | %s | %s | %s "
 				"| "
@@ -942,9 +811,7 @@ static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 			"the router forwards in F for the same CPU time), X/B "
 			"and A/B likewise, F/X is\nX's over F's (1.0: as fast "
 			"as the blind redirect).\n");
-	for (i = 0; i < d->nfsk; i++)
-		fprintf(o, "\nPhase %c not measured: %s\n", d->fsk[i].phase,
-			d->fsk[i].reason);
+	print_skips(o, d);
 	fprintf(o, "\nRuns in round order (ns/packet; frames the sink counted "
 		   "/ frames injected):\n");
 	for (k = 0; k < 2; k++) {
@@ -953,17 +820,10 @@ static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 				bool first = true;
 
 				for (r = 1; r <= mr; r++) {
-					const struct fsample *s = NULL;
-					int x;
+					const struct sample *s =
+						find_run(d, protos[k], fl[i],
+							 phases[j], r, true);
 
-					for (x = 0; x < d->nf; x++)
-						if (d->f[x].round == r &&
-						    d->f[x].phase ==
-							    phases[j] &&
-						    d->f[x].flows == fl[i] &&
-						    !strcmp(d->f[x].proto,
-							    protos[k]))
-							s = &d->f[x];
 					if (!s)
 						continue;
 					if (first)
@@ -973,7 +833,7 @@ static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 							phases[j]);
 					fprintf(o, "%s ", first ? "" : ",");
 					if (s->valid)
-						fprintf(o, "%.1f", s->ns);
+						fprintf(o, "%.1f", s->value);
 					else
 						fprintf(o, "INVALID");
 					if (s->sink >= 0)
@@ -989,38 +849,6 @@ static void fwd_table(FILE *o, const struct fwdset *d, bool up)
 }
 
 /* Target "x is target times faster than y" of the forwarding cost. */
-static void fwd_target(FILE *o, const struct fwdset *d, const char *p,
-		       int flows, char x, char y, double target,
-		       const char *what)
-{
-	char r[CELL];
-	double ratio, mx, my;
-	const char *met;
-
-	if (!fwd_has(d, p, flows, y))
-		return;
-	if (!fwd_has(d, p, flows, x)) {
-		if (fskipped(d, x))
-			fprintf(o,
-				"| %s >= %.1fx, %d flow(s) | not measured: %s "
-				"| not measured |\n",
-				what, target, flows, fskipped(d, x)->reason);
-		return;
-	}
-	ratio = fwd_ratio(d, p, flows, x, y, NULL);
-	mx = fwd_med(d, p, flows, x);
-	my = fwd_med(d, p, flows, y);
-	fmt_ratio(r, ratio, -1);
-	if (fwd_invalid(d, p, flows, x) || fwd_invalid(d, p, flows, y) ||
-	    ratio < 0)
-		met = "INVALID";
-	else
-		met = ratio >= target ? "yes" : "NO";
-	fprintf(o,
-		"| %s >= %.1fx, %d flow(s) | %s (medians %.1f vs %.1f "
-		"ns/packet) | %s |\n",
-		what, target, flows, r, mx, my, met);
-}
 
 static const struct prow *prow_find(const struct data *d, const char *table,
 				    const char *name)
@@ -1082,36 +910,110 @@ static void worst_line(FILE *o, const struct data *d, const char *what,
 			  : "NO");
 }
 
-/* Target "x/y >= target" of protocol p at flows, if phase y ran or was
- * skipped. */
-static void e2e_target(FILE *o, const struct data *d, const char *p, int flows,
-		       char x, char y, double target, const char *what)
+/* A target "what": x/y >= min for proto (end to end), or x min times
+ * faster than y (router forwarding). */
+struct target {
+	const char *proto;
+	char x, y;
+	double min;
+	const char *what;
+};
+
+static const struct target e2e_targets[] = {
+	{"udp", 'F', 'B', 2.5,
+	 "end to end UDP pps, fast path vs nftables DNAT"},
+	{"tcp", 'F', 'B', 1.5,
+	 "end to end TCP throughput, fast path vs nftables DNAT"},
+	{"udp", 'F', 'X', 0.8,
+	 "end to end UDP pps, fast path vs blind XDP redirect"},
+	{"udp", 'A', 'B', 1.0,
+	 "end to end UDP pps, slow path (fast path off) vs nftables DNAT"},
+	{"tcp", 'A', 'B', 1.0,
+	 "end to end TCP throughput, slow path (fast path off) vs nftables "
+	 "DNAT"},
+};
+
+static const struct target fwd_targets[] = {
+	{"udp", 'F', 'B', 2.5,
+	 "router forwarding UDP (live frames), fast path vs nftables DNAT"},
+	{"tcp", 'F', 'B', 1.5,
+	 "router forwarding TCP (live frames), fast path vs nftables DNAT"},
+	{"udp", 'F', 'X', 0.8,
+	 "router forwarding UDP (live frames), fast path vs blind XDP "
+	 "redirect"},
+	{"tcp", 'F', 'X', 0.8,
+	 "router forwarding TCP (live frames), fast path vs blind XDP "
+	 "redirect"},
+};
+
+/* One row of the targets table; measured: the figures or why not. */
+static void target_row(FILE *o, const struct target *t, int flows,
+		       const char *measured, const char *met)
 {
-	char a[CELL], b[CELL], r[CELL];
+	fprintf(o, "| %s >= %.1fx, %d flow(s) | %s | %s |\n", t->what, t->min,
+		flows, measured, met);
+}
+
+static void not_measured(FILE *o, const struct sampleset *d,
+			 const struct target *t, int flows)
+{
+	char m[256];
+
+	snprintf(m, sizeof(m), "not measured: %s", skipped(d, t->x)->reason);
+	target_row(o, t, flows, m, "not measured");
+}
+
+/* An end-to-end target, if phase y ran or was skipped. */
+static void e2e_target(FILE *o, const struct sampleset *d, int flows,
+		       const struct target *t)
+{
+	char a[CELL], b[CELL], r[CELL], m[4 * CELL];
 	double ratio;
 
-	if (!has_phase(d, p, flows, y) && !phase_skipped(d, p, flows, y))
+	if (!has_phase(d, t->proto, flows, t->y) &&
+	    !phase_skipped(d, t->proto, flows, t->y))
 		return;
-	if (phase_skipped(d, p, flows, x)) {
-		fprintf(o,
-			"| %s >= %.1fx, %d flow(s) | not measured: %s | %s "
-			"|\n",
-			what, target, flows, skipped(d, x)->reason,
-			"not measured");
+	if (phase_skipped(d, t->proto, flows, t->x)) {
+		not_measured(o, d, t, flows);
 		return;
 	}
-	ratio = pair_ratio(d, p, flows, x, y, false, NULL);
+	ratio = pair_ratio(d, t->proto, flows, t->x, t->y, false, NULL);
 	fmt_ratio(r, ratio, -1);
-	fmt_value(a, p, phase_med(d, p, flows, x, false));
-	fmt_value(b, p, phase_med(d, p, flows, y, false));
-	fprintf(o, "| %s >= %.1fx, %d flow(s) | %s (medians %s vs %s) | %s |\n",
-		what, target, flows, r, a, b,
-		e2e_met(d, p, flows, x, y, ratio, target));
+	fmt_value(a, t->proto, phase_med(d, t->proto, flows, t->x, false));
+	fmt_value(b, t->proto, phase_med(d, t->proto, flows, t->y, false));
+	snprintf(m, sizeof(m), "%s (medians %s vs %s)", r, a, b);
+	target_row(o, t, flows, m,
+		   target_met(d, t->proto, flows, t->x, t->y, ratio, t->min));
+}
+
+/* A router forwarding target, if phase y ran: the speed-up of x over y,
+ * y's ns per packet over x's. */
+static void fwd_target(FILE *o, const struct sampleset *d, int flows,
+		       const struct target *t)
+{
+	char r[CELL], m[4 * CELL];
+	double ratio;
+
+	if (!has_phase(d, t->proto, flows, t->y))
+		return;
+	if (!has_phase(d, t->proto, flows, t->x)) {
+		if (skipped(d, t->x))
+			not_measured(o, d, t, flows);
+		return;
+	}
+	ratio = pair_ratio(d, t->proto, flows, t->y, t->x, false, NULL);
+	fmt_ratio(r, ratio, -1);
+	snprintf(m, sizeof(m), "%s (medians %.1f vs %.1f ns/packet)", r,
+		 phase_med(d, t->proto, flows, t->x, false),
+		 phase_med(d, t->proto, flows, t->y, false));
+	target_row(o, t, flows, m,
+		   target_met(d, t->proto, flows, t->x, t->y, ratio, t->min));
 }
 
 static void targets_table(FILE *o, const struct data *d)
 {
-	int fl[16], nf = flow_counts(d, fl, 16), i;
+	int fl[16], nf = flow_counts(&d->e2e, fl, 16), i;
+	size_t k;
 
 	fprintf(o, "| target | measured | met? |\n|---|---|---|\n");
 	if (d->have_paths) {
@@ -1159,37 +1061,13 @@ static void targets_table(FILE *o, const struct data *d)
 			   "through all flows (cache-miss)",
 			   'F', true);
 	}
-	for (i = 0; i < nf; i++) {
-		e2e_target(o, d, "udp", fl[i], 'F', 'B', 2.5,
-			   "end to end UDP pps, fast path vs nftables DNAT");
-		e2e_target(o, d, "tcp", fl[i], 'F', 'B', 1.5,
-			   "end to end TCP throughput, fast path vs nftables "
-			   "DNAT");
-		e2e_target(o, d, "udp", fl[i], 'F', 'X', 0.8,
-			   "end to end UDP pps, fast path vs blind XDP "
-			   "redirect");
-		e2e_target(o, d, "udp", fl[i], 'A', 'B', 1.0,
-			   "end to end UDP pps, slow path (fast path off) vs "
-			   "nftables DNAT");
-		e2e_target(o, d, "tcp", fl[i], 'A', 'B', 1.0,
-			   "end to end TCP throughput, slow path (fast path "
-			   "off) vs nftables DNAT");
-	}
-	nf = fwd_flow_counts(&d->fw, fl, 16);
-	for (i = 0; i < nf; i++) {
-		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'B', 2.5,
-			   "router forwarding UDP (live frames), fast path vs "
-			   "nftables DNAT");
-		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'B', 1.5,
-			   "router forwarding TCP (live frames), fast path vs "
-			   "nftables DNAT");
-		fwd_target(o, &d->fw, "udp", fl[i], 'F', 'X', 0.8,
-			   "router forwarding UDP (live frames), fast path vs "
-			   "blind XDP redirect");
-		fwd_target(o, &d->fw, "tcp", fl[i], 'F', 'X', 0.8,
-			   "router forwarding TCP (live frames), fast path vs "
-			   "blind XDP redirect");
-	}
+	for (i = 0; i < nf; i++)
+		for (k = 0; k < ARRAY_LEN(e2e_targets); k++)
+			e2e_target(o, &d->e2e, fl[i], &e2e_targets[k]);
+	nf = flow_counts(&d->fw, fl, 16);
+	for (i = 0; i < nf; i++)
+		for (k = 0; k < ARRAY_LEN(fwd_targets); k++)
+			fwd_target(o, &d->fw, fl[i], &fwd_targets[k]);
 }
 
 /* ---------------------------------------------------------- plot data -- */
@@ -1268,7 +1146,7 @@ static int write_plot_paths(const char *file, const struct data *d,
 /* End to end, per protocol: one box per (flows, phase) that ran (x, label,
  * median) and every valid run as a point (x, value); UDP in kpps, TCP in
  * Mbit/s. */
-static int write_plot_e2e(const char *dir, const struct data *d, int k)
+static int write_plot_e2e(const char *dir, const struct sampleset *d, int k)
 {
 	static const char phases[] = "FABXC";
 	static const char *names[] = {"fast path", "slow path", "nft DNAT",
@@ -1403,11 +1281,11 @@ static int write_report(FILE *o, const struct opts *op, const struct data *d)
 		if (copy_file(o, op->paths_md))
 			return -1;
 	}
-	if (d->have_e2e) {
+	if (d->e2e.have) {
 		fprintf(o,
 			"\n### End to end in the lab (veth, namespaces; wire "
 			"emulation: no checksum offload, no GRO/TSO)\n\n");
-		e2e_table(o, d);
+		e2e_table(o, &d->e2e);
 		if (op->method) {
 			fputc('\n', o);
 			if (copy_file(o, op->method))
@@ -1446,7 +1324,10 @@ static int write_plots(const char *dir, const struct data *d)
 	snprintf(path, sizeof(path), "%s/plot_rN.dat", dir);
 	if (write_plot_paths(path, d, plot_rN))
 		return -1;
-	return write_plot_e2e(dir, d, 0) || write_plot_e2e(dir, d, 1) ? -1 : 0;
+	return write_plot_e2e(dir, &d->e2e, 0) ||
+			       write_plot_e2e(dir, &d->e2e, 1)
+		       ? -1
+		       : 0;
 }
 
 static void usage(void)
@@ -1465,7 +1346,7 @@ static int load(const struct opts *op, struct data *d)
 	if (op->e2e) {
 		if (each_line(op->e2e, d, e2e_line))
 			return -1;
-		d->have_e2e = true;
+		d->e2e.have = true;
 	}
 	if (op->paths) {
 		if (each_line(op->paths, d, paths_line))
@@ -1578,8 +1459,8 @@ static int benchstat_main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "summary")) {
-		if (d->have_e2e) {
-			e2e_table(bs_out, d);
+		if (d->e2e.have) {
+			e2e_table(bs_out, &d->e2e);
 			fputc('\n', bs_out);
 		}
 		if (d->fw.have) {

@@ -224,14 +224,15 @@ static void test_report_and_plot(void **state)
 	free(err);
 }
 
-/* Bad input: the exact message, exit 2, and no report. */
-static void check_bad(const char *e2e, const char *want)
+/* Bad input given with option opt: the exact message, exit 2, and no
+ * report. */
+static void check_bad(const char *opt, const char *text, const char *want)
 {
 	char *out, *err, expect[512];
 
-	write_file("bad.tsv", e2e);
+	write_file("bad.tsv", text);
 	unlink(path_of("bad.md"));
-	assert_int_equal(run(&out, &err, "report", "--e2e", path_of("bad.tsv"),
+	assert_int_equal(run(&out, &err, "report", opt, path_of("bad.tsv"),
 			     "--out", path_of("bad.md"), NULL),
 			 2);
 	snprintf(expect, sizeof(expect), "%s:%s\n", path_of("bad.tsv"), want);
@@ -245,28 +246,30 @@ static void check_bad(const char *e2e, const char *want)
 static void test_bad_input(void **state)
 {
 	(void)state;
-	check_bad("udp\t1\tA\t1\t100\t1\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t1\tA\t1\t100\t1\t-\t-\t-\n",
 		  "1: 9 fields, expected 10");
-	check_bad("#c\nudp\t1\tQ\t1\t100\t1\t-\t-\t-\t-\n",
+	check_bad("--e2e", "#c\nudp\t1\tQ\t1\t100\t1\t-\t-\t-\t-\n",
 		  "2: unknown phase 'Q'");
-	check_bad("icmp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n",
+	check_bad("--e2e", "icmp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n",
 		  "1: protocol 'icmp' is not udp or tcp");
-	check_bad("udp\t0\tA\t1\t100\t1\t-\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t0\tA\t1\t100\t1\t-\t-\t-\t-\n",
 		  "1: flows '0' is not an integer 1-1000000");
-	check_bad("udp\t1\tA\t1\t-5\t1\t-\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t1\tA\t1\t-5\t1\t-\t-\t-\t-\n",
 		  "1: value '-5' is not a number >= 0");
-	check_bad("udp\t1\tA\t1\t1e999\t1\t-\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t1\tA\t1\t1e999\t1\t-\t-\t-\t-\n",
 		  "1: value '1e999' is not a number >= 0");
-	check_bad("udp\t1\tA\t1\t100\tyes\t-\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t1\tA\t1\t100\tyes\t-\t-\t-\t-\n",
 		  "1: valid 'yes' is not 0 or 1");
-	check_bad("udp\t1\tA\t1\t100\t1\tx\t-\t-\t-\n",
+	check_bad("--e2e", "udp\t1\tA\t1\t100\t1\tx\t-\t-\t-\n",
 		  "1: sender_pps, rx_pkts, lost_est, cpu: an integer >= 0 or "
 		  "'-' each");
-	check_bad("udp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n"
+	check_bad("--e2e",
+		  "udp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n"
 		  "udp\t1\tA\t1\t200\t1\t-\t-\t-\t-\n",
 		  "2: a second sample of udp, 1 flows, phase A, round 1");
-	check_bad("skip\tF\n", "1: a skip record has 3 fields, not 2");
-	check_bad("udp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n\n", "2: empty line");
+	check_bad("--e2e", "skip\tF\n", "1: a skip record has 3 fields, not 2");
+	check_bad("--e2e", "udp\t1\tA\t1\t100\t1\t-\t-\t-\t-\n\n",
+		  "2: empty line");
 }
 
 static void test_bad_paths_and_usage(void **state)
@@ -433,47 +436,32 @@ static void test_fwd_met(void **state)
 	free(err);
 }
 
-static void check_bad_fwd(const char *fwd, const char *want)
-{
-	char *out, *err, expect[512];
-
-	write_file("badf.tsv", fwd);
-	unlink(path_of("badf.md"));
-	assert_int_equal(run(&out, &err, "report", "--fwd", path_of("badf.tsv"),
-			     "--out", path_of("badf.md"), NULL),
-			 2);
-	snprintf(expect, sizeof(expect), "%s:%s\n", path_of("badf.tsv"), want);
-	assert_string_equal(err, expect);
-	assert_null(read_file(path_of("badf.md")));
-	free(out);
-	free(err);
-}
-
 static void test_fwd_bad_input(void **state)
 {
 	(void)state;
-	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t100\t100\n",
-		      "1: 9 fields, expected 10");
-	check_bad_fwd("udp\t1\tC\t1\t100\t20000\t1\t100\t100\t-\n",
-		      "1: unknown phase 'C'");
-	check_bad_fwd("udp\t1\tF\t1\t0\t20000\t1\t100\t100\t-\n",
-		      "1: a valid sample needs packets > 0 and kernel_ns");
-	check_bad_fwd("udp\t1\tF\t1\t100\t-\t1\t100\t100\t-\n",
-		      "1: a valid sample needs packets > 0 and kernel_ns");
-	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t-\t100\t-\n",
-		      "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
-		      "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
-		      "may be '-')");
-	check_bad_fwd("udp\t1\tF\t1\t100\t1.5\t1\t100\t100\t-\n",
-		      "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
-		      "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
-		      "may be '-')");
-	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t2\t100\t100\t-\n",
-		      "1: valid '2' is not 0 or 1");
-	check_bad_fwd("udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n"
-		      "udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n",
-		      "2: a second sample of udp, 1 flows, phase F, round 1");
-	check_bad_fwd("skip\tF\n", "1: a skip record has 3 fields, not 2");
+	check_bad("--fwd", "udp\t1\tF\t1\t100\t20000\t1\t100\t100\n",
+		  "1: 9 fields, expected 10");
+	check_bad("--fwd", "udp\t1\tC\t1\t100\t20000\t1\t100\t100\t-\n",
+		  "1: unknown phase 'C'");
+	check_bad("--fwd", "udp\t1\tF\t1\t0\t20000\t1\t100\t100\t-\n",
+		  "1: a valid sample needs packets > 0 and kernel_ns");
+	check_bad("--fwd", "udp\t1\tF\t1\t100\t-\t1\t100\t100\t-\n",
+		  "1: a valid sample needs packets > 0 and kernel_ns");
+	check_bad("--fwd", "udp\t1\tF\t1\t100\t20000\t1\t-\t100\t-\n",
+		  "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
+		  "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
+		  "may be '-')");
+	check_bad("--fwd", "udp\t1\tF\t1\t100\t1.5\t1\t100\t100\t-\n",
+		  "1: packets, kernel_ns, injected, sink_pkts, path_pkts: "
+		  "an integer >= 0 each (kernel_ns, sink_pkts, path_pkts "
+		  "may be '-')");
+	check_bad("--fwd", "udp\t1\tF\t1\t100\t20000\t2\t100\t100\t-\n",
+		  "1: valid '2' is not 0 or 1");
+	check_bad("--fwd",
+		  "udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n"
+		  "udp\t1\tF\t1\t100\t20000\t1\t100\t100\t-\n",
+		  "2: a second sample of udp, 1 flows, phase F, round 1");
+	check_bad("--fwd", "skip\tF\n", "1: a skip record has 3 fields, not 2");
 }
 
 /* LAN -> WAN: its own table (phases F, L, A, B; ratios F/B, L/B, A/B,
