@@ -45,6 +45,20 @@ static int qdisc_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+struct mnl_socket *ptrig_nl_open(int bus)
+{
+	struct mnl_socket *nl = mnl_socket_open(bus);
+	int err;
+
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = errno;
+		mnl_socket_close(nl);
+		errno = err;
+		return NULL;
+	}
+	return nl;
+}
+
 int ptrig_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh,
 		  int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
 {
@@ -77,15 +91,11 @@ static int qdisc_dump(struct qdisc_query *q)
 	unsigned int seq = (unsigned int)time(NULL);
 	struct mnl_socket *nl;
 	struct tcmsg *tc;
-	int err = 0;
+	int err;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = ptrig_nl_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
 	nlh->nlmsg_type = RTM_GETQDISC;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
@@ -95,7 +105,6 @@ static int qdisc_dump(struct qdisc_query *q)
 	err = ptrig_nl_talk(nl, nlh, qdisc_msg, q);
 	if (!err && (!len || !kind[0]))
 		err = -ENOENT;
-out:
 	mnl_socket_close(nl);
 	return err;
 }
@@ -208,13 +217,9 @@ int ptrig_xdp_features(int ifindex, uint64_t *features)
 	int err;
 
 	*features = 0;
-	nl = mnl_socket_open(NETLINK_GENERIC);
+	nl = ptrig_nl_open(NETLINK_GENERIC);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
 	err = genl_ask(nl, GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
 		       CTRL_ATTR_FAMILY_NAME, NETDEV_FAMILY_NAME, 0, &fam);
 	if (err) {

@@ -26,6 +26,10 @@ bool ptrig_qdisc_kind_plain(const char *kind);
 struct mnl_socket;
 struct nlmsghdr;
 
+/* A netlink socket on bus (NETLINK_ROUTE, ...), bound; NULL with errno
+ * set. */
+struct mnl_socket *ptrig_nl_open(int bus);
+
 /* Send the request nlh and run cb on every message of the answer, to its
  * end: NLMSG_DONE for a dump, the ACK of a request sent with NLM_F_ACK.
  * Returns 0, or -errno (of the request, or an error message). */

@@ -151,13 +151,9 @@ int ptrig_wan_devs_find(const char *ifname, struct ptrig_wan_devs *d)
 	if (!ifindex)
 		return -ENODEV;
 	devs_add(d, ifname);
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = ptrig_nl_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
 	/* Down the stack: a VLAN on a macvlan on a port is three. */
 	for (depth = 0; depth < 4; depth++) {
 		err = link_query(nl, ifindex, &li);
@@ -171,7 +167,6 @@ int ptrig_wan_devs_find(const char *ifname, struct ptrig_wan_devs *d)
 		devs_add(d, name);
 		ifindex = li.link;
 	}
-out:
 	mnl_socket_close(nl);
 	return err;
 }
@@ -183,11 +178,10 @@ int ptrig_vlan_uppers(int ifindex)
 	struct link_info li;
 	int n = 0;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = ptrig_nl_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    !(ifs = if_nameindex())) {
+	if (!(ifs = if_nameindex())) {
 		n = -errno;
 		mnl_socket_close(nl);
 		return n;
@@ -343,13 +337,9 @@ int ptrig_ft_find_hw_offload(const struct ptrig_wan_devs *d,
 
 	if (nf_tables_absent())
 		return 0;
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = ptrig_nl_open(NETLINK_NETFILTER);
 	if (!nl)
 		return errno == EPROTONOSUPPORT ? 0 : -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		goto out;
-	}
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_UNSPEC,
 				    NLM_F_DUMP, seq);
 	err = ptrig_nl_talk(nl, nlh, dump_msg, &c);
