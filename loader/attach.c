@@ -256,6 +256,14 @@ static void drv_info(const char *ifname, struct ethtool_drvinfo *info)
 		close(fd);
 }
 
+/* Is program id a fast-path LAN program in native XDP using the
+ * attachment's maps (map_id: its stats map's id)? */
+bool lan_xdp_is_ours(uint32_t id, uint32_t map_id)
+{
+	return id && prog_name_starts(id, "ptrig_xdp_lan_i") &&
+	       ptrig_prog_uses_map(id, map_id);
+}
+
 /* The XDP program on an interface, in whichever mode (0: none). */
 uint32_t lan_xdp_id(int ifindex)
 {
@@ -337,8 +345,7 @@ static int lan_use_xdp(const struct ptrig_fast_config *fc, int wan,
 	*own_id = 0;
 	if (fc->lan_flags & PTRIG_FAST_LAN_WANT_TC)
 		return 0;
-	if (id && (!prog_name_starts(id, "ptrig_xdp_lan_i") ||
-		   !ptrig_prog_uses_map(id, cfg_id))) {
+	if (id && !lan_xdp_is_ours(id, cfg_id)) {
 		if (!want) {
 			ptrig_msg(m, PTRIG_MSG_INFO,
 				  "fast path: %s already has an XDP program "
@@ -463,8 +470,8 @@ static void lan_detach(const struct ptrig_fast_config *fc, uint32_t handle,
 	    strncmp(name, fc->lan_name, sizeof(fc->lan_name)))
 		return; /* gone, or another device has its index now */
 	id = (kinds & LAN_KIND_XDP) ? lan_xdp_id(fc->lan_ifindex) : 0;
-	if (id && prog_name_starts(id, "ptrig_xdp_lan_i") &&
-	    (cfg_id ? ptrig_prog_uses_map(id, cfg_id) : was_xdp)) {
+	if (cfg_id ? lan_xdp_is_ours(id, cfg_id)
+		   : id && was_xdp && prog_is_lan_program(id)) {
 		fd = bpf_prog_get_fd_by_id(id);
 		if (fd >= 0) {
 			lan_xdp_undo(fc->lan_ifindex, fd, -1);

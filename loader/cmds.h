@@ -72,6 +72,7 @@ bool prog_name_starts(uint32_t id, const char *prefix);
  * handle (0: none). */
 uint32_t lan_prog_id(int lan, uint32_t handle);
 uint32_t lan_xdp_id(int ifindex);
+bool lan_xdp_is_ours(uint32_t id, uint32_t map_id);
 const char *xdp_mode_name(uint32_t xdp_flags);
 const char *link_type_name(int arphrd);
 

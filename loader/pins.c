@@ -202,21 +202,27 @@ int ptrig_ns_dir(char *buf, size_t len, struct ptrig_msgs *m)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-uint32_t ptrig_dir_map_id(const char *dir)
+uint32_t ptrig_map_fd_id(int fd)
 {
 	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+uint32_t ptrig_dir_map_id(const char *dir)
+{
 	char path[512];
+	uint32_t id;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, PTRIG_MAP_NAME(stats));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
+	id = ptrig_map_fd_id(fd);
 	close(fd);
-	return info.id;
+	return id;
 }
 
 bool ptrig_prog_uses_map(uint32_t prog_id, uint32_t map_id)

@@ -57,6 +57,8 @@ int ptrig_pin_dir(const char *ifname, char *buf, size_t len,
 /* Id of the counters map pinned in dir, 0 when there is none: every ptrig
  * program uses it, so it tells whose programs use these pins. */
 uint32_t ptrig_dir_map_id(const char *dir);
+/* The id of the map behind fd (0 if it cannot be read). */
+uint32_t ptrig_map_fd_id(int fd);
 
 /* Is prog_id a ptrig program using map map_id? */
 bool ptrig_prog_uses_map(uint32_t prog_id, uint32_t map_id);

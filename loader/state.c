@@ -201,14 +201,6 @@ static void table_fill_read(int fd, const char *name, struct table_fill *t)
 	free(vals);
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = {0};
-	uint32_t len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 		     struct iface_state *s)
 {
@@ -225,9 +217,7 @@ int iface_state_read(const char *ifname, const struct ptrig_map_fds *m,
 	if (s->fast.lan_ifindex && (s->fast.lan_flags & PTRIG_FAST_LAN_XDP)) {
 		/* Only this attachment's: another tool may hold the slot. */
 		s->lan_prog_id = lan_xdp_id(s->fast.lan_ifindex);
-		if (s->lan_prog_id &&
-		    (!prog_is_lan_program(s->lan_prog_id) ||
-		     !ptrig_prog_uses_map(s->lan_prog_id, map_id(m->stats))))
+		if (!lan_xdp_is_ours(s->lan_prog_id, ptrig_map_fd_id(m->stats)))
 			s->lan_prog_id = 0;
 	} else if (s->fast.lan_ifindex && s->cfg.ifindex)
 		s->lan_prog_id =
